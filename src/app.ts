@@ -1,0 +1,110 @@
+/**
+ * The composition root: config -> stores -> locks -> services -> servers. Nothing else builds
+ * dependencies; everything below receives them.
+ */
+import { areas as allAreas } from './areas.js';
+import { startBridge, type Bridge } from './bridge/server.js';
+import type { Area, Worker } from './platform/area.js';
+import { AppStore, authMigrations, newToken } from './platform/auth.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import type { Config } from './platform/config.js';
+import { migrate, openDatabase, type Database, type Migration } from './platform/db.js';
+import { createLocalLocks, createRedlockLocks, type Locks } from './platform/locks.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { ALL_SCOPES } from './platform/scopes.js';
+import { startGrpcServer, type GrpcServer } from './platform/server.js';
+
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly locks: Locks;
+  readonly apps: AppStore;
+  readonly grpc: GrpcServer;
+  readonly bridge: Bridge | undefined;
+  /** host:port clients should dial. */
+  readonly grpcAddress: string;
+  readonly logger: Logger;
+  /** The dev app's token when dev mode generated one (printed once at start). */
+  readonly devToken: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly areas?: readonly Area[];
+}
+
+export function allMigrations(areas: readonly Area[] = allAreas): Migration[] {
+  return [...authMigrations, ...areas.flatMap((a) => a.migrations)];
+}
+
+/** Opens the configured stores and applies migrations; shared by the server and the CLIs. */
+export async function openStores(config: Config, areas: readonly Area[] = allAreas): Promise<Database> {
+  const db = openDatabase({ mysqlUrl: config.mysqlUrl, dataDir: config.dataDir });
+  try {
+    await migrate(db, allMigrations(areas));
+  } catch (err) {
+    await db.knex.destroy();
+    throw err;
+  }
+  return db;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const areas = options.areas ?? allAreas;
+
+  const db = await openStores(config, areas);
+  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls) : createLocalLocks();
+  const apps = new AppStore(db.knex, clock);
+
+  let devToken: string | undefined;
+  if (config.dev) {
+    const token = config.devToken ?? newToken();
+    await apps.upsert('dev', ALL_SCOPES, token);
+    if (config.devToken === undefined) devToken = token;
+  }
+
+  const deps = { config, db, locks, clock, logger };
+  const instances = areas.map((area) => area.create(deps));
+  const grpc = await startGrpcServer({
+    host: config.grpcHost,
+    port: config.grpcPort,
+    services: instances.flatMap((i) => i.services),
+    deps: { apps, logger, guards: instances.flatMap((i) => i.guards ?? []) },
+  });
+  const grpcAddress = `127.0.0.1:${grpc.port}`;
+  const workers: Worker[] = [];
+  for (const instance of instances) if (instance.start) workers.push(await instance.start());
+
+  const bridge =
+    config.httpPort < 0
+      ? undefined
+      : await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger });
+
+  logger.info(
+    { grpcPort: grpc.port, httpPort: bridge?.port, store: db.dialect, locks: locks.kind, dev: config.dev },
+    'huodong started',
+  );
+
+  return {
+    config,
+    db,
+    locks,
+    apps,
+    grpc,
+    bridge,
+    grpcAddress,
+    logger,
+    devToken,
+    async stop() {
+      await bridge?.close();
+      await grpc.shutdown(config.shutdownGraceMs);
+      await Promise.all(workers.map((w) => w.stop()));
+      await locks.close();
+      await db.knex.destroy();
+    },
+  };
+}

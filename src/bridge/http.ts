@@ -1,0 +1,56 @@
+/** Shared helpers for the legacy REST routes: credentials, request ids, error translation. */
+import type { FastifyRequest } from 'fastify';
+import { GrpcStatus, HuodongError, type CallOptions } from '@huodong/clients';
+
+/** connect-es's code -> HTTP table, used wherever a legacy envelope does not dictate otherwise. */
+const HTTP_STATUS: Partial<Record<number, number>> = {
+  [GrpcStatus.INVALID_ARGUMENT]: 400,
+  [GrpcStatus.FAILED_PRECONDITION]: 400,
+  [GrpcStatus.OUT_OF_RANGE]: 400,
+  [GrpcStatus.UNAUTHENTICATED]: 401,
+  [GrpcStatus.PERMISSION_DENIED]: 403,
+  [GrpcStatus.NOT_FOUND]: 404,
+  [GrpcStatus.ALREADY_EXISTS]: 409,
+  [GrpcStatus.ABORTED]: 409,
+  [GrpcStatus.RESOURCE_EXHAUSTED]: 429,
+  [GrpcStatus.CANCELLED]: 499,
+  [GrpcStatus.UNIMPLEMENTED]: 501,
+  [GrpcStatus.UNAVAILABLE]: 503,
+  [GrpcStatus.DEADLINE_EXCEEDED]: 504,
+};
+
+export function httpStatusOf(err: HuodongError): number {
+  return HTTP_STATUS[err.code] ?? 500;
+}
+
+/** Forwards the caller's Bearer token and request id to the gRPC call. */
+export function callOptions(request: FastifyRequest): CallOptions {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
+  return { ...(match?.[1] ? { token: match[1] } : {}), requestId: request.id };
+}
+
+/** A bad bridge input, answered like a gRPC INVALID_ARGUMENT naming the field. */
+export function badRequest(field: string, problem: string): HuodongError {
+  return new HuodongError(GrpcStatus.INVALID_ARGUMENT, `${field}: ${problem}`, 'INVALID_ARGUMENT', 'huodong.bridge', undefined, {
+    field,
+  });
+}
+
+/** The body as a flat record, whether it came as JSON or urlencoded. */
+export function bodyOf(request: FastifyRequest): Record<string, unknown> {
+  const body = request.body;
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'must be a JSON object or a form');
+  return body as Record<string, unknown>;
+}
+
+/** Reads an optional scalar parameter as a string (numbers accepted). */
+export function stringParam(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint') return value.toString();
+  throw badRequest(name, 'must be a string or a number');
+}

@@ -1,0 +1,42 @@
+/**
+ * A business area is one folder under src/ exporting an Area: its migrations, its gRPC
+ * services, optional background work, and its REST bridge routes. app.ts wires every area the
+ * same way, so adding an area touches nothing else of substance.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Clients } from '@huodong/clients';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Database, Migration } from './db.js';
+import type { Locks } from './locks.js';
+import type { Logger } from './logger.js';
+import type { Guard, ServiceRegistration } from './rpc.js';
+
+/** Everything an area's services may depend on, built once in app.ts. */
+export interface AreaDeps {
+  readonly config: Config;
+  readonly db: Database;
+  readonly locks: Locks;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** Background work an area runs while the server is up (schedulers, queues). */
+export interface Worker {
+  stop(): Promise<void>;
+}
+
+export interface AreaInstance {
+  readonly services: readonly ServiceRegistration[];
+  /** Checks run before every RPC of the server, e.g. an operator kill switch. */
+  readonly guards?: readonly Guard[];
+  start?(): Promise<Worker>;
+}
+
+export interface Area {
+  readonly name: string;
+  readonly migrations: readonly Migration[];
+  create(deps: AreaDeps): AreaInstance;
+  /** Legacy REST routes; they call the gRPC server through the generated clients. */
+  readonly bridge?: (app: FastifyInstance, clients: Clients) => void;
+}

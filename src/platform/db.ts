@@ -1,0 +1,122 @@
+/**
+ * The relational store: MySQL through mysql2 when MYSQL_URL is set, otherwise the embedded
+ * SQLite file under HUODONG_DATA_DIR. Services see one knex instance and write SQL that works
+ * on both (conditional updates, unique keys, transactions).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { UnavailableError } from './errors.js';
+
+export type Dialect = 'mysql' | 'sqlite';
+
+export interface Database {
+  readonly knex: Knex;
+  readonly dialect: Dialect;
+}
+
+export interface Migration {
+  /** `YYYYMMDDHHMMSS_<verb>_<object>`: applied in name order across all areas. */
+  readonly name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  readonly mysqlUrl: string | undefined;
+  readonly dataDir: string;
+  readonly poolMax?: number;
+}
+
+export function openDatabase(options: DatabaseOptions): Database {
+  if (options.mysqlUrl !== undefined) {
+    const knex = knexFactory({
+      client: 'mysql2',
+      connection: {
+        uri: options.mysqlUrl,
+        charset: 'utf8mb4',
+        timezone: 'Z',
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: false,
+      } as Knex.MySql2ConnectionConfig,
+      pool: { min: 0, max: options.poolMax ?? 32 },
+      acquireConnectionTimeout: 5_000,
+    });
+    return { knex, dialect: 'mysql' };
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: join(options.dataDir, 'huodong.sqlite3') },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null) => void) {
+        conn.pragma('journal_mode = WAL');
+        conn.pragma('synchronous = NORMAL');
+        conn.pragma('busy_timeout = 5000');
+        conn.pragma('foreign_keys = ON');
+        done(null);
+      },
+    },
+  });
+  return { knex, dialect: 'sqlite' };
+}
+
+class ListMigrationSource implements Knex.MigrationSource<Migration> {
+  constructor(private readonly migrations: readonly Migration[]) {}
+  getMigrations(): Promise<Migration[]> {
+    return Promise.resolve([...this.migrations].sort((a, b) => a.name.localeCompare(b.name)));
+  }
+  getMigrationName(migration: Migration): string {
+    return migration.name;
+  }
+  getMigration(migration: Migration): Promise<Knex.Migration> {
+    return Promise.resolve({ up: migration.up, down: migration.down });
+  }
+}
+
+/** Applies every pending migration; knex's lock table keeps concurrent starts safe. */
+export async function migrate(db: Database, migrations: readonly Migration[]): Promise<string[]> {
+  const [, applied] = (await db.knex.migrate.latest({
+    migrationSource: new ListMigrationSource(migrations),
+    tableName: 'huodong_migrations',
+  })) as [number, string[]];
+  return applied;
+}
+
+/** True when the error is a primary-key or unique-key violation, on either store. */
+export function isUniqueViolation(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  return (
+    code === 'ER_DUP_ENTRY' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'SQLITE_BUSY',
+]);
+
+/** Turns a store outage into UnavailableError; anything else is returned unchanged. */
+export function classifyStoreError(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+    return new UnavailableError('the database', err);
+  }
+  if (err instanceof Error && err.name === 'KnexTimeoutError') {
+    return new UnavailableError('the database', err);
+  }
+  return err;
+}

@@ -1,0 +1,224 @@
+/**
+ * The gRPC edge. Areas describe a service as a ts-proto generic definition plus plain async
+ * handlers and the scope each method needs; this module turns that into grpc-js handlers with
+ * the cross-cutting concerns applied once: request ids, auth, deadlines, error mapping, logs.
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { ErrorInfo, Status } from '../gen/huodong/common/v1/error.js';
+import type { App, AppStore } from './auth.js';
+import { classifyStoreError } from './db.js';
+import { DomainError, PermissionDeniedError, type ErrorKind } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Scope } from './scopes.js';
+
+interface MessageFns<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: Uint8Array): T;
+}
+
+interface MethodDefinition<Req, Res> {
+  readonly name: string;
+  readonly requestType: MessageFns<Req>;
+  readonly responseType: MessageFns<Res>;
+  readonly requestStream: false;
+  readonly responseStream: false;
+}
+
+export interface ServiceDefinition {
+  readonly name: string;
+  readonly fullName: string;
+  readonly methods: { readonly [method: string]: MethodDefinition<unknown, unknown> };
+}
+
+/** What every handler receives besides its request. */
+export interface CallContext {
+  readonly requestId: string;
+  readonly method: string;
+  readonly app: App;
+  /** Aborted when the caller cancels or its deadline passes. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+type RequestOf<M> = M extends MethodDefinition<infer Req, unknown> ? Req : never;
+type ResponseOf<M> = M extends MethodDefinition<unknown, infer Res> ? Res : never;
+
+export type ServiceHandlers<D extends ServiceDefinition> = {
+  readonly [K in keyof D['methods']]: (
+    request: RequestOf<D['methods'][K]>,
+    context: CallContext,
+  ) => Promise<ResponseOf<D['methods'][K]>>;
+};
+
+export interface ServiceRegistration<D extends ServiceDefinition = ServiceDefinition> {
+  readonly definition: D;
+  readonly handlers: ServiceHandlers<D>;
+  /** The scope each method needs: admin methods name the area's `.admin` scope. */
+  readonly scopes: { readonly [K in keyof D['methods']]: Scope };
+}
+
+/** Lets an area hand over a registration while keeping its precise types at the call site. */
+export function defineService<D extends ServiceDefinition>(
+  registration: ServiceRegistration<D>,
+): ServiceRegistration {
+  return registration as unknown as ServiceRegistration;
+}
+
+/** A check run before every handler (e.g. an operator kill switch); throws to refuse. */
+export type Guard = (method: string, app: App) => Promise<void> | void;
+
+export interface RpcDeps {
+  readonly apps: AppStore;
+  readonly logger: Logger;
+  readonly guards?: readonly Guard[];
+}
+
+const STATUS_OF: Record<ErrorKind, grpc.status> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  ABORTED: grpc.status.ABORTED,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+  DEADLINE_EXCEEDED: grpc.status.DEADLINE_EXCEEDED,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+const ERROR_INFO_TYPE_URL = 'type.googleapis.com/huodong.common.v1.ErrorInfo';
+
+/** Builds the status sent for an error: code, message and an ErrorInfo detail. */
+export function toServiceError(raw: unknown, log: Logger): Partial<grpc.StatusObject> {
+  const err = classifyStoreError(raw);
+  let domainError: DomainError;
+  if (err instanceof DomainError) {
+    domainError = err;
+    if (err.kind === 'INTERNAL' || err.kind === 'UNAVAILABLE') log.error({ err: raw }, err.message);
+  } else {
+    log.error({ err: raw }, 'unhandled error');
+    domainError = new DomainError('INTERNAL', 'INTERNAL', 'common', 'internal error');
+  }
+  const code = STATUS_OF[domainError.kind];
+  const metadata: Record<string, string> = { ...domainError.metadata };
+  if (domainError.legacyCode !== undefined) metadata.legacy_code = domainError.legacyCode;
+  const info = ErrorInfo.encode({
+    reason: domainError.reason,
+    domain: `huodong.${domainError.area}`,
+    metadata,
+  }).finish();
+  const status = Status.encode({
+    code,
+    message: domainError.message,
+    details: [{ typeUrl: ERROR_INFO_TYPE_URL, value: Buffer.from(info) }],
+  }).finish();
+  const trailers = new grpc.Metadata();
+  trailers.set('grpc-status-details-bin', Buffer.from(status));
+  trailers.set('huodong-reason', domainError.reason);
+  return { code, details: domainError.message, metadata: trailers };
+}
+
+function bearerToken(metadata: grpc.Metadata): string | undefined {
+  const [value] = metadata.get('authorization');
+  if (typeof value !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(value.trim());
+  return match?.[1];
+}
+
+function requestIdOf(metadata: grpc.Metadata): string {
+  const [value] = metadata.get('x-request-id');
+  return typeof value === 'string' && /^[\w.:-]{1,128}$/.test(value) ? value : randomUUID();
+}
+
+function deadlineSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
+  signal: AbortSignal;
+  dispose(): void;
+} {
+  const controller = new AbortController();
+  const onCancel = (): void => controller.abort(new Error('cancelled'));
+  call.once('cancelled', onCancel);
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  let timer: NodeJS.Timeout | undefined;
+  if (Number.isFinite(at)) {
+    timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, at - Date.now()));
+  }
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      call.removeListener('cancelled', onCancel);
+    },
+  };
+}
+
+function unaryHandler<Req, Res>(
+  path: string,
+  method: (request: Req, context: CallContext) => Promise<Res>,
+  scope: Scope,
+  deps: RpcDeps,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdOf(call.metadata);
+    const log = deps.logger.child({ method: path, requestId });
+    const { signal, dispose } = deadlineSignal(call);
+    const finish = (code: grpc.status, reason?: string): void => {
+      dispose();
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ code: grpc.status[code], reason, durationMs }, 'rpc');
+    };
+    const run = async (): Promise<Res> => {
+      if (signal.aborted) {
+        throw new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded');
+      }
+      const app = await deps.apps.authenticate(bearerToken(call.metadata));
+      if (!app.scopes.has(scope)) throw new PermissionDeniedError(scope);
+      for (const guard of deps.guards ?? []) await guard(path, app);
+      return method(call.request, { requestId, method: path, app, signal, log });
+    };
+    run().then(
+      (response) => {
+        callback(null, response);
+        finish(grpc.status.OK);
+      },
+      (err: unknown) => {
+        const status = toServiceError(err, log);
+        callback(status);
+        finish(status.code ?? grpc.status.UNKNOWN, status.metadata?.get('huodong-reason')[0]?.toString());
+      },
+    );
+  };
+}
+
+/** Adds one area's service to the server, with every method behind the middleware. */
+export function addService(server: grpc.Server, registration: ServiceRegistration, deps: RpcDeps): void {
+  const { definition } = registration;
+  const grpcDefinition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [key, method] of Object.entries(definition.methods)) {
+    const path = `/${definition.fullName}/${method.name}`;
+    const m = method as MethodDefinition<unknown, unknown>;
+    grpcDefinition[key] = {
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (value: unknown) => Buffer.from(m.requestType.encode(value).finish()),
+      requestDeserialize: (bytes: Buffer) => m.requestType.decode(bytes),
+      responseSerialize: (value: unknown) => Buffer.from(m.responseType.encode(value).finish()),
+      responseDeserialize: (bytes: Buffer) => m.responseType.decode(bytes),
+    };
+    const handlers = registration.handlers as Record<string, (r: unknown, c: CallContext) => Promise<unknown>>;
+    const scopes = registration.scopes as Record<string, Scope>;
+    const handler = handlers[key];
+    const scope = scopes[key];
+    if (handler === undefined || scope === undefined) {
+      throw new Error(`${definition.fullName}.${method.name} has no handler or scope`);
+    }
+    implementation[key] = unaryHandler(path, handler, scope, deps);
+  }
+  server.addService(grpcDefinition, implementation);
+}

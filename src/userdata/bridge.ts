@@ -1,0 +1,63 @@
+/**
+ * Seed 000's legacy routes: POST /userdata/getActUsrdata and /userdata/setActUsrdata, JSON or
+ * urlencoded, answering {code, actUsrData}. code 0 is success; a failure answers the HTTP
+ * status of its gRPC code and code = that gRPC code, with reason and message.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { HuodongError, type Clients } from '@huodong/clients';
+import { badRequest, bodyOf, callOptions, httpStatusOf, stringParam } from '../bridge/http.js';
+
+function fail(reply: FastifyReply, err: unknown): FastifyReply {
+  if (!(err instanceof HuodongError)) throw err as Error;
+  return reply.code(httpStatusOf(err)).send({ code: err.code, reason: err.reason, message: err.message });
+}
+
+/** `data` arrives as an object (JSON body) or as JSON text (form body). */
+function dataParam(body: Record<string, unknown>): Record<string, unknown> {
+  let data = body.data;
+  if (data === undefined) throw badRequest('data', 'is required');
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data) as unknown;
+    } catch {
+      throw badRequest('data', 'is not valid JSON');
+    }
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw badRequest('data', 'must be a JSON object');
+  // Legacy callers send back the object they read, cas included; cas is not part of the data.
+  const { cas: _echoedCas, ...rest } = data as Record<string, unknown>;
+  return rest;
+}
+
+export function userDataBridge(app: FastifyInstance, clients: Clients): void {
+  app.post('/userdata/getActUsrdata', async (request, reply) => {
+    try {
+      const body = bodyOf(request);
+      const result = await clients.userdata.getActUserData(
+        { actid: stringParam(body, 'actid') ?? '', openid: stringParam(body, 'openid') ?? '' },
+        callOptions(request),
+      );
+      return { code: 0, actUsrData: { ...(result.data ?? {}), cas: Number(result.cas) } };
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  app.post('/userdata/setActUsrdata', async (request, reply) => {
+    try {
+      const body = bodyOf(request);
+      const result = await clients.userdata.setActUserData(
+        {
+          actid: stringParam(body, 'actid') ?? '',
+          openid: stringParam(body, 'openid') ?? '',
+          data: dataParam(body),
+          cas: stringParam(body, 'cas') ?? '0',
+        },
+        callOptions(request),
+      );
+      return { code: 0, actUsrData: { cas: Number(result.cas) } };
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+}

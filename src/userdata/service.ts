@@ -1,0 +1,89 @@
+/** The rules of per-activity user data: validation and compare-and-swap. */
+import type { Clock } from '../platform/clock.js';
+import { InvalidArgumentError } from '../platform/errors.js';
+import { AREA, CasConflictError } from './errors.js';
+import type { UserDataStore } from './store.js';
+
+export const MAX_DATA_BYTES = 64 * 1024;
+const MAX_OPENID = 128;
+const MAX_UINT64 = 18446744073709551615n;
+const MAX_INT64 = 9223372036854775807n;
+
+export type JsonObject = { [key: string]: unknown };
+
+export interface Document {
+  readonly data: JsonObject;
+  readonly cas: string;
+}
+
+export function validateActid(actid: string | undefined): string {
+  const value = parseInteger(actid, 'actid');
+  if (value <= 0n || value > MAX_UINT64) throw new InvalidArgumentError('actid', 'must be a positive integer', AREA);
+  return value.toString();
+}
+
+export function validateOpenid(openid: string | undefined): string {
+  if (openid === undefined || openid.trim() === '') throw new InvalidArgumentError('openid', 'is required', AREA);
+  if ([...openid].length > MAX_OPENID) {
+    throw new InvalidArgumentError('openid', `must be at most ${MAX_OPENID} characters`, AREA);
+  }
+  return openid;
+}
+
+export function validateCas(cas: string | undefined): bigint {
+  const value = parseInteger(cas ?? '0', 'cas');
+  if (value < -1n || value > MAX_INT64) throw new InvalidArgumentError('cas', 'must be -1, 0 or a cas returned by a read', AREA);
+  return value;
+}
+
+/** Serializes the document and enforces the 64 KiB cap. */
+export function serializeData(data: unknown): string {
+  if (data === undefined || data === null) return '{}';
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new InvalidArgumentError('data', 'must be a JSON object', AREA);
+  }
+  const json = JSON.stringify(data);
+  if (Buffer.byteLength(json, 'utf8') > MAX_DATA_BYTES) {
+    throw new InvalidArgumentError('data', `must be at most ${MAX_DATA_BYTES} bytes as JSON`, AREA);
+  }
+  return json;
+}
+
+function parseInteger(raw: string | undefined, field: string): bigint {
+  if (raw === undefined || !/^-?\d{1,20}$/.test(raw)) throw new InvalidArgumentError(field, 'must be an integer', AREA);
+  return BigInt(raw);
+}
+
+export class UserDataService {
+  constructor(
+    private readonly store: UserDataStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async get(actidRaw: string | undefined, openidRaw: string | undefined): Promise<Document> {
+    const actid = validateActid(actidRaw);
+    const openid = validateOpenid(openidRaw);
+    const stored = await this.store.get(actid, openid);
+    if (stored === undefined) return { data: {}, cas: '0' };
+    return { data: JSON.parse(stored.json) as JsonObject, cas: stored.cas };
+  }
+
+  /** Writes the document if `cas` allows it and returns the new cas. */
+  async set(actidRaw: string | undefined, openidRaw: string | undefined, data: unknown, casRaw: string | undefined): Promise<string> {
+    const actid = validateActid(actidRaw);
+    const openid = validateOpenid(openidRaw);
+    const cas = validateCas(casRaw);
+    const json = serializeData(data);
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    if (cas === -1n) return this.store.force(actid, openid, json, now);
+    if (cas === 0n) {
+      if (!(await this.store.create(actid, openid, json, now))) throw new CasConflictError('0');
+      return '1';
+    }
+    const next = (cas + 1n).toString();
+    if (!(await this.store.replace(actid, openid, json, cas.toString(), next, now))) {
+      throw new CasConflictError(cas.toString());
+    }
+    return next;
+  }
+}
