@@ -28,7 +28,6 @@ export async function startBridge(options: {
   const app = Fastify({
     loggerInstance,
     bodyLimit: MAX_BODY_BYTES,
-    disableRequestLogging: false,
     genReqId: (req) => {
       const id = req.headers['x-request-id'];
       return typeof id === 'string' && /^[\w.:-]{1,128}$/.test(id) ? id : crypto.randomUUID();

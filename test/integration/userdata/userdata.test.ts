@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { GrpcStatus, HuodongError } from '@huodong/clients';
+import { describeEachStore } from '../../support/app.js';
+import { expectError } from '../../support/errors.js';
+
+let seq = 0;
+const nextUser = (): { actid: string; openid: string } => ({ actid: String(1000 + seq), openid: `user-${++seq}` });
+
+describeEachStore('UserDataService', (ctx) => {
+  it('answers an empty object with cas 0 for a user without data', async () => {
+    const res = await ctx().clients.userdata.getActUserData(nextUser());
+    expect(res.data).to.deep.equal({});
+    expect(res.cas).to.equal('0');
+  });
+
+  it('creates with cas 0, then updates only with the current cas', async () => {
+    const { userdata } = ctx().clients;
+    const key = nextUser();
+    const created = await userdata.setActUserData({ ...key, data: { rcdlst: [{ pkgid: 1 }] }, cas: '0' });
+    expect(created.cas).to.equal('1');
+    const read = await userdata.getActUserData(key);
+    expect(read).to.deep.equal({ data: { rcdlst: [{ pkgid: 1 }] }, cas: '1' });
+
+    const updated = await userdata.setActUserData({ ...key, data: { n: 2, nested: { ok: true, none: null } }, cas: read.cas });
+    expect(updated.cas).to.equal('2');
+    expect((await userdata.getActUserData(key)).data).to.deep.equal({ n: 2, nested: { ok: true, none: null } });
+  });
+
+  it('refuses a stale cas or a second create with ABORTED CAS_CONFLICT and writes nothing', async () => {
+    const { userdata } = ctx().clients;
+    const key = nextUser();
+    await userdata.setActUserData({ ...key, data: { v: 1 }, cas: '0' });
+    await userdata.setActUserData({ ...key, data: { v: 2 }, cas: '1' });
+    await expectError(userdata.setActUserData({ ...key, data: { v: 'stale' }, cas: '1' }), GrpcStatus.ABORTED, 'CAS_CONFLICT');
+    await expectError(userdata.setActUserData({ ...key, data: { v: 'again' }, cas: '0' }), GrpcStatus.ABORTED, 'CAS_CONFLICT');
+    await expectError(userdata.setActUserData({ ...key, data: { v: 'future' }, cas: '99' }), GrpcStatus.ABORTED, 'CAS_CONFLICT');
+    expect(await userdata.getActUserData(key)).to.deep.equal({ data: { v: 2 }, cas: '2' });
+  });
+
+  it('writes unconditionally with cas -1, creating or replacing, and moves cas on', async () => {
+    const { userdata } = ctx().clients;
+    const key = nextUser();
+    const first = await userdata.setActUserData({ ...key, data: { v: 1 }, cas: '-1' });
+    expect(first.cas).to.equal('1');
+    const second = await userdata.setActUserData({ ...key, data: { v: 2 }, cas: '-1' });
+    expect(second.cas).to.equal('2');
+    expect(await userdata.getActUserData(key)).to.deep.equal({ data: { v: 2 }, cas: '2' });
+  });
+
+  it('keeps users and activities apart', async () => {
+    const { userdata } = ctx().clients;
+    const key = nextUser();
+    await userdata.setActUserData({ ...key, data: { mine: true }, cas: '0' });
+    expect((await userdata.getActUserData({ ...key, openid: `${key.openid}-other` })).cas).to.equal('0');
+    expect((await userdata.getActUserData({ ...key, actid: String(Number(key.actid) + 500_000) })).cas).to.equal('0');
+  });
+
+  it('loses no update: 50 clients x 20 read-modify-write increments end at exactly 1000', async () => {
+    const { userdata } = ctx().clients;
+    const key = nextUser();
+    let conflicts = 0;
+    const worker = async (): Promise<void> => {
+      for (let done = 0; done < 20; ) {
+        const { data, cas } = await userdata.getActUserData(key);
+        const count = typeof data?.count === 'number' ? data.count : 0;
+        try {
+          await userdata.setActUserData({ ...key, data: { count: count + 1 }, cas });
+          done += 1;
+        } catch (err) {
+          if (!(err instanceof HuodongError) || err.reason !== 'CAS_CONFLICT') throw err;
+          conflicts += 1;
+          // Back off a little, as a real client would, so the race is not a pure spin.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, worker));
+    const final = await userdata.getActUserData(key);
+    expect(final.data).to.deep.equal({ count: 1000 });
+    expect(final.cas).to.equal('1000');
+    expect(conflicts, 'the race must actually have raced').to.be.greaterThan(0);
+  });
+
+  describe('bad input changes nothing and names the field', () => {
+    it('missing actid or openid', async () => {
+      const { userdata } = ctx().clients;
+      const e1 = await expectError(userdata.setActUserData({ openid: 'x', data: { a: 1 }, cas: '0' }), GrpcStatus.INVALID_ARGUMENT);
+      expect(e1.field).to.equal('actid');
+      const e2 = await expectError(userdata.getActUserData({ actid: '7' }), GrpcStatus.INVALID_ARGUMENT);
+      expect(e2.field).to.equal('openid');
+      expect(e2.domain).to.equal('huodong.userdata');
+    });
+
+    it('data over 64 KiB', async () => {
+      const { userdata } = ctx().clients;
+      const key = nextUser();
+      await userdata.setActUserData({ ...key, data: { v: 1 }, cas: '0' });
+      const e = await expectError(
+        userdata.setActUserData({ ...key, data: { blob: 'x'.repeat(70 * 1024) }, cas: '1' }),
+        GrpcStatus.INVALID_ARGUMENT,
+      );
+      expect(e.field).to.equal('data');
+      expect(await userdata.getActUserData(key)).to.deep.equal({ data: { v: 1 }, cas: '1' });
+    });
+
+    it('cas below -1', async () => {
+      const { userdata } = ctx().clients;
+      const key = nextUser();
+      const e = await expectError(userdata.setActUserData({ ...key, data: { v: 1 }, cas: '-2' }), GrpcStatus.INVALID_ARGUMENT);
+      expect(e.field).to.equal('cas');
+      expect((await userdata.getActUserData(key)).cas).to.equal('0');
+    });
+  });
+
+  describe('auth', () => {
+    it('no token -> UNAUTHENTICATED, unknown token -> UNAUTHENTICATED', async () => {
+      await expectError(ctx().clientsWithToken(undefined).userdata.getActUserData(nextUser()), GrpcStatus.UNAUTHENTICATED);
+      await expectError(ctx().clientsWithToken('hd_forged').userdata.getActUserData(nextUser()), GrpcStatus.UNAUTHENTICATED);
+    });
+
+    it('a token without the userdata scope -> PERMISSION_DENIED, and writes nothing', async () => {
+      const { clients } = await ctx().clientsWithScopes(['member']);
+      const key = nextUser();
+      const e = await expectError(clients.userdata.setActUserData({ ...key, data: { a: 1 }, cas: '0' }), GrpcStatus.PERMISSION_DENIED);
+      expect(e.reason).to.equal('SCOPE_MISSING');
+      expect((await ctx().clients.userdata.getActUserData(key)).cas).to.equal('0');
+      const ok = await ctx().clientsWithScopes(['userdata']);
+      expect((await ok.clients.userdata.getActUserData(key)).cas).to.equal('0');
+    });
+  });
+});

@@ -1,0 +1,20 @@
+import { expect } from 'chai';
+import { GrpcStatus, HuodongError } from '@huodong/clients';
+
+/** Awaits a call expected to fail and returns its HuodongError after checking code/reason. */
+export async function expectError(
+  call: Promise<unknown>,
+  code: GrpcStatus,
+  reason?: string,
+): Promise<HuodongError> {
+  try {
+    await call;
+  } catch (err) {
+    expect(err).to.be.instanceOf(HuodongError);
+    const e = err as HuodongError;
+    expect(GrpcStatus[e.code], `${e.reason}: ${e.message}`).to.equal(GrpcStatus[code]);
+    if (reason !== undefined) expect(e.reason).to.equal(reason);
+    return e;
+  }
+  throw new Error(`expected ${GrpcStatus[code]}${reason ? ` ${reason}` : ''}, but the call succeeded`);
+}

@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { InvalidArgumentError } from '../../../src/platform/errors.js';
+import { MAX_DATA_BYTES, serializeData, validateActid, validateCas, validateOpenid } from '../../../src/userdata/service.js';
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(InvalidArgumentError);
+    return (err as InvalidArgumentError).field;
+  }
+  throw new Error('expected InvalidArgumentError');
+}
+
+describe('userdata rules', () => {
+  it('accepts positive activity ids up to uint64 and refuses the rest, naming actid', () => {
+    expect(validateActid('1')).to.equal('1');
+    expect(validateActid('18446744073709551615')).to.equal('18446744073709551615');
+    for (const bad of ['0', '-1', '1.5', 'abc', '', '18446744073709551616', undefined]) {
+      expect(fieldOf(() => validateActid(bad)), String(bad)).to.equal('actid');
+    }
+  });
+
+  it('requires an openid of at most 128 characters', () => {
+    expect(validateOpenid('o-1')).to.equal('o-1');
+    expect(validateOpenid('用'.repeat(128))).to.have.lengthOf(128);
+    for (const bad of ['', '   ', 'x'.repeat(129), undefined]) expect(fieldOf(() => validateOpenid(bad))).to.equal('openid');
+  });
+
+  it('takes cas -1, 0 or positive and refuses anything below -1', () => {
+    expect(validateCas('-1')).to.equal(-1n);
+    expect(validateCas('0')).to.equal(0n);
+    expect(validateCas('42')).to.equal(42n);
+    for (const bad of ['-2', '1.5', 'x', '9223372036854775808']) expect(fieldOf(() => validateCas(bad))).to.equal('cas');
+  });
+
+  it('caps data at 64 KiB of JSON and requires an object', () => {
+    const fits = { s: 'a'.repeat(MAX_DATA_BYTES - 8) };
+    expect(Buffer.byteLength(serializeData(fits))).to.equal(MAX_DATA_BYTES);
+    expect(fieldOf(() => serializeData({ s: 'a'.repeat(MAX_DATA_BYTES - 7) }))).to.equal('data');
+    // multi-byte characters count as bytes, not characters
+    expect(fieldOf(() => serializeData({ s: '用'.repeat(22_000) }))).to.equal('data');
+    expect(fieldOf(() => serializeData([1, 2]))).to.equal('data');
+    expect(fieldOf(() => serializeData('text'))).to.equal('data');
+    expect(serializeData(undefined)).to.equal('{}');
+  });
+});
