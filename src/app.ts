@@ -2,6 +2,7 @@
  * The composition root: config -> stores -> locks -> services -> servers. Nothing else builds
  * dependencies; everything below receives them.
  */
+import { randomBytes } from 'node:crypto';
 import { areas as allAreas } from './areas.js';
 import { startBridge, type Bridge } from './bridge/server.js';
 import type { Area, Worker } from './platform/area.js';
@@ -79,10 +80,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const workers: Worker[] = [];
   for (const instance of instances) if (instance.start) workers.push(await instance.start());
 
-  const bridge =
-    config.httpPort < 0
-      ? undefined
-      : await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger });
+  // The in-process bridge gets an app of its own, named per instance so several instances
+  // never re-key each other's, and removed again at stop.
+  let bridgeAppName: string | undefined;
+  let bridge: Bridge | undefined;
+  if (config.httpPort >= 0) {
+    bridgeAppName = `bridge-${randomBytes(6).toString('hex')}`;
+    const internalToken = newToken();
+    await apps.create(bridgeAppName, ALL_SCOPES, internalToken);
+    bridge = await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger, internalToken });
+  }
 
   logger.info(
     { grpcPort: grpc.port, httpPort: bridge?.port, store: db.dialect, locks: locks.kind, dev: config.dev },
@@ -102,6 +109,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async stop() {
       await bridge?.close();
       await grpc.shutdown(config.shutdownGraceMs);
+      if (bridgeAppName !== undefined) await apps.remove(bridgeAppName).catch(() => false);
       await Promise.all(workers.map((w) => w.stop()));
       await locks.close();
       await db.knex.destroy();

@@ -4,8 +4,8 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
-import { createClients, type Clients } from '@huodong/clients';
-import type { Area } from '../platform/area.js';
+import { createClients } from '@huodong/clients';
+import type { Area, BridgeClients } from '../platform/area.js';
 import type { Logger } from '../platform/logger.js';
 
 export interface Bridge {
@@ -22,8 +22,13 @@ export async function startBridge(options: {
   readonly port: number;
   readonly areas: readonly Area[];
   readonly logger: Logger;
+  /** The bridge's own token, for routes whose legacy scheme it authenticates itself. */
+  readonly internalToken: string;
 }): Promise<Bridge> {
-  const clients: Clients = createClients({ address: options.grpcAddress });
+  const clients: BridgeClients = {
+    caller: createClients({ address: options.grpcAddress }),
+    internal: createClients({ address: options.grpcAddress, token: options.internalToken }),
+  };
   const loggerInstance: FastifyBaseLogger = options.logger.child({ component: 'bridge' });
   const app = Fastify({
     loggerInstance,
@@ -43,7 +48,8 @@ export async function startBridge(options: {
     port,
     async close() {
       await app.close();
-      clients.close();
+      clients.caller.close();
+      clients.internal.close();
     },
   };
 }

@@ -12,6 +12,17 @@ import type { Locks } from './locks.js';
 import type { Logger } from './logger.js';
 import type { Guard, ServiceRegistration } from './rpc.js';
 
+/**
+ * The bridge's two ways to call gRPC. `caller` forwards the legacy caller's own Bearer token
+ * (pass callOptions(request) on each call). `internal` carries the bridge's own all-scope token,
+ * for legacy schemes the bridge has already authenticated itself (signed requests, user
+ * cookies); a route using it must do that check before every call.
+ */
+export interface BridgeClients {
+  readonly caller: Clients;
+  readonly internal: Clients;
+}
+
 /** Everything an area's services may depend on, built once in app.ts. */
 export interface AreaDeps {
   readonly config: Config;
@@ -38,5 +49,5 @@ export interface Area {
   readonly migrations: readonly Migration[];
   create(deps: AreaDeps): AreaInstance;
   /** Legacy REST routes; they call the gRPC server through the generated clients. */
-  readonly bridge?: (app: FastifyInstance, clients: Clients) => void;
+  readonly bridge?: (app: FastifyInstance, clients: BridgeClients) => void;
 }

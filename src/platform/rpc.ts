@@ -164,12 +164,13 @@ function unaryHandler<Req, Res>(
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(call.metadata);
-    const log = deps.logger.child({ method: path, requestId });
+    let child: Logger | undefined;
+    const logger = (): Logger => (child ??= deps.logger.child({ method: path, requestId }));
     const { signal, dispose } = deadlineSignal(call);
     const finish = (code: grpc.status, reason?: string): void => {
       dispose();
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ code: grpc.status[code], reason, durationMs }, 'rpc');
+      deps.logger.info({ method: path, requestId, code: grpc.status[code], reason, durationMs }, 'rpc');
     };
     const run = async (): Promise<Res> => {
       if (signal.aborted) {
@@ -178,7 +179,15 @@ function unaryHandler<Req, Res>(
       const app = await deps.apps.authenticate(bearerToken(call.metadata));
       if (!app.scopes.has(scope)) throw new PermissionDeniedError(scope);
       for (const guard of deps.guards ?? []) await guard(path, app);
-      return method(call.request, { requestId, method: path, app, signal, log });
+      return method(call.request, {
+        requestId,
+        method: path,
+        app,
+        signal,
+        get log() {
+          return logger();
+        },
+      });
     };
     run().then(
       (response) => {
@@ -186,7 +195,7 @@ function unaryHandler<Req, Res>(
         finish(grpc.status.OK);
       },
       (err: unknown) => {
-        const status = toServiceError(err, log);
+        const status = toServiceError(err, logger());
         callback(status);
         finish(status.code ?? grpc.status.UNKNOWN, status.metadata?.get('huodong-reason')[0]?.toString());
       },

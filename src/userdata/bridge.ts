@@ -4,7 +4,8 @@
  * status of its gRPC code and code = that gRPC code, with reason and message.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { HuodongError, type Clients } from '@huodong/clients';
+import { HuodongError } from '@huodong/clients';
+import type { BridgeClients } from '../platform/area.js';
 import { badRequest, bodyOf, callOptions, httpStatusOf, stringParam } from '../bridge/http.js';
 
 function fail(reply: FastifyReply, err: unknown): FastifyReply {
@@ -29,7 +30,7 @@ function dataParam(body: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-export function userDataBridge(app: FastifyInstance, clients: Clients): void {
+export function userDataBridge(app: FastifyInstance, { caller: clients }: BridgeClients): void {
   app.post('/userdata/getActUsrdata', async (request, reply) => {
     try {
       const body = bodyOf(request);

@@ -1,0 +1,95 @@
+/**
+ * `npm run bench`: measures the limits of this machine in the same run (a bare grpc-js echo
+ * server, raw SQL on the same database) and then huodong's RPCs, and prints each as a ratio
+ * of the echo limit, so the figures survive noisy machines.
+ *
+ * Env: BENCH_DURATION_MS (default 5000), BENCH_CONCURRENCY (64), BENCH_FILTER (substring of
+ * scenario names). MYSQL_URL / REDIS_URL come from scripts/bench.sh.
+ */
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { createClients } from '@huodong/clients';
+import mysql from 'mysql2/promise';
+import { freshMysqlDatabase } from '../test/support/app.js';
+import { ECHO_PATH } from './echo.js';
+import { freePort, printTable, runLoad, startChild, stopChild, type Result } from './lib.js';
+import { scenarios } from './scenarios.js';
+
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const filter = process.env.BENCH_FILTER;
+const load = { concurrency, durationMs, warmupMs: Math.min(2000, durationMs / 2) };
+const tsx = ['--import', 'tsx'];
+
+async function measureEcho(): Promise<Result> {
+  const port = await freePort();
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const payload = Buffer.from(randomBytes(48));
+  const echo = (): Promise<Buffer> =>
+    new Promise((resolve, reject) =>
+      client.makeUnaryRequest(ECHO_PATH, (b: Buffer) => b, (b: Buffer) => b, payload, (err, value) =>
+        err || value === undefined ? reject(err ?? new Error('empty')) : resolve(value),
+      ),
+    );
+  const child = await startChild(process.execPath, [...tsx, 'bench/echo-server.ts', String(port)], process.env, async () => {
+    await echo();
+    return true;
+  });
+  try {
+    return await runLoad('limit: bare grpc-js echo', load, echo);
+  } finally {
+    client.close();
+    await stopChild(child);
+  }
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`huodong bench: concurrency ${concurrency}, ${durationMs} ms per scenario\n`);
+  const echo = await measureEcho();
+  process.stdout.write(`echo: ${echo.rps.toFixed(0)} req/s\n`);
+
+  const db = await freshMysqlDatabase();
+  const grpcPort = await freePort();
+  const token = `bench-${randomBytes(16).toString('hex')}`;
+  const env = {
+    ...process.env,
+    MYSQL_URL: db.url,
+    HUODONG_GRPC_HOST: '127.0.0.1',
+    HUODONG_GRPC_PORT: String(grpcPort),
+    HUODONG_HTTP_PORT: '-1',
+    HUODONG_DEV: '1',
+    HUODONG_DEV_TOKEN: token,
+    HUODONG_JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+  const clients = createClients({ address: `127.0.0.1:${grpcPort}`, token });
+  const pool = mysql.createPool({ uri: db.url, connectionLimit: concurrency });
+  const server = await startChild(process.execPath, [...tsx, 'src/main.ts'], env, async () => {
+    await clients.userdata.getActUserData({ actid: '1', openid: 'ready' });
+    return true;
+  });
+  const results: Result[] = [echo];
+  try {
+    const ctx = { clients, pool, concurrency };
+    for (const make of scenarios) {
+      for (const scenario of make(ctx)) {
+        if (filter !== undefined && !scenario.name.includes(filter)) continue;
+        const call = await scenario.setup(ctx);
+        const result = await runLoad(scenario.name, load, call);
+        process.stdout.write(`${scenario.name}: ${result.rps.toFixed(0)} req/s\n`);
+        results.push(result);
+      }
+    }
+  } finally {
+    clients.close();
+    await pool.end();
+    await stopChild(server);
+    await db.drop();
+  }
+  printTable(results, echo);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+/**
+ * Benchmark scenarios per area. Each gets a running huodong (MySQL + Redis), clients with an
+ * all-scope token and a raw mysql2 pool on the same database, and returns what to measure.
+ * Adding an area's benchmark means adding its file and one line here.
+ */
+import type { Clients } from '@huodong/clients';
+import type { Pool } from 'mysql2/promise';
+import { userDataScenarios } from './userdata.js';
+
+export interface BenchContext {
+  readonly clients: Clients;
+  readonly pool: Pool;
+  readonly concurrency: number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  /** Prepares data; returns the call to measure, given a unique sequence number. */
+  setup(ctx: BenchContext): Promise<(i: number) => Promise<unknown>>;
+}
+
+export const scenarios: ReadonlyArray<(ctx: BenchContext) => Scenario[]> = [userDataScenarios];
