@@ -11,5 +11,8 @@ huodong_services_up
 
 npm run generate --silent
 rc=0
+if (($# == 0)); then
+  set -- 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
+fi
 npx mocha "$@" || rc=$?
 exit "$rc"

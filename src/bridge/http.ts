@@ -45,6 +45,16 @@ export function bodyOf(request: FastifyRequest): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/** Reads an optional integer parameter as a decimal string; `unsigned` refuses a minus sign. */
+export function integerParam(body: Record<string, unknown>, name: string, unsigned = false): string | undefined {
+  const value = stringParam(body, name)?.trim();
+  if (value === undefined) return undefined;
+  if (!(unsigned ? /^\d{1,20}$/ : /^-?\d{1,20}$/).test(value)) {
+    throw badRequest(name, unsigned ? 'must be a positive integer' : 'must be an integer');
+  }
+  return value;
+}
+
 /** Reads an optional scalar parameter as a string (numbers accepted). */
 export function stringParam(body: Record<string, unknown>, name: string): string | undefined {
   const value = body[name];

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { HuodongError } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
-import { badRequest, bodyOf, callOptions, httpStatusOf, stringParam } from '../bridge/http.js';
+import { badRequest, bodyOf, callOptions, httpStatusOf, integerParam, stringParam } from '../bridge/http.js';
 
 function fail(reply: FastifyReply, err: unknown): FastifyReply {
   if (!(err instanceof HuodongError)) throw err as Error;
@@ -35,7 +35,7 @@ export function userDataBridge(app: FastifyInstance, { caller: clients }: Bridge
     try {
       const body = bodyOf(request);
       const result = await clients.userdata.getActUserData(
-        { actid: stringParam(body, 'actid') ?? '', openid: stringParam(body, 'openid') ?? '' },
+        { actid: integerParam(body, 'actid', true) ?? '0', openid: stringParam(body, 'openid') ?? '' },
         callOptions(request),
       );
       return { code: 0, actUsrData: { ...(result.data ?? {}), cas: Number(result.cas) } };
@@ -49,10 +49,10 @@ export function userDataBridge(app: FastifyInstance, { caller: clients }: Bridge
       const body = bodyOf(request);
       const result = await clients.userdata.setActUserData(
         {
-          actid: stringParam(body, 'actid') ?? '',
+          actid: integerParam(body, 'actid', true) ?? '0',
           openid: stringParam(body, 'openid') ?? '',
           data: dataParam(body),
-          cas: stringParam(body, 'cas') ?? '0',
+          cas: integerParam(body, 'cas') ?? '0',
         },
         callOptions(request),
       );
