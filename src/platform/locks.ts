@@ -80,9 +80,9 @@ export function createRedlockLocks(redisUrls: readonly string[]): RedisLocks {
   const clients = redisUrls.map(
     (url) =>
       new Redis(url, {
-        lazyConnect: false,
+        // Commands issued while (re)connecting wait briefly instead of failing at once; after one
+        // failed reconnect they fail, and the caller gets UNAVAILABLE.
         maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
         connectTimeout: 2_000,
         retryStrategy: (times) => Math.min(times * 100, 1_000),
       }),
