@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createClients, type Clients } from '@huodong/clients';
 import mysql from 'mysql2/promise';
 import { createApp, type App } from '../../src/app.js';
+import type { Area } from '../../src/platform/area.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { loadConfig } from '../../src/platform/config.js';
 import type { Scope } from '../../src/platform/scopes.js';
@@ -64,6 +65,8 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. to restart on the same data); the caller drops it. */
   readonly mysqlUrl?: string;
   readonly dataDir?: string;
+  /** Run these areas instead of the real ones (platform tests). */
+  readonly areas?: readonly Area[];
 }
 
 export async function startTestApp(store: StoreKind, options: TestAppOptions = {}): Promise<TestApp> {
@@ -95,7 +98,10 @@ export async function startTestApp(store: StoreKind, options: TestAppOptions = {
   }
   Object.assign(env, options.env);
   const config = loadConfig(env);
-  const app = await createApp(config, options.clock === undefined ? {} : { clock: options.clock });
+  const app = await createApp(config, {
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.areas === undefined ? {} : { areas: options.areas }),
+  });
   const token = env.HUODONG_DEV_TOKEN as string;
   const open: Clients[] = [];
   const make = (t: string | undefined): Clients => {
