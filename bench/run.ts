@@ -4,7 +4,8 @@
  * of the echo limit, so the figures survive noisy machines.
  *
  * Env: BENCH_DURATION_MS (default 5000), BENCH_CONCURRENCY (64), BENCH_FILTER (substring of
- * scenario names). MYSQL_URL / REDIS_URL come from scripts/bench.sh.
+ * scenario names), BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
+ * MYSQL_URL / REDIS_URL come from scripts/bench.sh.
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -64,7 +65,9 @@ async function main(): Promise<void> {
   };
   const clients = createClients({ address: `127.0.0.1:${grpcPort}`, token });
   const pool = mysql.createPool({ uri: db.url, connectionLimit: concurrency });
-  const server = await startChild(process.execPath, [...tsx, 'src/main.ts'], env, async () => {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+  const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const server = await startChild(process.execPath, [...serverArgs, ...tsx, 'src/main.ts'], env, async () => {
     await clients.userdata.getActUserData({ actid: '1', openid: 'ready' });
     return true;
   });

@@ -87,6 +87,12 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
   return applied;
 }
 
+/** For migrations: MySQL-only column options (collations, charsets) go through this. */
+export function isMysql(knex: Knex): boolean {
+  const client = (knex.client as { config?: { client?: unknown } }).config?.client;
+  return client === 'mysql2' || client === 'mysql';
+}
+
 /** True when the error is a primary-key or unique-key violation, on either store. */
 export function isUniqueViolation(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;

@@ -133,22 +133,36 @@ function requestIdOf(metadata: grpc.Metadata): string {
   return typeof value === 'string' && /^[\w.:-]{1,128}$/.test(value) ? value : randomUUID();
 }
 
-function deadlineSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
-  signal: AbortSignal;
+function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
+  const deadline = call.getDeadline();
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}
+
+/**
+ * An AbortSignal that fires when the caller cancels or its deadline passes. Built only when a
+ * handler asks for it: most handlers never do, and it costs a timer and listeners per call.
+ */
+function lazySignal(call: grpc.ServerUnaryCall<unknown, unknown>, deadline: number): {
+  get(): AbortSignal;
   dispose(): void;
 } {
-  const controller = new AbortController();
-  const onCancel = (): void => controller.abort(new Error('cancelled'));
-  call.once('cancelled', onCancel);
-  const deadline = call.getDeadline();
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  let controller: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
-  if (Number.isFinite(at)) {
-    timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, at - Date.now()));
-  }
+  const onCancel = (): void => controller?.abort(new Error('cancelled'));
   return {
-    signal: controller.signal,
+    get() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (call.cancelled) controller.abort(new Error('cancelled'));
+        call.once('cancelled', onCancel);
+        if (Number.isFinite(deadline)) {
+          timer = setTimeout(() => controller?.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
+        }
+      }
+      return controller.signal;
+    },
     dispose() {
+      if (controller === undefined) return;
       clearTimeout(timer);
       call.removeListener('cancelled', onCancel);
     },
@@ -166,14 +180,15 @@ function unaryHandler<Req, Res>(
     const requestId = requestIdOf(call.metadata);
     let child: Logger | undefined;
     const logger = (): Logger => (child ??= deps.logger.child({ method: path, requestId }));
-    const { signal, dispose } = deadlineSignal(call);
+    const deadline = deadlineOf(call);
+    const signal = lazySignal(call, deadline);
     const finish = (code: grpc.status, reason?: string): void => {
-      dispose();
+      signal.dispose();
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       deps.logger.info({ method: path, requestId, code: grpc.status[code], reason, durationMs }, 'rpc');
     };
     const run = async (): Promise<Res> => {
-      if (signal.aborted) {
+      if (call.cancelled || deadline <= Date.now()) {
         throw new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded');
       }
       const app = await deps.apps.authenticate(bearerToken(call.metadata));
@@ -183,7 +198,9 @@ function unaryHandler<Req, Res>(
         requestId,
         method: path,
         app,
-        signal,
+        get signal() {
+          return signal.get();
+        },
         get log() {
           return logger();
         },

@@ -1,4 +1,4 @@
-import type { Migration } from '../platform/db.js';
+import { isMysql, type Migration } from '../platform/db.js';
 
 export const TABLE = 'userdata_documents';
 
@@ -8,7 +8,9 @@ export const migrations: readonly Migration[] = [
     async up(knex) {
       await knex.schema.createTable(TABLE, (t) => {
         t.bigInteger('actid').unsigned().notNullable();
-        t.string('openid', 128).notNullable();
+        // openids are case-sensitive identifiers, whatever the database's default collation.
+        const openid = t.string('openid', 128).notNullable();
+        if (isMysql(knex)) openid.collate('utf8mb4_bin');
         // JSON text; up to 64 KiB of it, so MEDIUMTEXT on MySQL.
         t.text('data', 'mediumtext').notNullable();
         t.bigInteger('cas').notNullable();

@@ -63,7 +63,7 @@ export class UserDataService {
   async get(actidRaw: string | undefined, openidRaw: string | undefined): Promise<Document> {
     const actid = validateActid(actidRaw);
     const openid = validateOpenid(openidRaw);
-    const stored = await this.store.get(actid, openid);
+    const stored = await this.store.get({ actid, openid });
     if (stored === undefined) return { data: {}, cas: '0' };
     return { data: JSON.parse(stored.json) as JsonObject, cas: stored.cas };
   }

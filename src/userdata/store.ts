@@ -1,5 +1,6 @@
 /** All SQL of the user data area. Every write is conditional on the cas it was given. */
 import type { Knex } from 'knex';
+import { createBatcher } from '../platform/batch.js';
 import { isUniqueViolation } from '../platform/db.js';
 import { TABLE } from './migrations.js';
 
@@ -16,12 +17,35 @@ interface Row {
   updated_at: number;
 }
 
-export class UserDataStore {
-  constructor(private readonly knex: Knex) {}
+export interface DocumentKey {
+  readonly actid: string;
+  readonly openid: string;
+}
 
-  async get(actid: string, openid: string): Promise<StoredDocument | undefined> {
-    const row = await this.knex<Row>(TABLE).select('data', 'cas').where({ actid, openid }).first();
-    return row === undefined ? undefined : { json: row.data, cas: String(row.cas) };
+const keyOf = (k: DocumentKey): string => `${k.actid}\u0000${k.openid}`;
+
+export class UserDataStore {
+  /** Reads arriving together share one query per activity. */
+  readonly get: (key: DocumentKey) => Promise<StoredDocument | undefined>;
+
+  constructor(private readonly knex: Knex) {
+    this.get = createBatcher((keys) => this.load(keys), { keyOf });
+  }
+
+  private async load(keys: readonly DocumentKey[]): Promise<Map<string, StoredDocument>> {
+    const byActivity = new Map<string, string[]>();
+    for (const k of keys) byActivity.set(k.actid, [...(byActivity.get(k.actid) ?? []), k.openid]);
+    const found = new Map<string, StoredDocument>();
+    await Promise.all(
+      [...byActivity].map(async ([actid, openids]) => {
+        const rows = await this.knex<Row>(TABLE)
+          .select('actid', 'openid', 'data', 'cas')
+          .where('actid', actid)
+          .whereIn('openid', openids);
+        for (const row of rows) found.set(keyOf({ actid, openid: row.openid }), { json: row.data, cas: String(row.cas) });
+      }),
+    );
+    return found;
   }
 
   /** Inserts a new document with cas 1; false when one already exists. */
