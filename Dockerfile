@@ -25,8 +25,6 @@ WORKDIR /app
 COPY --from=builder /app/package.json ./
 COPY --from=builder /app/node_modules ./node_modules
 COPY --from=builder /app/dist ./dist
-# The server loads the .proto files at run time (reflection, descriptors).
-COPY --from=builder /app/proto ./proto
 COPY --from=builder /app/clients/package.json ./clients/package.json
 COPY --from=builder /app/clients/dist ./clients/dist
 RUN mkdir -p /data && chown node:node /data
