@@ -11,6 +11,7 @@ import {
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt';
 import { descriptorSetBase64 } from '../gen/descriptors.js';
+import { grpcMethod } from './rpc.js';
 import {
   ServerReflectionDefinition,
   ServerReflectionRequest,
@@ -107,15 +108,7 @@ export function addReflection(server: grpc.Server, services: readonly string[]):
   const method = ServerReflectionDefinition.methods.serverReflectionInfo;
   for (const pkg of ['grpc.reflection.v1', 'grpc.reflection.v1alpha']) {
     const definition: grpc.ServiceDefinition = {
-      serverReflectionInfo: {
-        path: `/${pkg}.ServerReflection/ServerReflectionInfo`,
-        requestStream: true,
-        responseStream: true,
-        requestSerialize: (v: ServerReflectionRequest) => Buffer.from(method.requestType.encode(v).finish()),
-        requestDeserialize: (b: Buffer) => method.requestType.decode(b),
-        responseSerialize: (v: ServerReflectionResponse) => Buffer.from(method.responseType.encode(v).finish()),
-        responseDeserialize: (b: Buffer) => method.responseType.decode(b),
-      },
+      serverReflectionInfo: grpcMethod(`/${pkg}.ServerReflection/ServerReflectionInfo`, method, { request: true, response: true }),
     };
     server.addService(definition, { serverReflectionInfo: handler });
   }

@@ -220,6 +220,23 @@ function unaryHandler<Req, Res>(
   };
 }
 
+/** The grpc-js method definition for a ts-proto generic method definition. */
+export function grpcMethod<Req, Res>(
+  path: string,
+  method: { readonly requestType: MessageFns<Req>; readonly responseType: MessageFns<Res> },
+  streams: { readonly request: boolean; readonly response: boolean } = { request: false, response: false },
+): grpc.MethodDefinition<Req, Res> {
+  return {
+    path,
+    requestStream: streams.request,
+    responseStream: streams.response,
+    requestSerialize: (value: Req) => Buffer.from(method.requestType.encode(value).finish()),
+    requestDeserialize: (bytes: Buffer) => method.requestType.decode(bytes),
+    responseSerialize: (value: Res) => Buffer.from(method.responseType.encode(value).finish()),
+    responseDeserialize: (bytes: Buffer) => method.responseType.decode(bytes),
+  };
+}
+
 /** Adds one area's service to the server, with every method behind the middleware. */
 export function addService(server: grpc.Server, registration: ServiceRegistration, deps: RpcDeps): void {
   const { definition } = registration;
@@ -227,16 +244,7 @@ export function addService(server: grpc.Server, registration: ServiceRegistratio
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(definition.methods)) {
     const path = `/${definition.fullName}/${method.name}`;
-    const m = method as MethodDefinition<unknown, unknown>;
-    grpcDefinition[key] = {
-      path,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (value: unknown) => Buffer.from(m.requestType.encode(value).finish()),
-      requestDeserialize: (bytes: Buffer) => m.requestType.decode(bytes),
-      responseSerialize: (value: unknown) => Buffer.from(m.responseType.encode(value).finish()),
-      responseDeserialize: (bytes: Buffer) => m.responseType.decode(bytes),
-    };
+    grpcDefinition[key] = grpcMethod(path, method);
     const handlers = registration.handlers as Record<string, (r: unknown, c: CallContext) => Promise<unknown>>;
     const scopes = registration.scopes as Record<string, Scope>;
     const handler = handlers[key];
