@@ -8,6 +8,6 @@ import { UserDataStore } from './store.js';
 export const userDataArea: Area = {
   name: 'userdata',
   migrations,
-  create: ({ db, clock }) => ({ services: [userDataRpc(new UserDataService(new UserDataStore(db.knex), clock))] }),
+  create: ({ db, clock }) => ({ services: [userDataRpc(new UserDataService(new UserDataStore(db.knex, db.dialect), clock))] }),
   bridge: userDataBridge,
 };

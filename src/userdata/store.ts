@@ -1,7 +1,7 @@
 /** All SQL of the user data area. Every write is conditional on the cas it was given. */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation } from '../platform/db.js';
+import { isUniqueViolation, type Dialect } from '../platform/db.js';
 import { TABLE } from './migrations.js';
 
 export interface StoredDocument {
@@ -28,7 +28,10 @@ export class UserDataStore {
   /** Reads arriving together share one query per activity. */
   readonly get: (key: DocumentKey) => Promise<StoredDocument | undefined>;
 
-  constructor(private readonly knex: Knex) {
+  constructor(
+    private readonly knex: Knex,
+    private readonly dialect: Dialect,
+  ) {
     this.get = createBatcher((keys) => this.load(keys), { keyOf });
   }
 
@@ -67,16 +70,25 @@ export class UserDataStore {
     return changed === 1;
   }
 
-  /** Writes unconditionally (cas -1) and returns the new cas, in one transaction. */
+  /** Writes unconditionally (cas -1) in one statement and returns the new cas. */
   async force(actid: string, openid: string, json: string, now: number): Promise<string> {
-    return this.knex.transaction(async (trx) => {
-      await trx(TABLE)
-        .insert({ actid, openid, data: json, cas: 1, updated_at: now })
-        .onConflict(['actid', 'openid'])
-        .merge({ data: json, cas: trx.raw('?? + 1', [`${TABLE}.cas`]), updated_at: now });
-      const row = await trx<Row>(TABLE).select('cas').where({ actid, openid }).first();
-      if (row === undefined) throw new Error('forced write vanished inside its transaction');
-      return String(row.cas);
-    });
+    if (this.dialect === 'mysql') {
+      // LAST_INSERT_ID(expr) hands the updated cas back with the statement's result; a fresh
+      // insert leaves it 0 and gets cas 1.
+      const [result] = (await this.knex.raw(
+        `INSERT INTO ${TABLE} (actid, openid, data, cas, updated_at) VALUES (?, ?, ?, 1, ?)
+         ON DUPLICATE KEY UPDATE data = VALUES(data), cas = LAST_INSERT_ID(cas + 1), updated_at = VALUES(updated_at)`,
+        [actid, openid, json, now],
+      )) as [{ affectedRows: number; insertId: number | string }];
+      return result.affectedRows === 1 ? '1' : String(result.insertId);
+    }
+    const rows = (await this.knex(TABLE)
+      .insert({ actid, openid, data: json, cas: 1, updated_at: now })
+      .onConflict(['actid', 'openid'])
+      .merge({ data: json, cas: this.knex.raw('?? + 1', [`${TABLE}.cas`]), updated_at: now })
+      .returning('cas')) as Array<{ cas: number | string }>;
+    const row = rows[0];
+    if (row === undefined) throw new Error('upsert returned no row');
+    return String(row.cas);
   }
 }

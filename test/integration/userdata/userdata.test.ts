@@ -55,22 +55,26 @@ describeEachStore('UserDataService', (ctx) => {
     expect((await userdata.getActUserData({ ...key, actid: String(Number(key.actid) + 500_000) })).cas).to.equal('0');
   });
 
-  it('loses no update: 50 clients x 20 read-modify-write increments end at exactly 1000', async () => {
+  it('loses no update: 50 clients x 20 read-modify-write increments end at exactly 1000', async function () {
+    this.timeout(180_000);
     const { userdata } = ctx().clients;
     const key = nextUser();
     let conflicts = 0;
     const worker = async (): Promise<void> => {
+      let streak = 0;
       for (let done = 0; done < 20; ) {
         const { data, cas } = await userdata.getActUserData(key);
         const count = typeof data?.count === 'number' ? data.count : 0;
         try {
           await userdata.setActUserData({ ...key, data: { count: count + 1 }, cas });
           done += 1;
+          streak = 0;
         } catch (err) {
           if (!(err instanceof HuodongError) || err.reason !== 'CAS_CONFLICT') throw err;
           conflicts += 1;
-          // Back off a little, as a real client would, so the race is not a pure spin.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+          // Back off exponentially with jitter, as a real client would, so the race is not a spin.
+          streak += 1;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** streak)));
         }
       }
     };
