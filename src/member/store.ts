@@ -458,10 +458,15 @@ export class MemberStore {
     return (await this.knex(T.tasks).where({ op }).first()) as Row | undefined;
   }
 
-  /** Upserts a task by id; false when its op belongs to another task. */
-  async upsertTask(row: Row): Promise<boolean> {
+  /**
+   * Upserts a task by id; false when its op belongs to another task. UPDATE then INSERT rather
+   * than MySQL's ON DUPLICATE KEY, which would fire on the op key and rewrite the other task.
+   */
+  async upsertTask(row: Record<string, unknown>): Promise<boolean> {
+    const { id, ...fields } = row;
     try {
-      await this.knex(T.tasks).insert(row).onConflict('id').merge();
+      const updated = await this.knex(T.tasks).where({ id }).update(fields);
+      if (updated === 0) await this.knex(T.tasks).insert(row);
       return true;
     } catch (err) {
       if (isUniqueViolation(err)) return false;
