@@ -293,7 +293,13 @@ export class MemberService {
           { source, operator: '', note: '' },
           this.nowSec(),
         );
-        if (outcome === 'insufficient') throw new InsufficientCpointError();
+        if (outcome === 'insufficient') {
+          // The debit runs first, so a concurrent payment of this very order also looks like
+          // a low balance; the stored order tells them apart.
+          const now = await this.store.getOrder(orderId);
+          if (now === undefined || now.status === ORDER_UNPAID) throw new InsufficientCpointError();
+          continue;
+        }
         if (outcome !== 'raced') return { orderId, cpoint: formatHundredths(outcome) };
       }
       throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent payment of the same order, retry');

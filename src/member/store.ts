@@ -220,10 +220,12 @@ export class MemberStore {
     const outcome = await retryDeadlocks(async () => {
       try {
         return await this.knex.transaction(async (trx) => {
+          if (!(await this.debit(trx, order.uid, order.amount, now))) throw new Rollback('insufficient' as const);
+          const balance = await this.balanceOf(trx, order.uid);
           if (order.unpaid) {
             const moved = await trx(T.orders)
               .where({ order_id: order.orderId, status: ORDER_UNPAID })
-              .update({ status: ORDER_CONSUMED, updated_at: now });
+              .update({ status: ORDER_CONSUMED, balance_after: balance, updated_at: now });
             if (moved !== 1) throw new Rollback('raced' as const);
           } else {
             try {
@@ -233,18 +235,17 @@ export class MemberStore {
                 cpoint: order.amount,
                 status: ORDER_CONSUMED,
                 revoked_cpoint: 0,
+                balance_after: balance,
                 created_at: now,
                 updated_at: now,
               });
             } catch (err) {
+              // The order id is taken: this debit rolls back and the caller reads the stored order.
               if (isUniqueViolation(err)) throw new Rollback('raced' as const);
               throw err;
             }
           }
-          if (!(await this.debit(trx, order.uid, order.amount, now))) throw new Rollback('insufficient' as const);
-          const balance = await this.balanceOf(trx, order.uid);
           await this.journal(trx, { uid: order.uid, amount: -order.amount, balanceAfter: balance, kind: 'consume', ref: order.orderId, actor, now });
-          await trx(T.orders).where({ order_id: order.orderId }).update({ balance_after: balance });
           return balance;
         });
       } catch (err) {
