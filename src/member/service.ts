@@ -281,26 +281,22 @@ export class MemberService {
     const uid = validateUid(input.uid);
     const amount = parseHundredths(input.cpoint, 'cpoint');
     return this.withUserLock(uid, async () => {
-      // A race lost to a concurrent call (lock lost or expired) is settled by reading again.
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        const existing = await this.store.getOrder(orderId);
-        if (existing !== undefined) {
-          if (existing.uid !== uid || existing.cpoint !== amount) throw new IdempotencyKeyReusedError(AREA, 'order_id');
-          if (existing.status !== ORDER_UNPAID) return { orderId, cpoint: formatHundredths(existing.balanceAfter ?? 0) };
-        }
-        const outcome = await this.store.payOrder(
-          { orderId, uid, amount, unpaid: existing !== undefined },
-          { source, operator: '', note: '' },
-          this.nowSec(),
-        );
-        if (outcome === 'insufficient') {
-          // The debit runs first, so a concurrent payment of this very order also looks like
-          // a low balance; the stored order tells them apart.
-          const now = await this.store.getOrder(orderId);
-          if (now === undefined || now.status === ORDER_UNPAID) throw new InsufficientCpointError();
+      // Try a new order first (the common case costs no extra read); a taken order id or a low
+      // balance is then settled by reading the stored order.
+      let unpaid = false;
+      for (let attempt = 0; attempt < 4; attempt += 1) {
+        const outcome = await this.store.payOrder({ orderId, uid, amount, unpaid }, { source, operator: '', note: '' }, this.nowSec());
+        if (typeof outcome === 'number') return { orderId, cpoint: formatHundredths(outcome) };
+        const stored = await this.store.getOrder(orderId);
+        if (stored === undefined) {
+          if (outcome === 'insufficient') throw new InsufficientCpointError();
           continue;
         }
-        if (outcome !== 'raced') return { orderId, cpoint: formatHundredths(outcome) };
+        if (stored.uid !== uid || stored.cpoint !== amount) throw new IdempotencyKeyReusedError(AREA, 'order_id');
+        if (stored.status !== ORDER_UNPAID) return { orderId, cpoint: formatHundredths(stored.balanceAfter ?? 0) };
+        // The order is unpaid: a low balance is the answer; a race to pay it is retried.
+        if (outcome === 'insufficient') throw new InsufficientCpointError();
+        unpaid = true;
       }
       throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent payment of the same order, retry');
     });
