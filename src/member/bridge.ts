@@ -59,6 +59,8 @@ function fail(reply: FastifyReply, err: unknown): FastifyReply {
 }
 
 const num = (decimal: string): number => Number(decimal);
+/** Legacy tables and routes speak unix seconds; 0 for an unset time. */
+const unix = (at: Date | undefined): number => (at === undefined ? 0 : Math.floor(at.getTime() / 1000));
 
 function required(body: Params, name: string): string {
   const value = stringParam(body, name);
@@ -102,8 +104,8 @@ function legacyTask(t: member.TaskConfig): Record<string, unknown> {
     step_score: stepsObject(t.stepScore),
     step_cpoint: stepsObject(t.stepCpoint),
     status: t.status,
-    s_time: Number(t.sTime),
-    e_time: Number(t.eTime),
+    s_time: unix(t.sTime),
+    e_time: unix(t.eTime),
     s_grade: t.sGrade,
     e_grade: t.eGrade,
     batch: t.batch,
@@ -115,7 +117,7 @@ function legacyTask(t: member.TaskConfig): Record<string, unknown> {
     r_score: num(t.rScore),
     r_filter: t.rFilter,
     r_step: t.rStep,
-    u_time: Number(t.uTime),
+    u_time: unix(t.uTime),
   };
 }
 
@@ -267,9 +269,11 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
       if (existing === undefined) throw badRequest('op', 'is required for a new task');
       op = existing.op;
     }
-    const time = (name: string): string => {
-      const raw = stringParam(body, name);
-      return raw === undefined ? '0' : String(intParam(body, name, 0));
+    // An empty s_time / e_time means no bound, as in seed 001.
+    const time = (name: string): Date | undefined => {
+      const seconds = intParam(body, name, 0);
+      if (seconds < 0) throw badRequest(name, 'must be unix seconds');
+      return seconds === 0 ? undefined : new Date(seconds * 1000);
     };
     const task: member.TaskConfig = {
       id,
@@ -294,7 +298,7 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
       rScore: stringParam(body, 'r_score') ?? '-1',
       rFilter: intParam(body, 'r_filter', 0),
       rStep: intParam(body, 'r_step', 0),
-      uTime: '0',
+      uTime: undefined,
     };
     if (stringParam(body, 'status') === undefined) throw badRequest('status', 'is required');
     await m.updateTaskConfig({ task }, { requestId });

@@ -52,8 +52,8 @@ export function toTaskConfig(t: Task): TaskConfig {
     stepScore: formatSteps(t.stepScore),
     stepCpoint: formatSteps(t.stepCpoint),
     status: t.status,
-    sTime: String(t.sTime),
-    eTime: String(t.eTime),
+    sTime: t.sTime > 0 ? fromUnix(t.sTime) : undefined,
+    eTime: t.eTime > 0 ? fromUnix(t.eTime) : undefined,
     sGrade: t.sGrade,
     eGrade: t.eGrade,
     batch: t.batch,
@@ -65,7 +65,7 @@ export function toTaskConfig(t: Task): TaskConfig {
     rScore: cap(t.rScore),
     rFilter: t.rFilter,
     rStep: t.rStep,
-    uTime: String(t.uTime),
+    uTime: fromUnix(t.uTime),
   };
 }
 

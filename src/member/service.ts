@@ -84,8 +84,8 @@ export interface TaskInput {
   readonly stepScore: string;
   readonly stepCpoint: string;
   readonly status: number;
-  readonly sTime: string;
-  readonly eTime: string;
+  readonly sTime?: Date | undefined;
+  readonly eTime?: Date | undefined;
   /** Seed defaults apply when unset: -1, -1, 1, 1 and -1. */
   readonly sGrade?: number | undefined;
   readonly eGrade?: number | undefined;
@@ -106,8 +106,10 @@ export function parseTask(input: TaskInput, uTime: number): Task {
   if (op === '' || op.length > 64 || !/^[\w.:-]+$/.test(op)) {
     throw new InvalidArgumentError('task.op', 'must be 1..64 letters, digits, "_", ".", ":" or "-"', AREA);
   }
-  const sTime = validateInt(Number(input.sTime || '0'), 'task.s_time', 0, 2 ** 40);
-  const eTime = validateInt(Number(input.eTime || '0'), 'task.e_time', 0, 2 ** 40);
+  const seconds = (at: Date | undefined, field: string): number =>
+    at === undefined ? 0 : validateInt(Math.floor(at.getTime() / 1000), field, 1, 2 ** 40);
+  const sTime = seconds(input.sTime, 'task.s_time');
+  const eTime = seconds(input.eTime, 'task.e_time');
   if (sTime > 0 && eTime > 0 && eTime < sTime) throw new InvalidArgumentError('task.e_time', 'must not be before s_time', AREA);
   const sGrade = validateInt(input.sGrade ?? -1, 'task.s_grade', -1, 1000);
   const eGrade = validateInt(input.eGrade ?? -1, 'task.e_grade', -1, 1000);

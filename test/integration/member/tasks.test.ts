@@ -19,8 +19,8 @@ function task(id: number, op: string, extra: Partial<member.TaskConfig> = {}): m
     stepScore: '',
     stepCpoint: '',
     status: 0,
-    sTime: '0',
-    eTime: '0',
+    sTime: undefined,
+    eTime: undefined,
     sGrade: -1,
     eGrade: -1,
     batch: 1,
@@ -32,7 +32,7 @@ function task(id: number, op: string, extra: Partial<member.TaskConfig> = {}): m
     rScore: '-1',
     rFilter: 0,
     rStep: 0,
-    uTime: '0',
+    uTime: undefined,
     ...extra,
   };
 }
@@ -59,12 +59,14 @@ for (const store of STORE_KINDS) {
     it('stores every seed field, including the op mapping, and lists it', async () => {
       const id = ++ids;
       const stored = await m().updateTaskConfig({
-        task: task(id, 'fields', { stepScore: '1:2,20:40.5', stepCpoint: '3:1', sTime: '100', eTime: '4000000000', sGrade: 1, eGrade: 9, batch: 0, repeat: 1, rFlag: 2, rRatio: 3, rCount: 7, rCpoint: '9.5', rScore: '12', rFilter: 1, rStep: 1 }),
+        task: task(id, 'fields', { stepScore: '1:2,20:40.5', stepCpoint: '3:1', sTime: new Date(100_000), eTime: new Date(4_000_000_000_000), sGrade: 1, eGrade: 9, batch: 0, repeat: 1, rFlag: 2, rRatio: 3, rCount: 7, rCpoint: '9.5', rScore: '12', rFilter: 1, rStep: 1 }),
       });
       expect(stored.task).to.include({ id, op: 'fields', stepScore: '1:2.00,20:40.50', rCpoint: '9.50', rScore: '12.00', rFlag: 2, rRatio: 3 });
       const listed = (await m().listTaskConfigs({})).tasks.find((x) => x.id === id);
-      expect(listed).to.include({ op: 'fields', sTime: '100', eTime: '4000000000', sGrade: 1, eGrade: 9, batch: 0, rCount: 7, rFilter: 1, rStep: 1 });
-      expect(listed?.uTime).to.equal(String(Math.floor(clock.now().getTime() / 1000)));
+      expect(listed?.sTime).to.deep.equal(new Date(100_000));
+      expect(listed?.eTime).to.deep.equal(new Date(4_000_000_000_000));
+      expect(listed).to.include({ op: 'fields', sGrade: 1, eGrade: 9, batch: 0, rCount: 7, rFilter: 1, rStep: 1 });
+      expect(listed?.uTime).to.deep.equal(clock.now());
       // Upsert by id: same id, new values.
       await m().updateTaskConfig({ task: task(id, 'fields', { name: 'renamed' }) });
       expect((await m().listTaskConfigs({})).tasks.filter((x) => x.id === id).map((x) => x.name)).to.deep.equal(['renamed']);
@@ -84,7 +86,7 @@ for (const store of STORE_KINDS) {
         [{ rCount: -2 }, 'task.r_count'],
         [{ rCpoint: 'x' }, 'task.r_cpoint'],
         [{ op: '' }, 'task.op'],
-        [{ sTime: '200', eTime: '100' }, 'task.e_time'],
+        [{ sTime: new Date(200_000), eTime: new Date(100_000) }, 'task.e_time'],
       ];
       for (const [extra, field] of cases) {
         const e = await expectError(m().updateTaskConfig({ task: task(++ids, 'bad', extra) }), GrpcStatus.INVALID_ARGUMENT);
@@ -139,8 +141,8 @@ for (const store of STORE_KINDS) {
       await m().updateGradeConfigs({ grades: [{ grade: 1, score: '0' }, { grade: 2, score: '10' }] });
       const now = Math.floor(clock.now().getTime() / 1000);
       await m().updateTaskConfig({ task: task(++ids, 'closed', { status: 1 }) });
-      await m().updateTaskConfig({ task: task(++ids, 'later', { sTime: String(now + 60) }) });
-      await m().updateTaskConfig({ task: task(++ids, 'over', { eTime: String(now - 1) }) });
+      await m().updateTaskConfig({ task: task(++ids, 'later', { sTime: new Date((now + 60) * 1000) }) });
+      await m().updateTaskConfig({ task: task(++ids, 'over', { eTime: new Date((now - 1) * 1000) }) });
       await m().updateTaskConfig({ task: task(++ids, 'grade2', { sGrade: 2 }) });
       await m().updateTaskConfig({ task: task(++ids, 'grade1only', { eGrade: 1, score: '10' }) });
       await m().updateTaskConfig({ task: task(++ids, 'single', { batch: 0 }) });
