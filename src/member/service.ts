@@ -222,6 +222,8 @@ export class MemberService {
   private readonly clock: Clock;
   private readonly timeZone: string;
   private closed: { methods: ReadonlySet<string>; until: number } | undefined;
+  private refreshing: Promise<ReadonlySet<string>> | undefined;
+  private switchGeneration = 0;
 
   constructor(options: MemberServiceOptions) {
     this.store = options.store;
@@ -438,12 +440,27 @@ export class MemberService {
     if (!path.startsWith(SERVICE_PATH)) return;
     const method = path.slice(SERVICE_PATH.length);
     if (UNSWITCHABLE.has(method)) return;
+    const closed = await this.closedMethods();
+    if (closed.has(method)) throw new ApiClosedError(method);
+  }
+
+  /** The closed RPCs, cached briefly; one refresh at a time, however many calls wait on it. */
+  private closedMethods(): Promise<ReadonlySet<string>> {
     const now = Date.now();
-    if (this.closed === undefined || this.closed.until < now) {
-      const switches = await this.store.listSwitches();
-      this.closed = { methods: new Set(switches.filter((s) => s.closed).map((s) => s.method)), until: now + SWITCH_CACHE_MS };
-    }
-    if (this.closed.methods.has(method)) throw new ApiClosedError(method);
+    if (this.closed !== undefined && this.closed.until >= now) return Promise.resolve(this.closed.methods);
+    const generation = this.switchGeneration;
+    this.refreshing ??= this.store
+      .listSwitches()
+      .then((switches) => {
+        const methods = new Set(switches.filter((s) => s.closed).map((s) => s.method));
+        // A switch set meanwhile by this instance must not be hidden by this older read.
+        if (generation === this.switchGeneration) this.closed = { methods, until: Date.now() + SWITCH_CACHE_MS };
+        return methods;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
   }
 
   async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<SwitchRow> {
@@ -452,7 +469,9 @@ export class MemberService {
     if (UNSWITCHABLE.has(method)) throw new InvalidArgumentError('method', `${method} cannot be closed`, AREA);
     const now = this.nowSec();
     await this.store.setSwitch(method, closed, by, now);
+    this.switchGeneration += 1;
     this.closed = undefined;
+    this.refreshing = undefined;
     return { method, closed, updatedBy: by, updatedAt: now };
   }
 
