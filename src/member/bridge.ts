@@ -170,7 +170,8 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     // An unknown app is checked against a throw-away key so both paths cost the same.
     const expected = Buffer.from(signParams(body, legacyApp?.secret ?? 'unknown-app'), 'hex');
     const given = Buffer.from(sig.toLowerCase(), 'hex');
-    if (legacyApp === undefined || !timingSafeEqual(expected, given)) throw unauthenticated('bad signature');
+    const matches = timingSafeEqual(expected, given);
+    if (legacyApp === undefined || !matches) throw unauthenticated('bad signature');
     if (admin && !legacyApp.admin) throw forbidden('this app may not call admin routes');
     return { body, appName, sig };
   };
