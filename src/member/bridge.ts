@@ -1,0 +1,352 @@
+/**
+ * Seed 001's legacy routes under /cm/inner/..., urlencoded or JSON, answering the envelope
+ * {status, message, serverTime, data}. Every request is signed: `sig` is the hex
+ * HMAC-SHA256, keyed with the legacy app's secret, of every other parameter sorted by name as
+ * `k=v` joined by `&` (appName and ts included); `ts` (unix seconds) must be within 300 s.
+ * The bridge checks the signature itself, then calls MemberService with its own `internal`
+ * token; admin routes are open only to legacy apps created with admin rights.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GrpcStatus, HuodongError, type Clients, type member } from '@huodong/clients';
+import type { BridgeClients } from '../platform/area.js';
+import { badRequest, bodyOf, httpStatusOf, stringParam } from '../bridge/http.js';
+
+export const SIGNATURE_WINDOW_S = 300;
+const SECRET_CACHE_MS = 30_000;
+const UNKNOWN_APP_CACHE_MS = 5_000;
+
+type Params = Record<string, unknown>;
+
+/** The text a legacy caller signs: every parameter but sig, sorted by name, `k=v` joined by `&`. */
+export function canonicalString(params: Params): string {
+  return Object.keys(params)
+    .filter((k) => k !== 'sig')
+    .sort()
+    .map((k) => {
+      const v = params[k];
+      if (v === undefined || v === null) return `${k}=`;
+      if (typeof v === 'string') return `${k}=${v}`;
+      if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${k}=${String(v)}`;
+      throw badRequest(k, 'must be a string or a number');
+    })
+    .join('&');
+}
+
+/** The hex HMAC-SHA256 signature of a parameter set. */
+export function signParams(params: Params, secret: string): string {
+  return createHmac('sha256', secret).update(canonicalString(params), 'utf8').digest('hex');
+}
+
+function unauthenticated(message: string): HuodongError {
+  return new HuodongError(GrpcStatus.UNAUTHENTICATED, message, 'BAD_SIGNATURE', 'huodong.bridge', undefined, {});
+}
+
+function forbidden(message: string): HuodongError {
+  return new HuodongError(GrpcStatus.PERMISSION_DENIED, message, 'ADMIN_REQUIRED', 'huodong.bridge', undefined, {});
+}
+
+const serverTime = (): number => Math.floor(Date.now() / 1000);
+
+function fail(reply: FastifyReply, err: unknown): FastifyReply {
+  if (!(err instanceof HuodongError)) throw err as Error;
+  const legacy = err.legacyCode === undefined ? undefined : Number(err.legacyCode);
+  // A seed-defined code is a normal legacy answer; anything else keeps its HTTP meaning too.
+  const status = legacy ?? httpStatusOf(err);
+  return reply
+    .code(legacy === undefined ? status : 200)
+    .send({ status, message: err.message, reason: err.reason, serverTime: serverTime(), data: {} });
+}
+
+const num = (decimal: string): number => Number(decimal);
+/** Legacy tables and routes speak unix seconds; 0 for an unset time. */
+const unix = (at: Date | undefined): number => (at === undefined ? 0 : Math.floor(at.getTime() / 1000));
+
+function required(body: Params, name: string): string {
+  const value = stringParam(body, name);
+  if (value === undefined) throw badRequest(name, 'is required');
+  return value;
+}
+
+function intParam(body: Params, name: string, fallback: number): number {
+  const raw = stringParam(body, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d{1,12}$/.test(raw.trim())) throw badRequest(name, 'must be an integer');
+  return Number(raw);
+}
+
+function optionalInt(body: Params, name: string): number | undefined {
+  return stringParam(body, name) === undefined ? undefined : intParam(body, name, 0);
+}
+
+/** {1: 10, 20: 40.5} from "1:10.00,20:40.50". */
+function stepsObject(steps: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of steps.split(',').filter((p) => p !== '')) {
+    const [from, value] = part.split(':');
+    if (from !== undefined && value !== undefined) out[from] = num(value);
+  }
+  return out;
+}
+
+function gradesObject(grades: readonly member.GradeConfig[]): Record<string, number> {
+  return Object.fromEntries(grades.map((g) => [String(g.grade), num(g.score)]));
+}
+
+function legacyTask(t: member.TaskConfig): Record<string, unknown> {
+  return {
+    id: t.id,
+    op: t.op,
+    name: t.name,
+    desc: t.desc,
+    score: num(t.score),
+    cpoint: num(t.cpoint),
+    step_score: stepsObject(t.stepScore),
+    step_cpoint: stepsObject(t.stepCpoint),
+    status: t.status,
+    s_time: unix(t.sTime),
+    e_time: unix(t.eTime),
+    s_grade: t.sGrade,
+    e_grade: t.eGrade,
+    batch: t.batch,
+    repeat: t.repeat,
+    r_flag: t.rFlag,
+    r_ratio: t.rRatio,
+    r_count: t.rCount,
+    r_cpoint: num(t.rCpoint),
+    r_score: num(t.rScore),
+    r_filter: t.rFilter,
+    r_step: t.rStep,
+    u_time: unix(t.uTime),
+  };
+}
+
+const legacyUsers = (users: readonly member.UserInfo[]): Array<Record<string, unknown>> =>
+  users.map((u) => ({ [u.uid]: { cpoints: num(u.cpoint), scores: num(u.score), grade: u.grade } }));
+
+const ORDER_STATUS_NAMES: Record<number, string> = { 1: 'unpaid', 2: 'consumed', 3: 'revoked' };
+
+/** Legacy admin and task calls carry no key; a signed request is unique, so its sig is one. */
+function legacyKey(body: Params, sig: string): string {
+  return stringParam(body, 'requestId') ?? `legacy-${sig.toLowerCase()}`;
+}
+
+interface Verified {
+  readonly body: Params;
+  readonly appName: string;
+  readonly sig: string;
+}
+
+export function memberBridge(app: FastifyInstance, { internal }: BridgeClients): void {
+  const secrets = new Map<string, { app: member.GetLegacyAppResponse | undefined; until: number }>();
+
+  const lookup = async (appName: string, requestId: string): Promise<member.GetLegacyAppResponse | undefined> => {
+    const now = Date.now();
+    const cached = secrets.get(appName);
+    if (cached !== undefined && cached.until > now) return cached.app;
+    let found: member.GetLegacyAppResponse | undefined;
+    try {
+      found = await internal.member.getLegacyApp({ appName }, { requestId });
+    } catch (err) {
+      if (!(err instanceof HuodongError) || err.code !== GrpcStatus.NOT_FOUND) throw err;
+    }
+    if (secrets.size > 10_000) secrets.clear();
+    secrets.set(appName, { app: found, until: now + (found === undefined ? UNKNOWN_APP_CACHE_MS : SECRET_CACHE_MS) });
+    return found;
+  };
+
+  const verify = async (request: FastifyRequest, admin: boolean): Promise<Verified> => {
+    const body = bodyOf(request);
+    const appName = stringParam(body, 'appName');
+    const sig = stringParam(body, 'sig');
+    if (appName === undefined) throw unauthenticated('appName is required');
+    if (sig === undefined || !/^[0-9a-fA-F]{64}$/.test(sig)) throw unauthenticated('sig must be 64 hex characters');
+    const ts = stringParam(body, 'ts');
+    if (ts === undefined || !/^\d{1,12}$/.test(ts)) throw unauthenticated('ts (unix seconds) is required');
+    if (Math.abs(serverTime() - Number(ts)) > SIGNATURE_WINDOW_S) {
+      throw unauthenticated(`ts is more than ${SIGNATURE_WINDOW_S} s away from the server time`);
+    }
+    const legacyApp = await lookup(appName, request.id);
+    // An unknown app is checked against a throw-away key so both paths cost the same.
+    const expected = Buffer.from(signParams(body, legacyApp?.secret ?? 'unknown-app'), 'hex');
+    const given = Buffer.from(sig.toLowerCase(), 'hex');
+    const matches = timingSafeEqual(expected, given);
+    if (legacyApp === undefined || !matches) throw unauthenticated('bad signature');
+    if (admin && !legacyApp.admin) throw forbidden('this app may not call admin routes');
+    return { body, appName, sig };
+  };
+
+  const route = (path: string, admin: boolean, handle: (v: Verified, m: Clients['member'], requestId: string) => Promise<unknown>): void => {
+    app.post(path, async (request, reply) => {
+      try {
+        const verified = await verify(request, admin);
+        const data = await handle(verified, internal.member, request.id);
+        return { status: 200, message: '', serverTime: serverTime(), data };
+      } catch (err) {
+        return fail(reply, err);
+      }
+    });
+  };
+
+  route('/cm/inner/user/getCpoint', false, async ({ body }, m, requestId) => {
+    const res = await m.getCpoint({ uid: required(body, 'uid') }, { requestId });
+    return { cpoint: num(res.cpoint) };
+  });
+
+  for (const [path, kind] of [
+    ['/cm/inner/user/adminAddCpoint', 'add'],
+    ['/cm/inner/user/adminReduceCpoint', 'reduce'],
+  ] as const) {
+    route(path, true, async ({ body, sig }, m, requestId) => {
+      const input = {
+        requestId: legacyKey(body, sig),
+        uid: required(body, 'uid'),
+        cpoint: required(body, 'cpoint'),
+        adminId: required(body, 'adminId'),
+        note: stringParam(body, 'note') ?? '',
+      };
+      const res = kind === 'add' ? await m.adminAddCpoint(input, { requestId }) : await m.adminReduceCpoint(input, { requestId });
+      return { cpoint: num(res.cpoint), result: 1 };
+    });
+  }
+
+  route('/cm/inner/useCpoint/consume', false, async ({ body }, m, requestId) => {
+    const res = await m.consumeCpoint(
+      { orderId: required(body, 'orderId'), uid: required(body, 'uid'), cpoint: required(body, 'cpoint') },
+      { requestId },
+    );
+    return { cpoint: num(res.cpoint), id: res.orderId };
+  });
+
+  route('/cm/inner/order/checkConsumeIsSucc', false, async ({ body }, m, requestId) => {
+    const res = await m.checkConsume({ orderId: required(body, 'orderId'), uid: required(body, 'uid') }, { requestId });
+    return { result: res.consumed ? 1 : 0 };
+  });
+
+  route('/cm/inner/useCpoint/revoke', false, async ({ body }, m, requestId) => {
+    const res = await m.revokeConsume(
+      { orderId: required(body, 'orderId'), uid: required(body, 'uid'), cpoint: required(body, 'cpoint') },
+      { requestId },
+    );
+    return { id: res.orderId };
+  });
+
+  route('/cm/inner/order/list', false, async ({ body }, m, requestId) => {
+    const res = await m.listOrders(
+      { uid: required(body, 'uid'), pageSize: intParam(body, 'limit', 0), pageToken: stringParam(body, 'pageToken') ?? '' },
+      { requestId },
+    );
+    return {
+      orders: res.orders.map((o) => ({
+        id: o.orderId,
+        uid: o.uid,
+        cpoint: num(o.cpoint),
+        status: ORDER_STATUS_NAMES[o.status] ?? 'unknown',
+        revokedCpoint: num(o.revokedCpoint),
+        ctime: Math.floor((o.createTime?.getTime() ?? 0) / 1000),
+        utime: Math.floor((o.updateTime?.getTime() ?? 0) / 1000),
+      })),
+      nextPageToken: res.nextPageToken,
+    };
+  });
+
+  route('/cm/inner/cnf/taskCnfList', false, async (_v, m, requestId) => {
+    const res = await m.listTaskConfigs({}, { requestId });
+    return res.tasks.map(legacyTask);
+  });
+
+  route('/cm/inner/cnf/gradeCnfList', false, async (_v, m, requestId) => {
+    const res = await m.listGradeConfigs({}, { requestId });
+    return gradesObject(res.grades);
+  });
+
+  route('/cm/inner/cnf/taskCnfUpdate', true, async ({ body }, m, requestId) => {
+    const id = intParam(body, 'id', 0);
+    if (stringParam(body, 'id') === undefined) throw badRequest('id', 'is required');
+    let op = stringParam(body, 'op');
+    if (op === undefined) {
+      // Legacy callers never sent op; an existing task keeps the op it answers to.
+      const existing = (await m.listTaskConfigs({}, { requestId })).tasks.find((t) => t.id === id);
+      if (existing === undefined) throw badRequest('op', 'is required for a new task');
+      op = existing.op;
+    }
+    // An empty s_time / e_time means no bound, as in seed 001.
+    const time = (name: string): Date | undefined => {
+      const seconds = intParam(body, name, 0);
+      if (seconds < 0) throw badRequest(name, 'must be unix seconds');
+      return seconds === 0 ? undefined : new Date(seconds * 1000);
+    };
+    const task: member.TaskConfig = {
+      id,
+      op,
+      name: stringParam(body, 'name') ?? '',
+      desc: stringParam(body, 'desc') ?? '',
+      score: required(body, 'score'),
+      cpoint: required(body, 'cpoint'),
+      stepScore: stringParam(body, 'step_score') ?? '',
+      stepCpoint: stringParam(body, 'step_cpoint') ?? '',
+      status: intParam(body, 'status', Number.NaN),
+      sTime: time('s_time'),
+      eTime: time('e_time'),
+      sGrade: optionalInt(body, 's_grade'),
+      eGrade: optionalInt(body, 'e_grade'),
+      batch: optionalInt(body, 'batch'),
+      repeat: optionalInt(body, 'repeat'),
+      rFlag: intParam(body, 'r_flag', 0),
+      rRatio: intParam(body, 'r_ratio', 0),
+      rCount: optionalInt(body, 'r_count'),
+      rCpoint: stringParam(body, 'r_cpoint') ?? '-1',
+      rScore: stringParam(body, 'r_score') ?? '-1',
+      rFilter: intParam(body, 'r_filter', 0),
+      rStep: intParam(body, 'r_step', 0),
+      uTime: undefined,
+    };
+    if (stringParam(body, 'status') === undefined) throw badRequest('status', 'is required');
+    await m.updateTaskConfig({ task }, { requestId });
+    return {};
+  });
+
+  route('/cm/inner/user/listInfo', false, async ({ body }, m, requestId) => {
+    const uids = required(body, 'uids')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
+    const res = await m.batchGetUserInfo({ uids }, { requestId });
+    return legacyUsers(res.users);
+  });
+
+  route('/cm/inner/user/listSortInfo', false, async ({ body }, m, requestId) => {
+    // "score", "score=1" or "score=*" all name the field.
+    const field = required(body, 'condition').split('=')[0]?.trim();
+    const sortField = { score: 1, cpoint: 2, grade: 3 }[field ?? ''];
+    if (sortField === undefined) throw badRequest('condition', 'must be score, cpoint or grade');
+    const sort = intParam(body, 'sort', -1);
+    if (sort !== 1 && sort !== -1) throw badRequest('sort', 'must be 1 or -1');
+    const res = await m.listUsersSorted(
+      { sortField, sortOrder: sort === 1 ? 1 : 2, page: intParam(body, 'page', 1), limit: intParam(body, 'limit', 20) },
+      { requestId },
+    );
+    return legacyUsers(res.users);
+  });
+
+  route('/cm/inner/task/submit', false, async ({ body, sig }, m, requestId) => {
+    const res = await m.submitTask(
+      {
+        requestId: legacyKey(body, sig),
+        uid: required(body, 'uid'),
+        op: required(body, 'op'),
+        target: stringParam(body, 'target') ?? '',
+        times: intParam(body, 'times', 1),
+      },
+      { requestId },
+    );
+    return {
+      cpoint: num(res.cpoint),
+      score: num(res.score),
+      newScore: num(res.newScore),
+      newCpoint: num(res.newCpoint),
+      code: res.code,
+      grades: gradesObject(res.grades),
+    };
+  });
+}

@@ -1,0 +1,16 @@
+import type { Area } from '../platform/area.js';
+import { memberBridge } from './bridge.js';
+import { migrations } from './migrations.js';
+import { memberRpc } from './rpc.js';
+import { MemberService } from './service.js';
+import { MemberStore } from './store.js';
+
+export const memberArea: Area = {
+  name: 'member',
+  migrations,
+  create: ({ db, locks, clock, config }) => {
+    const service = new MemberService({ store: new MemberStore(db.knex), locks, clock, timeZone: config.timeZone });
+    return { services: [memberRpc(service)], guards: [(method) => service.guard(method)] };
+  },
+  bridge: memberBridge,
+};

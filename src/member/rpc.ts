@@ -1,0 +1,205 @@
+/** Proto <-> domain for MemberService; no rules here. */
+import {
+  MemberServiceDefinition,
+  OrderStatus,
+  SortField,
+  SortOrder,
+  type GradeConfig,
+  type Order,
+  type TaskConfig,
+  type UserInfo,
+} from '../gen/huodong/member/v1/member.js';
+import { InvalidArgumentError } from '../platform/errors.js';
+import { defineService, type ServiceRegistration } from '../platform/rpc.js';
+import { AREA } from './errors.js';
+import { formatHundredths } from './money.js';
+import { formatSteps, type GradeRow, type Task } from './rules.js';
+import type { MemberService, SortField as DomainSortField, TaskResult } from './service.js';
+import type { OrderRow, SwitchRow, UserRow } from './store.js';
+
+export const MEMBER_METHODS: ReadonlySet<string> = new Set(Object.values(MemberServiceDefinition.methods).map((m) => m.name));
+
+const ORDER_STATUS: Record<number, OrderStatus> = {
+  1: OrderStatus.ORDER_STATUS_UNPAID,
+  2: OrderStatus.ORDER_STATUS_CONSUMED,
+  3: OrderStatus.ORDER_STATUS_REVOKED,
+};
+
+const fromUnix = (seconds: number): Date => new Date(seconds * 1000);
+
+function toOrder(o: OrderRow): Order {
+  return {
+    orderId: o.orderId,
+    uid: o.uid,
+    cpoint: formatHundredths(o.cpoint),
+    status: ORDER_STATUS[o.status] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED,
+    revokedCpoint: formatHundredths(o.revokedCpoint),
+    createTime: fromUnix(o.createdAt),
+    updateTime: fromUnix(o.updatedAt),
+  };
+}
+
+const cap = (v: number): string => (v < 0 ? '-1' : formatHundredths(v));
+
+export function toTaskConfig(t: Task): TaskConfig {
+  return {
+    id: t.id,
+    op: t.op,
+    name: t.name,
+    desc: t.desc,
+    score: formatHundredths(t.score),
+    cpoint: formatHundredths(t.cpoint),
+    stepScore: formatSteps(t.stepScore),
+    stepCpoint: formatSteps(t.stepCpoint),
+    status: t.status,
+    sTime: t.sTime > 0 ? fromUnix(t.sTime) : undefined,
+    eTime: t.eTime > 0 ? fromUnix(t.eTime) : undefined,
+    sGrade: t.sGrade,
+    eGrade: t.eGrade,
+    batch: t.batch,
+    repeat: t.repeat,
+    rFlag: t.rFlag,
+    rRatio: t.rRatio,
+    rCount: t.rCount,
+    rCpoint: cap(t.rCpoint),
+    rScore: cap(t.rScore),
+    rFilter: t.rFilter,
+    rStep: t.rStep,
+    uTime: fromUnix(t.uTime),
+  };
+}
+
+const toGrade = (g: GradeRow): GradeConfig => ({ grade: g.grade, score: formatHundredths(g.score) });
+
+const toUserInfo = (u: UserRow): UserInfo => ({
+  uid: u.uid,
+  cpoint: formatHundredths(u.cpoint),
+  score: formatHundredths(u.score),
+  grade: u.grade,
+});
+
+const toSwitch = (s: SwitchRow): { method: string; closed: boolean; updatedBy: string; updateTime: Date } => ({
+  method: s.method,
+  closed: s.closed,
+  updatedBy: s.updatedBy,
+  updateTime: fromUnix(s.updatedAt),
+});
+
+const SORT_FIELDS: Partial<Record<SortField, DomainSortField>> = {
+  [SortField.SORT_FIELD_SCORE]: 'score',
+  [SortField.SORT_FIELD_CPOINT]: 'cpoint',
+  [SortField.SORT_FIELD_GRADE]: 'grade',
+};
+
+function toTaskResponse(r: TaskResult): {
+  code: number;
+  cpoint: string;
+  score: string;
+  newCpoint: string;
+  newScore: string;
+  grades: GradeConfig[];
+  rule: string;
+  grade: number;
+} {
+  return {
+    code: r.code,
+    cpoint: formatHundredths(r.cpoint),
+    score: formatHundredths(r.score),
+    newCpoint: formatHundredths(r.user.cpoint),
+    newScore: formatHundredths(r.user.score),
+    grades: r.grades.map(toGrade),
+    rule: r.code === 0 ? '' : r.rule,
+    grade: r.user.grade,
+  };
+}
+
+export function memberRpc(service: MemberService): ServiceRegistration {
+  return defineService({
+    definition: MemberServiceDefinition,
+    scopes: {
+      getCpoint: 'member',
+      adminAddCpoint: 'member.admin',
+      adminReduceCpoint: 'member.admin',
+      consumeCpoint: 'member',
+      checkConsume: 'member',
+      revokeConsume: 'member',
+      listOrders: 'member',
+      listTaskConfigs: 'member',
+      updateTaskConfig: 'member.admin',
+      listGradeConfigs: 'member',
+      updateGradeConfigs: 'member.admin',
+      batchGetUserInfo: 'member',
+      listUsersSorted: 'member',
+      submitTask: 'member',
+      setApiSwitch: 'member.admin',
+      listApiSwitches: 'member.admin',
+      createLegacyApp: 'member.admin',
+      getLegacyApp: 'member.admin',
+    },
+    handlers: {
+      async getCpoint(request) {
+        return { cpoint: await service.getCpoint(request.uid) };
+      },
+      async adminAddCpoint(request, ctx) {
+        return { cpoint: await service.adminAdjust('admin_add', request, ctx.app.name) };
+      },
+      async adminReduceCpoint(request, ctx) {
+        return { cpoint: await service.adminAdjust('admin_reduce', request, ctx.app.name) };
+      },
+      async consumeCpoint(request, ctx) {
+        return service.consume(request, ctx.app.name);
+      },
+      async checkConsume(request) {
+        return { consumed: await service.checkConsume(request.orderId, request.uid) };
+      },
+      async revokeConsume(request, ctx) {
+        return service.revoke(request, ctx.app.name);
+      },
+      async listOrders(request) {
+        const page = await service.listOrders(request.uid, request.pageSize, request.pageToken);
+        return { orders: page.orders.map(toOrder), nextPageToken: page.nextPageToken };
+      },
+      async listTaskConfigs() {
+        return { tasks: (await service.listTasks()).map(toTaskConfig) };
+      },
+      async updateTaskConfig(request) {
+        if (request.task === undefined) throw new InvalidArgumentError('task', 'is required', AREA);
+        return { task: toTaskConfig(await service.updateTask(request.task)) };
+      },
+      async listGradeConfigs() {
+        return { grades: (await service.listGrades()).map(toGrade) };
+      },
+      async updateGradeConfigs(request) {
+        return { grades: (await service.updateGrades(request.grades)).map(toGrade) };
+      },
+      async batchGetUserInfo(request) {
+        return { users: (await service.batchGetUserInfo(request.uids)).map(toUserInfo) };
+      },
+      async listUsersSorted(request) {
+        const field = SORT_FIELDS[request.sortField];
+        if (field === undefined) throw new InvalidArgumentError('sort_field', 'must be SCORE, CPOINT or GRADE', AREA);
+        const direction = request.sortOrder === SortOrder.SORT_ORDER_ASC ? 'asc' : 'desc';
+        if (request.sortOrder !== SortOrder.SORT_ORDER_UNSPECIFIED && request.sortOrder !== SortOrder.SORT_ORDER_ASC &&
+          request.sortOrder !== SortOrder.SORT_ORDER_DESC) {
+          throw new InvalidArgumentError('sort_order', 'must be ASC or DESC', AREA);
+        }
+        return { users: (await service.listUsersSorted(field, direction, request.page, request.limit)).map(toUserInfo) };
+      },
+      async submitTask(request, ctx) {
+        return toTaskResponse(await service.submitTask(request, ctx.app.name));
+      },
+      async setApiSwitch(request, ctx) {
+        return { apiSwitch: toSwitch(await service.setSwitch(request.method, request.closed, ctx.app.name, MEMBER_METHODS)) };
+      },
+      async listApiSwitches() {
+        return { apiSwitches: (await service.listSwitches()).map(toSwitch) };
+      },
+      async createLegacyApp(request) {
+        return service.createLegacyApp(request.appName, request.admin);
+      },
+      async getLegacyApp(request) {
+        return service.getLegacyApp(request.appName);
+      },
+    },
+  });
+}

@@ -1,0 +1,499 @@
+/** The rules of the membership system; no gRPC, no HTTP, time from the injected clock. */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../platform/clock.js';
+import { DomainError, IdempotencyKeyReusedError, InvalidArgumentError } from '../platform/errors.js';
+import type { Locks } from '../platform/locks.js';
+import {
+  ApiClosedError,
+  AREA,
+  InsufficientCpointError,
+  LEGACY,
+  LegacyAppNotFoundError,
+  OrderNotFoundError,
+  OrderNotPaidError,
+  OrderNotRevocableError,
+} from './errors.js';
+import { formatHundredths, parseCap, parseHundredths, toInt } from './money.js';
+import { cycleOf, formatSteps, gradeFor, judgeTask, parseSteps, validateGrades, type GradeRow, type Task } from './rules.js';
+import {
+  ORDER_UNPAID,
+  type Actor,
+  type LegacyAppRow,
+  type MemberStore,
+  type OrderRow,
+  type SwitchRow,
+  type TaskOutcome,
+  type UserRow,
+} from './store.js';
+
+export const SERVICE_PATH = '/huodong.member.v1.MemberService/';
+/** RPCs the kill switch never closes, so an operator can always open the others again. */
+export const UNSWITCHABLE = new Set(['SetApiSwitch', 'ListApiSwitches']);
+export const MAX_BATCH_UIDS = 100;
+export const MAX_LIMIT = 100;
+export const DEFAULT_LIMIT = 20;
+const MAX_PAGE = 100_000;
+const MAX_TIMES = 1000;
+const SWITCH_CACHE_MS = 1_000;
+
+export function validateUid(raw: string | undefined, field = 'uid'): string {
+  const uid = raw?.trim() ?? '';
+  if (uid === '') throw new InvalidArgumentError(field, 'is required', AREA);
+  if (uid.length > 64 || !/^[\x21-\x7e]+$/.test(uid)) {
+    throw new InvalidArgumentError(field, 'must be 1..64 printable ASCII characters', AREA);
+  }
+  return uid;
+}
+
+export function validateKey(raw: string | undefined, field: string): string {
+  const key = raw?.trim() ?? '';
+  if (key === '') throw new InvalidArgumentError(field, 'is required', AREA);
+  if (key.length > 128 || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new InvalidArgumentError(field, 'must be 1..128 printable ASCII characters', AREA);
+  }
+  return key;
+}
+
+function validateText(raw: string | undefined, field: string, max: number, required = false): string {
+  const text = raw ?? '';
+  if (required && text.trim() === '') throw new InvalidArgumentError(field, 'is required', AREA);
+  if ([...text].length > max) throw new InvalidArgumentError(field, `must be at most ${max} characters`, AREA);
+  return text;
+}
+
+function validateFlag(value: number, field: string): number {
+  if (value !== 0 && value !== 1) throw new InvalidArgumentError(field, 'must be 0 or 1', AREA);
+  return value;
+}
+
+function validateInt(value: number, field: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(field, `must be an integer in ${min}..${max}`, AREA);
+  }
+  return value;
+}
+
+/** The task fields as the API carries them (decimal strings for amounts). */
+export interface TaskInput {
+  readonly id: number;
+  readonly op: string;
+  readonly name: string;
+  readonly desc: string;
+  readonly score: string;
+  readonly cpoint: string;
+  readonly stepScore: string;
+  readonly stepCpoint: string;
+  readonly status: number;
+  readonly sTime?: Date | undefined;
+  readonly eTime?: Date | undefined;
+  /** Seed defaults apply when unset: -1, -1, 1, 1 and -1. */
+  readonly sGrade?: number | undefined;
+  readonly eGrade?: number | undefined;
+  readonly batch?: number | undefined;
+  readonly repeat?: number | undefined;
+  readonly rFlag: number;
+  readonly rRatio: number;
+  readonly rCount?: number | undefined;
+  readonly rCpoint: string;
+  readonly rScore: string;
+  readonly rFilter: number;
+  readonly rStep: number;
+}
+
+/** Validates a task as sent by UpdateTaskConfig; every field is checked, nothing is guessed. */
+export function parseTask(input: TaskInput, uTime: number): Task {
+  const op = input.op.trim();
+  if (op === '' || op.length > 64 || !/^[\w.:-]+$/.test(op)) {
+    throw new InvalidArgumentError('task.op', 'must be 1..64 letters, digits, "_", ".", ":" or "-"', AREA);
+  }
+  const seconds = (at: Date | undefined, field: string): number =>
+    at === undefined ? 0 : validateInt(Math.floor(at.getTime() / 1000), field, 1, 2 ** 40);
+  const sTime = seconds(input.sTime, 'task.s_time');
+  const eTime = seconds(input.eTime, 'task.e_time');
+  if (sTime > 0 && eTime > 0 && eTime < sTime) throw new InvalidArgumentError('task.e_time', 'must not be before s_time', AREA);
+  const sGrade = validateInt(input.sGrade ?? -1, 'task.s_grade', -1, 1000);
+  const eGrade = validateInt(input.eGrade ?? -1, 'task.e_grade', -1, 1000);
+  if (sGrade >= 0 && eGrade >= 0 && eGrade < sGrade) throw new InvalidArgumentError('task.e_grade', 'must not be below s_grade', AREA);
+  const rFlag = validateInt(input.rFlag, 'task.r_flag', 0, 2);
+  return {
+    id: validateInt(input.id, 'task.id', 1, 2_000_000_000),
+    op,
+    name: validateText(input.name, 'task.name', 128),
+    desc: validateText(input.desc, 'task.desc', 512),
+    score: parseHundredths(input.score === '' ? '0' : input.score, 'task.score', { allowZero: true }),
+    cpoint: parseHundredths(input.cpoint === '' ? '0' : input.cpoint, 'task.cpoint', { allowZero: true }),
+    stepScore: parseSteps(input.stepScore, 'task.step_score'),
+    stepCpoint: parseSteps(input.stepCpoint, 'task.step_cpoint'),
+    status: validateFlag(input.status, 'task.status'),
+    sTime,
+    eTime,
+    sGrade,
+    eGrade,
+    batch: validateFlag(input.batch ?? 1, 'task.batch'),
+    repeat: validateFlag(input.repeat ?? 1, 'task.repeat'),
+    rFlag,
+    rRatio: validateInt(input.rRatio, 'task.r_ratio', 0, 10_000),
+    rCount: validateInt(input.rCount ?? -1, 'task.r_count', -1, 1_000_000_000),
+    rCpoint: parseCap(input.rCpoint, 'task.r_cpoint'),
+    rScore: parseCap(input.rScore, 'task.r_score'),
+    rFilter: validateFlag(input.rFilter, 'task.r_filter'),
+    rStep: validateFlag(input.rStep, 'task.r_step'),
+    uTime,
+  };
+}
+
+function taskToRow(task: Task): Record<string, unknown> {
+  return {
+    id: task.id,
+    op: task.op,
+    name: task.name,
+    desc: task.desc,
+    score: task.score,
+    cpoint: task.cpoint,
+    step_score: formatSteps(task.stepScore),
+    step_cpoint: formatSteps(task.stepCpoint),
+    status: task.status,
+    s_time: task.sTime,
+    e_time: task.eTime,
+    s_grade: task.sGrade,
+    e_grade: task.eGrade,
+    batch: task.batch,
+    repeat: task.repeat,
+    r_flag: task.rFlag,
+    r_ratio: task.rRatio,
+    r_count: task.rCount,
+    r_cpoint: task.rCpoint,
+    r_score: task.rScore,
+    r_filter: task.rFilter,
+    r_step: task.rStep,
+    u_time: task.uTime,
+  };
+}
+
+export function taskFromRow(row: Record<string, unknown>): Task {
+  return {
+    id: toInt(row.id),
+    op: String(row.op),
+    name: String(row.name),
+    desc: String(row.desc),
+    score: toInt(row.score),
+    cpoint: toInt(row.cpoint),
+    stepScore: parseSteps(String(row.step_score), 'step_score'),
+    stepCpoint: parseSteps(String(row.step_cpoint), 'step_cpoint'),
+    status: toInt(row.status),
+    sTime: toInt(row.s_time),
+    eTime: toInt(row.e_time),
+    sGrade: toInt(row.s_grade),
+    eGrade: toInt(row.e_grade),
+    batch: toInt(row.batch),
+    repeat: toInt(row.repeat),
+    rFlag: toInt(row.r_flag),
+    rRatio: toInt(row.r_ratio),
+    rCount: toInt(row.r_count),
+    rCpoint: toInt(row.r_cpoint),
+    rScore: toInt(row.r_score),
+    rFilter: toInt(row.r_filter),
+    rStep: toInt(row.r_step),
+    uTime: toInt(row.u_time),
+  };
+}
+
+export type SortField = 'score' | 'cpoint' | 'grade';
+
+export interface TaskResult {
+  readonly code: 0 | 1 | 2;
+  readonly rule: string;
+  readonly cpoint: number;
+  readonly score: number;
+  readonly user: UserRow;
+  readonly grades: readonly GradeRow[];
+}
+
+export interface MemberServiceOptions {
+  readonly store: MemberStore;
+  readonly locks: Locks;
+  readonly clock: Clock;
+  readonly timeZone: string;
+}
+
+export class MemberService {
+  private readonly store: MemberStore;
+  private readonly locks: Locks;
+  private readonly clock: Clock;
+  private readonly timeZone: string;
+  private closed: { methods: ReadonlySet<string>; until: number } | undefined;
+  private refreshing: Promise<ReadonlySet<string>> | undefined;
+  private switchGeneration = 0;
+
+  constructor(options: MemberServiceOptions) {
+    this.store = options.store;
+    this.locks = options.locks;
+    this.clock = options.clock;
+    this.timeZone = options.timeZone;
+  }
+
+  private nowSec(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
+  }
+
+  private withUserLock<R>(uid: string, fn: () => Promise<R>): Promise<R> {
+    return this.locks.withLock(`member:user:${uid}`, fn, { area: AREA, legacyCode: LEGACY.LOCK_BUSY });
+  }
+
+  async getCpoint(uidRaw: string): Promise<string> {
+    const user = await this.store.getUser(validateUid(uidRaw));
+    return formatHundredths(user.cpoint);
+  }
+
+  /** An admin credit or debit, once per request id; answers the balance after. */
+  async adminAdjust(
+    kind: 'admin_add' | 'admin_reduce',
+    input: { requestId: string; uid: string; cpoint: string; adminId: string; note: string },
+    source: string,
+  ): Promise<string> {
+    const requestId = validateKey(input.requestId, 'request_id');
+    const uid = validateUid(input.uid);
+    const amount = parseHundredths(input.cpoint, 'cpoint');
+    const adminId = validateUid(input.adminId, 'admin_id');
+    const note = validateText(input.note, 'note', 255);
+    const fingerprint = JSON.stringify([uid, amount, adminId, note]);
+    const replay = async (): Promise<string | undefined> => {
+      const stored = await this.store.getRequest(kind, requestId);
+      if (stored === undefined) return undefined;
+      if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+      return formatHundredths((JSON.parse(stored.response) as { cpoint: number }).cpoint);
+    };
+    const first = await replay();
+    if (first !== undefined) return first;
+    return this.withUserLock(uid, async () => {
+      const actor: Actor = { source, operator: adminId, note };
+      const balance = await this.store.adminAdjust(
+        { kind, requestId, fingerprint, uid, amount: kind === 'admin_add' ? amount : -amount },
+        actor,
+        this.nowSec(),
+      );
+      if (balance !== undefined) return formatHundredths(balance);
+      const stored = await replay();
+      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
+      return stored;
+    });
+  }
+
+  /** Pays an order once; a replay answers the balance right after the first payment. */
+  async consume(input: { orderId: string; uid: string; cpoint: string }, source: string): Promise<{ orderId: string; cpoint: string }> {
+    const orderId = validateKey(input.orderId, 'order_id');
+    const uid = validateUid(input.uid);
+    const amount = parseHundredths(input.cpoint, 'cpoint');
+    return this.withUserLock(uid, async () => {
+      // Try a new order first (the common case costs no extra read); a taken order id or a low
+      // balance is then settled by reading the stored order.
+      let unpaid = false;
+      for (let attempt = 0; attempt < 4; attempt += 1) {
+        const outcome = await this.store.payOrder({ orderId, uid, amount, unpaid }, { source, operator: '', note: '' }, this.nowSec());
+        if (typeof outcome === 'number') return { orderId, cpoint: formatHundredths(outcome) };
+        const stored = await this.store.getOrder(orderId);
+        if (stored === undefined) {
+          if (outcome === 'insufficient') throw new InsufficientCpointError();
+          continue;
+        }
+        if (stored.uid !== uid || stored.cpoint !== amount) throw new IdempotencyKeyReusedError(AREA, 'order_id');
+        if (stored.status !== ORDER_UNPAID) return { orderId, cpoint: formatHundredths(stored.balanceAfter ?? 0) };
+        // The order is unpaid: a low balance is the answer; a race to pay it is retried.
+        if (outcome === 'insufficient') throw new InsufficientCpointError();
+        unpaid = true;
+      }
+      throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent payment of the same order, retry');
+    });
+  }
+
+  /** True when the order was paid by this user (revoked orders were paid too). */
+  async checkConsume(orderIdRaw: string, uidRaw: string): Promise<boolean> {
+    const orderId = validateKey(orderIdRaw, 'order_id');
+    const uid = validateUid(uidRaw);
+    const order = await this.store.getOrder(orderId);
+    return order !== undefined && order.uid === uid && order.status !== ORDER_UNPAID;
+  }
+
+  async revoke(input: { orderId: string; uid: string; cpoint: string }, source: string): Promise<{ orderId: string; cpoint: string }> {
+    const orderId = validateKey(input.orderId, 'order_id');
+    const uid = validateUid(input.uid);
+    const amount = parseHundredths(input.cpoint, 'cpoint');
+    return this.withUserLock(uid, async () => {
+      const balance = await this.store.revokeOrder(orderId, uid, amount, { source, operator: '', note: '' }, this.nowSec());
+      if (balance !== false) return { orderId, cpoint: formatHundredths(balance) };
+      const order = await this.store.getOrder(orderId);
+      if (order === undefined || order.uid !== uid) throw new OrderNotFoundError();
+      if (order.status === ORDER_UNPAID) throw new OrderNotPaidError();
+      if (order.status !== 2) throw new OrderNotRevocableError('already revoked');
+      throw new OrderNotRevocableError(`at most ${formatHundredths(order.cpoint)} can be refunded`);
+    });
+  }
+
+  async listOrders(uidRaw: string, pageSize: number, pageToken: string): Promise<{ orders: OrderRow[]; nextPageToken: string }> {
+    const uid = validateUid(uidRaw);
+    const limit = pageSize === 0 ? DEFAULT_LIMIT : validateInt(pageSize, 'page_size', 1, MAX_LIMIT);
+    let beforeId: number | undefined;
+    if (pageToken !== '') {
+      const match = /^o:(\d{1,15})$/.exec(Buffer.from(pageToken, 'base64url').toString('utf8'));
+      if (match === null) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
+      beforeId = Number(match[1]);
+    }
+    const rows = await this.store.listOrders(uid, beforeId, limit + 1);
+    const orders = rows.slice(0, limit);
+    const last = orders[orders.length - 1];
+    const nextPageToken = rows.length > limit && last !== undefined ? Buffer.from(`o:${last.id}`).toString('base64url') : '';
+    return { orders, nextPageToken };
+  }
+
+  async listTasks(): Promise<Task[]> {
+    return (await this.store.listTasks()).map(taskFromRow);
+  }
+
+  async updateTask(input: TaskInput): Promise<Task> {
+    const task = parseTask(input, this.nowSec());
+    if (!(await this.store.upsertTask(taskToRow(task)))) {
+      throw new InvalidArgumentError('task.op', `op "${task.op}" belongs to another task`, AREA);
+    }
+    return task;
+  }
+
+  listGrades(): Promise<GradeRow[]> {
+    return this.store.listGrades();
+  }
+
+  async updateGrades(input: ReadonlyArray<{ grade: number; score: string }>): Promise<GradeRow[]> {
+    const grades = validateGrades(
+      input.map((g) => ({ grade: g.grade, score: parseHundredths(g.score, 'grades.score', { allowZero: true }) })),
+    );
+    await this.store.replaceGrades(grades);
+    return grades;
+  }
+
+  async batchGetUserInfo(uidsRaw: readonly string[]): Promise<UserRow[]> {
+    if (uidsRaw.length === 0) throw new InvalidArgumentError('uids', 'at least one uid is required', AREA);
+    if (uidsRaw.length > MAX_BATCH_UIDS) throw new InvalidArgumentError('uids', `at most ${MAX_BATCH_UIDS} uids`, AREA);
+    const uids = uidsRaw.map((u) => validateUid(u, 'uids'));
+    const found = await this.store.getUsers([...new Set(uids)]);
+    return uids.map((uid) => found.get(uid) ?? { uid, cpoint: 0, score: 0, grade: 0 });
+  }
+
+  async listUsersSorted(field: SortField, direction: 'asc' | 'desc', pageRaw: number, limitRaw: number): Promise<UserRow[]> {
+    const page = pageRaw === 0 ? 1 : validateInt(pageRaw, 'page', 1, MAX_PAGE);
+    const limit = limitRaw === 0 ? DEFAULT_LIMIT : validateInt(limitRaw, 'limit', 1, MAX_LIMIT);
+    return this.store.listUsersSorted(field, direction, (page - 1) * limit, limit);
+  }
+
+  /** Applies every task rule to one submission, once per request id. */
+  async submitTask(
+    input: { requestId: string; uid: string; op: string; target: string; times: number },
+    source: string,
+  ): Promise<TaskResult> {
+    const requestId = validateKey(input.requestId, 'request_id');
+    const uid = validateUid(input.uid);
+    const op = input.op.trim();
+    if (op === '' || op.length > 64) throw new InvalidArgumentError('op', 'must be 1..64 characters', AREA);
+    const target = validateText(input.target, 'target', 128);
+    const times = input.times === 0 ? 1 : validateInt(input.times, 'times', 1, MAX_TIMES);
+    const grades = await this.store.listGrades();
+    const row = await this.store.taskByOp(op);
+    if (row === undefined) {
+      const user = await this.store.getUser(uid);
+      return { code: 2, rule: 'op', cpoint: 0, score: 0, user, grades };
+    }
+    const task = taskFromRow(row);
+    const fingerprint = JSON.stringify([uid, op, target, times]);
+    const fromStored = (response: string): TaskResult => {
+      const outcome = JSON.parse(response) as TaskOutcome;
+      const v = outcome.verdict;
+      return v.code === 0
+        ? { code: 0, rule: '', cpoint: v.cpoint, score: v.score, user: outcome.user, grades }
+        : { code: 1, rule: v.rule, cpoint: 0, score: 0, user: outcome.user, grades };
+    };
+    const replay = async (): Promise<TaskResult | undefined> => {
+      const stored = await this.store.getRequest('task', requestId);
+      if (stored === undefined) return undefined;
+      if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+      return fromStored(stored.response);
+    };
+    const first = await replay();
+    if (first !== undefined) return first;
+    const nowMs = this.clock.now().getTime();
+    const now = Math.floor(nowMs / 1000);
+    const cycle = cycleOf(nowMs, task.rFlag, task.rRatio, this.timeZone);
+    return this.withUserLock(uid, async () => {
+      const outcome = await this.store.submitTask(
+        { requestId, fingerprint, uid, task, cycle, target, grades },
+        (state) => judgeTask(task, state, times, now),
+        (score) => gradeFor(score, grades),
+        { source, operator: '', note: '' },
+        now,
+      );
+      if (outcome !== undefined) return fromStored(JSON.stringify(outcome));
+      const stored = await replay();
+      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
+      return stored;
+    });
+  }
+
+  /** The kill switch: refuses a closed MemberService RPC before its handler runs. */
+  async guard(path: string): Promise<void> {
+    if (!path.startsWith(SERVICE_PATH)) return;
+    const method = path.slice(SERVICE_PATH.length);
+    if (UNSWITCHABLE.has(method)) return;
+    const closed = await this.closedMethods();
+    if (closed.has(method)) throw new ApiClosedError(method);
+  }
+
+  /** The closed RPCs, cached briefly; one refresh at a time, however many calls wait on it. */
+  private closedMethods(): Promise<ReadonlySet<string>> {
+    const now = Date.now();
+    if (this.closed !== undefined && this.closed.until >= now) return Promise.resolve(this.closed.methods);
+    const generation = this.switchGeneration;
+    this.refreshing ??= this.store
+      .listSwitches()
+      .then((switches) => {
+        const methods = new Set(switches.filter((s) => s.closed).map((s) => s.method));
+        // A switch set meanwhile by this instance must not be hidden by this older read.
+        if (generation === this.switchGeneration) this.closed = { methods, until: Date.now() + SWITCH_CACHE_MS };
+        return methods;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<SwitchRow> {
+    const method = methodRaw.trim();
+    if (!known.has(method)) throw new InvalidArgumentError('method', 'must be a MemberService RPC name, e.g. "ConsumeCpoint"', AREA);
+    if (UNSWITCHABLE.has(method)) throw new InvalidArgumentError('method', `${method} cannot be closed`, AREA);
+    const now = this.nowSec();
+    await this.store.setSwitch(method, closed, by, now);
+    this.switchGeneration += 1;
+    this.closed = undefined;
+    this.refreshing = undefined;
+    return { method, closed, updatedBy: by, updatedAt: now };
+  }
+
+  listSwitches(): Promise<SwitchRow[]> {
+    return this.store.listSwitches();
+  }
+
+  async createLegacyApp(appNameRaw: string, admin: boolean): Promise<LegacyAppRow> {
+    const appName = appNameRaw.trim();
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(appName)) {
+      throw new InvalidArgumentError('app_name', 'must be 1..64 letters, digits, "_", "." or "-"', AREA);
+    }
+    const secret = randomBytes(32).toString('hex');
+    await this.store.putLegacyApp(appName, secret, admin, this.nowSec());
+    return { appName, secret, admin };
+  }
+
+  async getLegacyApp(appNameRaw: string): Promise<LegacyAppRow> {
+    const appName = appNameRaw.trim();
+    if (appName === '' || appName.length > 64) throw new InvalidArgumentError('app_name', 'must be 1..64 characters', AREA);
+    const app = await this.store.getLegacyApp(appName);
+    if (app === undefined) throw new LegacyAppNotFoundError();
+    return app;
+  }
+}

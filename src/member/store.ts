@@ -1,0 +1,522 @@
+/**
+ * All SQL of the member area. Balances move only through conditional UPDATEs checked by
+ * affected rows, inside one transaction with their journal row and the order or request row
+ * whose unique key makes the change happen once.
+ */
+import type { Knex } from 'knex';
+import { isUniqueViolation } from '../platform/db.js';
+import { DomainError } from '../platform/errors.js';
+import { AREA, BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
+import { T } from './migrations.js';
+import { MAX_BALANCE, toInt } from './money.js';
+import type { GradeRow, Task, TaskState, Verdict } from './rules.js';
+
+/** The progress row holding a task's all-time totals (no real cycle number is this low). */
+export const ALL_TIME = -1_000_000_000;
+
+export const ORDER_UNPAID = 1;
+export const ORDER_CONSUMED = 2;
+export const ORDER_REVOKED = 3;
+
+export interface OrderRow {
+  readonly id: number;
+  readonly orderId: string;
+  readonly uid: string;
+  readonly cpoint: number;
+  readonly status: number;
+  readonly revokedCpoint: number;
+  readonly balanceAfter: number | undefined;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface UserRow {
+  readonly uid: string;
+  readonly cpoint: number;
+  readonly score: number;
+  readonly grade: number;
+}
+
+/** Who moved value, for the journal. */
+export interface Actor {
+  readonly source: string;
+  readonly operator: string;
+  readonly note: string;
+}
+
+export interface StoredRequest {
+  readonly fingerprint: string;
+  readonly response: string;
+}
+
+export interface TaskOutcome {
+  readonly verdict: Verdict;
+  readonly user: UserRow;
+}
+
+export interface SwitchRow {
+  readonly method: string;
+  readonly closed: boolean;
+  readonly updatedBy: string;
+  readonly updatedAt: number;
+}
+
+export interface LegacyAppRow {
+  readonly appName: string;
+  readonly secret: string;
+  readonly admin: boolean;
+}
+
+type Row = Record<string, unknown>;
+
+/** Signals a rollback whose outcome the caller handles (not an error to report). */
+class Rollback<T> extends Error {
+  constructor(readonly value: T) {
+    super('rollback');
+  }
+}
+
+function toOrder(row: Row): OrderRow {
+  return {
+    id: toInt(row.id),
+    orderId: String(row.order_id),
+    uid: String(row.uid),
+    cpoint: toInt(row.cpoint),
+    status: toInt(row.status),
+    revokedCpoint: toInt(row.revoked_cpoint),
+    balanceAfter: row.balance_after === null || row.balance_after === undefined ? undefined : toInt(row.balance_after),
+    createdAt: toInt(row.created_at),
+    updatedAt: toInt(row.updated_at),
+  };
+}
+
+function toUser(row: Row | undefined, uid: string): UserRow {
+  if (row === undefined) return { uid, cpoint: 0, score: 0, grade: 0 };
+  return { uid: String(row.uid), cpoint: toInt(row.cpoint), score: toInt(row.score), grade: toInt(row.grade) };
+}
+
+const DEADLOCK_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const DEADLOCK_RETRIES = 3;
+
+/** MySQL may pick a transaction as a deadlock victim; it is rolled back whole, so retry. */
+async function retryDeadlocks<R>(fn: () => Promise<R>): Promise<R> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !DEADLOCK_CODES.has(code)) throw err;
+      if (attempt >= DEADLOCK_RETRIES) {
+        throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent update conflict, retry', { cause: err });
+      }
+    }
+  }
+}
+
+export class MemberStore {
+  constructor(private readonly knex: Knex) {}
+
+  async getUser(uid: string): Promise<UserRow> {
+    const row = (await this.knex(T.users).select('uid', 'cpoint', 'score', 'grade').where({ uid }).first()) as Row | undefined;
+    return toUser(row, uid);
+  }
+
+  async getUsers(uids: readonly string[]): Promise<Map<string, UserRow>> {
+    const rows = (await this.knex(T.users).select('uid', 'cpoint', 'score', 'grade').whereIn('uid', [...uids])) as Row[];
+    return new Map(rows.map((r) => [String(r.uid), toUser(r, String(r.uid))]));
+  }
+
+  async listUsersSorted(field: 'score' | 'cpoint' | 'grade', direction: 'asc' | 'desc', offset: number, limit: number): Promise<UserRow[]> {
+    const rows = (await this.knex(T.users)
+      .select('uid', 'cpoint', 'score', 'grade')
+      .orderBy([
+        { column: field, order: direction },
+        { column: 'uid', order: direction },
+      ])
+      .offset(offset)
+      .limit(limit)) as Row[];
+    return rows.map((r) => toUser(r, String(r.uid)));
+  }
+
+  /** The SQL plan of the sorted listing, for the test that proves it walks an index. */
+  explainUsersSorted(field: 'score' | 'cpoint' | 'grade', direction: 'asc' | 'desc'): Knex.QueryBuilder {
+    return this.knex(T.users)
+      .select('uid', 'cpoint', 'score', 'grade')
+      .orderBy([
+        { column: field, order: direction },
+        { column: 'uid', order: direction },
+      ])
+      .limit(20);
+  }
+
+  async getOrder(orderId: string): Promise<OrderRow | undefined> {
+    const row = (await this.knex(T.orders).where({ order_id: orderId }).first()) as Row | undefined;
+    return row === undefined ? undefined : toOrder(row);
+  }
+
+  /** Newest first, keyset-paged by the internal id. */
+  async listOrders(uid: string, beforeId: number | undefined, limit: number): Promise<OrderRow[]> {
+    const query = this.knex(T.orders).where({ uid });
+    if (beforeId !== undefined) query.andWhere('id', '<', beforeId);
+    const rows = (await query.orderBy('id', 'desc').limit(limit)) as Row[];
+    return rows.map(toOrder);
+  }
+
+  private async ensureUser(trx: Knex.Transaction, uid: string, now: number): Promise<void> {
+    await trx(T.users).insert({ uid, cpoint: 0, score: 0, grade: 0, updated_at: now }).onConflict('uid').ignore();
+  }
+
+  private async debit(trx: Knex.Transaction, uid: string, amount: number, now: number): Promise<boolean> {
+    const changed = await trx(T.users)
+      .where({ uid })
+      .andWhere('cpoint', '>=', amount)
+      .update({ cpoint: trx.raw('cpoint - ?', [amount]), updated_at: now });
+    return changed === 1;
+  }
+
+  private async credit(trx: Knex.Transaction, uid: string, amount: number, now: number): Promise<void> {
+    await this.ensureUser(trx, uid, now);
+    const changed = await trx(T.users)
+      .where({ uid })
+      .andWhere('cpoint', '<=', MAX_BALANCE - amount)
+      .update({ cpoint: trx.raw('cpoint + ?', [amount]), updated_at: now });
+    if (changed !== 1) throw new BalanceLimitError();
+  }
+
+  private async balanceOf(trx: Knex.Transaction, uid: string): Promise<number> {
+    const row = (await trx(T.users).select('cpoint').where({ uid }).first()) as Row | undefined;
+    return toInt(row?.cpoint);
+  }
+
+  private async journal(
+    trx: Knex.Transaction,
+    entry: { uid: string; amount: number; score?: number; balanceAfter: number; kind: string; ref: string; actor: Actor; now: number },
+  ): Promise<void> {
+    await trx(T.journal).insert({
+      uid: entry.uid,
+      amount: entry.amount,
+      score: entry.score ?? 0,
+      balance_after: entry.balanceAfter,
+      kind: entry.kind,
+      ref: entry.ref,
+      source: entry.actor.source.slice(0, 64),
+      operator: entry.actor.operator.slice(0, 64),
+      note: entry.actor.note.slice(0, 255),
+      created_at: entry.now,
+    });
+  }
+
+  /**
+   * Pays an order: the order row (new, or the stored unpaid one moving to consumed), the
+   * conditional debit and the journal row commit together or not at all. Answers the balance
+   * after, 'insufficient' (the order is then kept as unpaid), or 'raced' when another call
+   * wrote the same order first (the caller reads it again).
+   */
+  async payOrder(
+    order: { orderId: string; uid: string; amount: number; unpaid: boolean },
+    actor: Actor,
+    now: number,
+  ): Promise<number | 'insufficient' | 'raced'> {
+    const outcome = await retryDeadlocks(async () => {
+      try {
+        return await this.knex.transaction(async (trx) => {
+          if (!(await this.debit(trx, order.uid, order.amount, now))) throw new Rollback('insufficient' as const);
+          const balance = await this.balanceOf(trx, order.uid);
+          if (order.unpaid) {
+            const moved = await trx(T.orders)
+              .where({ order_id: order.orderId, status: ORDER_UNPAID })
+              .update({ status: ORDER_CONSUMED, balance_after: balance, updated_at: now });
+            if (moved !== 1) throw new Rollback('raced' as const);
+          } else {
+            try {
+              await trx(T.orders).insert({
+                order_id: order.orderId,
+                uid: order.uid,
+                cpoint: order.amount,
+                status: ORDER_CONSUMED,
+                revoked_cpoint: 0,
+                balance_after: balance,
+                created_at: now,
+                updated_at: now,
+              });
+            } catch (err) {
+              // The order id is taken: this debit rolls back and the caller reads the stored order.
+              if (isUniqueViolation(err)) throw new Rollback('raced' as const);
+              throw err;
+            }
+          }
+          await this.journal(trx, { uid: order.uid, amount: -order.amount, balanceAfter: balance, kind: 'consume', ref: order.orderId, actor, now });
+          return balance;
+        });
+      } catch (err) {
+        if (err instanceof Rollback) return err.value as 'raced' | 'insufficient';
+        throw err;
+      }
+    });
+    if (outcome === 'insufficient' && !order.unpaid) {
+      // Remember the order as unpaid, so it can be checked (10004) and paid later.
+      await this.knex(T.orders)
+        .insert({
+          order_id: order.orderId,
+          uid: order.uid,
+          cpoint: order.amount,
+          status: ORDER_UNPAID,
+          revoked_cpoint: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict('order_id')
+        .ignore();
+    }
+    return outcome;
+  }
+
+  /**
+   * Refunds a consumed order once: the status moves consumed -> revoked only if the amount
+   * fits, then the credit and its journal row, all in one transaction. False when the order
+   * was not in a revocable state (the caller reads it to say why).
+   */
+  async revokeOrder(orderId: string, uid: string, amount: number, actor: Actor, now: number): Promise<number | false> {
+    return retryDeadlocks(() =>
+      this.knex.transaction(async (trx) => {
+        const moved = await trx(T.orders)
+          .where({ order_id: orderId, uid, status: ORDER_CONSUMED })
+          .andWhere('cpoint', '>=', amount)
+          .update({ status: ORDER_REVOKED, revoked_cpoint: amount, updated_at: now });
+        if (moved !== 1) return false;
+        await this.credit(trx, uid, amount, now);
+        const balance = await this.balanceOf(trx, uid);
+        await this.journal(trx, { uid, amount, balanceAfter: balance, kind: 'revoke', ref: orderId, actor, now });
+        return balance;
+      }),
+    );
+  }
+
+  async getRequest(kind: string, requestId: string): Promise<StoredRequest | undefined> {
+    const row = (await this.knex(T.requests).select('fingerprint', 'response').where({ kind, request_id: requestId }).first()) as
+      | Row
+      | undefined;
+    return row === undefined ? undefined : { fingerprint: String(row.fingerprint), response: String(row.response) };
+  }
+
+  /** Claims a request key inside `trx`; false when it exists already. */
+  private async claimRequest(trx: Knex.Transaction, kind: string, requestId: string, fingerprint: string, now: number): Promise<boolean> {
+    try {
+      await trx(T.requests).insert({ kind, request_id: requestId, fingerprint, response: '', created_at: now });
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * An admin credit (amount > 0) or debit (amount < 0), once per request id: the request row,
+   * the conditional balance change and the journal row commit together. Answers the balance
+   * after, or undefined when the request id was already used (the caller reads it).
+   */
+  async adminAdjust(
+    request: { kind: 'admin_add' | 'admin_reduce'; requestId: string; fingerprint: string; uid: string; amount: number },
+    actor: Actor,
+    now: number,
+  ): Promise<number | undefined> {
+    return retryDeadlocks(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await this.claimRequest(trx, request.kind, request.requestId, request.fingerprint, now))) return undefined;
+        if (request.amount > 0) await this.credit(trx, request.uid, request.amount, now);
+        else if (!(await this.debit(trx, request.uid, -request.amount, now))) throw new InsufficientCpointError();
+        const balance = await this.balanceOf(trx, request.uid);
+        await this.journal(trx, {
+          uid: request.uid,
+          amount: request.amount,
+          balanceAfter: balance,
+          kind: request.kind,
+          ref: request.requestId,
+          actor,
+          now,
+        });
+        await trx(T.requests)
+          .where({ kind: request.kind, request_id: request.requestId })
+          .update({ response: JSON.stringify({ cpoint: balance }) });
+        return balance;
+      }),
+    );
+  }
+
+  /**
+   * One SubmitTask: reads the user's progress, lets `judge` decide, and writes the counters
+   * (compare-and-set on the counts read), the target, the totals, the journal row and the
+   * stored answer in one transaction. undefined when the request id was already used.
+   */
+  async submitTask(
+    request: { requestId: string; fingerprint: string; uid: string; task: Task; cycle: number; target: string; grades: readonly GradeRow[] },
+    judge: (state: TaskState) => Verdict,
+    gradeOf: (score: number) => number,
+    actor: Actor,
+    now: number,
+  ): Promise<TaskOutcome | undefined> {
+    const { uid, task, cycle, target } = request;
+    return retryDeadlocks(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await this.claimRequest(trx, 'task', request.requestId, request.fingerprint, now))) return undefined;
+        await this.ensureUser(trx, uid, now);
+        const user = toUser((await trx(T.users).select('uid', 'cpoint', 'score', 'grade').where({ uid }).first()) as Row | undefined, uid);
+        const progress = (await trx(T.progress)
+          .select('cycle', 'count', 'cpoint', 'score')
+          .where({ uid, task_id: task.id })
+          .whereIn('cycle', [cycle, ALL_TIME])) as Row[];
+        const current = progress.find((p) => toInt(p.cycle) === cycle);
+        const total = progress.find((p) => toInt(p.cycle) === ALL_TIME);
+        const targetSeen =
+          task.rFilter === 1 &&
+          (await trx(T.targets).select('uid').where({ uid, task_id: task.id, cycle, target }).first()) !== undefined;
+        const state: TaskState = {
+          grade: user.grade,
+          totalCount: toInt(total?.count),
+          cycleCount: toInt(current?.count),
+          cycleCpoint: toInt(current?.cpoint),
+          cycleScore: toInt(current?.score),
+          targetSeen,
+        };
+        const verdict = judge(state);
+        let after = user;
+        if (verdict.code === 0) {
+          for (const [c, seen] of [
+            [cycle, current],
+            [ALL_TIME, total],
+          ] as const) {
+            if (seen === undefined) {
+              await trx(T.progress)
+                .insert({ uid, task_id: task.id, cycle: c, count: 0, cpoint: 0, score: 0 })
+                .onConflict(['uid', 'task_id', 'cycle'])
+                .ignore();
+            }
+            const moved = await trx(T.progress)
+              .where({ uid, task_id: task.id, cycle: c, count: toInt(seen?.count) })
+              .update({
+                count: trx.raw('count + ?', [verdict.completions]),
+                cpoint: trx.raw('cpoint + ?', [verdict.cpoint]),
+                score: trx.raw('score + ?', [verdict.score]),
+              });
+            if (moved !== 1) throw new TaskConflictError();
+          }
+          if (task.rFilter === 1) {
+            try {
+              await trx(T.targets).insert({ uid, task_id: task.id, cycle, target });
+            } catch (err) {
+              if (isUniqueViolation(err)) throw new TaskConflictError();
+              throw err;
+            }
+          }
+          const grade = gradeOf(user.score + verdict.score);
+          const changed = await trx(T.users)
+            .where({ uid })
+            .andWhere('cpoint', '<=', MAX_BALANCE - verdict.cpoint)
+            .andWhere('score', '<=', MAX_BALANCE - verdict.score)
+            .update({
+              cpoint: trx.raw('cpoint + ?', [verdict.cpoint]),
+              score: trx.raw('score + ?', [verdict.score]),
+              // A grade only rises here: spending c-points or a racing writer never lowers it.
+              grade: trx.raw('CASE WHEN grade < ? THEN ? ELSE grade END', [grade, grade]),
+              updated_at: now,
+            });
+          if (changed !== 1) throw new BalanceLimitError();
+          after = toUser((await trx(T.users).select('uid', 'cpoint', 'score', 'grade').where({ uid }).first()) as Row | undefined, uid);
+          if (verdict.cpoint > 0 || verdict.score > 0) {
+            await this.journal(trx, {
+              uid,
+              amount: verdict.cpoint,
+              score: verdict.score,
+              balanceAfter: after.cpoint,
+              kind: 'task',
+              ref: request.requestId,
+              actor: { ...actor, note: `task ${task.id} x${verdict.completions}` },
+              now,
+            });
+          }
+        }
+        const outcome: TaskOutcome = { verdict, user: after };
+        await trx(T.requests).where({ kind: 'task', request_id: request.requestId }).update({ response: JSON.stringify(outcome) });
+        return outcome;
+      }),
+    );
+  }
+
+  /** The sum of a user's journal, for invariant checks. */
+  async journalSum(uid: string): Promise<{ cpoint: number; score: number; rows: number }> {
+    const row = (await this.knex(T.journal)
+      .where({ uid })
+      .select(this.knex.raw('COALESCE(SUM(amount), 0) AS cpoint, COALESCE(SUM(score), 0) AS score, COUNT(*) AS n'))
+      .first()) as Row | undefined;
+    return { cpoint: toInt(row?.cpoint), score: toInt(row?.score), rows: toInt(row?.n) };
+  }
+
+  async listTasks(): Promise<Row[]> {
+    return (await this.knex(T.tasks).select().orderBy('id')) as Row[];
+  }
+
+  async taskByOp(op: string): Promise<Row | undefined> {
+    return (await this.knex(T.tasks).where({ op }).first()) as Row | undefined;
+  }
+
+  /**
+   * Upserts a task by id; false when its op belongs to another task. UPDATE then INSERT rather
+   * than MySQL's ON DUPLICATE KEY, which would fire on the op key and rewrite the other task.
+   */
+  async upsertTask(row: Record<string, unknown>): Promise<boolean> {
+    const { id, ...fields } = row;
+    try {
+      const updated = await this.knex(T.tasks).where({ id }).update(fields);
+      if (updated === 0) await this.knex(T.tasks).insert(row);
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async listGrades(): Promise<GradeRow[]> {
+    const rows = (await this.knex(T.grades).select('grade', 'score').orderBy('grade')) as Row[];
+    return rows.map((r) => ({ grade: toInt(r.grade), score: toInt(r.score) }));
+  }
+
+  /** Replaces the grade table and regrades every user from their experience, in one transaction. */
+  async replaceGrades(grades: readonly GradeRow[]): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      await trx(T.grades).delete();
+      if (grades.length > 0) await trx(T.grades).insert(grades.map((g) => ({ grade: g.grade, score: g.score })));
+      await trx(T.users).update({ grade: 0 });
+      // Ascending thresholds: each pass lifts the users who reach the next grade.
+      for (const g of grades) await trx(T.users).where('score', '>=', g.score).update({ grade: g.grade });
+    });
+  }
+
+  async listSwitches(): Promise<SwitchRow[]> {
+    const rows = (await this.knex(T.switches).select().orderBy('method')) as Row[];
+    return rows.map((r) => ({
+      method: String(r.method),
+      closed: Boolean(toInt(r.closed)),
+      updatedBy: String(r.updated_by),
+      updatedAt: toInt(r.updated_at),
+    }));
+  }
+
+  async setSwitch(method: string, closed: boolean, updatedBy: string, now: number): Promise<void> {
+    await this.knex(T.switches)
+      .insert({ method, closed, updated_by: updatedBy, updated_at: now })
+      .onConflict('method')
+      .merge(['closed', 'updated_by', 'updated_at']);
+  }
+
+  async putLegacyApp(appName: string, secret: string, admin: boolean, now: number): Promise<void> {
+    await this.knex(T.legacyApps)
+      .insert({ app_name: appName, secret, admin, created_at: now })
+      .onConflict('app_name')
+      .merge(['secret', 'admin', 'created_at']);
+  }
+
+  async getLegacyApp(appName: string): Promise<LegacyAppRow | undefined> {
+    const row = (await this.knex(T.legacyApps).where({ app_name: appName }).first()) as Row | undefined;
+    return row === undefined ? undefined : { appName: String(row.app_name), secret: String(row.secret), admin: Boolean(toInt(row.admin)) };
+  }
+}

@@ -1,0 +1,165 @@
+import { expect } from 'chai';
+import { describeEachStore } from '../../support/app.js';
+import { signParams } from '../../../src/member/bridge.js';
+
+type Params = Record<string, string | number>;
+interface Envelope {
+  status: number;
+  message: string;
+  serverTime: number;
+  data: unknown;
+  reason?: string;
+}
+
+describeEachStore('MemberService legacy REST bridge', (ctx) => {
+  let shop: { appName: string; secret: string };
+  let ops: { appName: string; secret: string };
+  let seq = 0;
+  const uid = (): string => `legacy-${process.pid}-${++seq}`;
+  const now = (): number => Math.floor(Date.now() / 1000);
+
+  before(async () => {
+    const m = ctx().clients.member;
+    shop = await m.createLegacyApp({ appName: 'shop', admin: false });
+    ops = await m.createLegacyApp({ appName: 'ops', admin: true });
+  });
+
+  const post = async (
+    path: string,
+    params: Params,
+    app = shop,
+    options: { json?: boolean; sig?: string; ts?: number } = {},
+  ): Promise<{ http: number; body: Envelope }> => {
+    const full: Params = { ...params, appName: app.appName, ts: options.ts ?? now() };
+    const sig = options.sig ?? signParams(full, app.secret);
+    const payload = { ...full, sig };
+    const res = await fetch(`${ctx().bridgeUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': options.json ? 'application/json' : 'application/x-www-form-urlencoded' },
+      body: options.json ? JSON.stringify(payload) : new URLSearchParams(Object.entries(payload).map(([k, v]) => [k, String(v)])).toString(),
+    });
+    return { http: res.status, body: (await res.json()) as Envelope };
+  };
+
+  it('walks the c-point routes with the seed envelope, urlencoded and JSON', async () => {
+    const u = uid();
+    const add = await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint: '100', adminId: 'ops-1' }, ops);
+    expect(add.body).to.deep.include({ status: 200, message: '', data: { cpoint: 100, result: 1 } });
+    expect(add.body.serverTime).to.be.closeTo(now(), 5);
+    expect((await post('/cm/inner/user/getCpoint', { uid: u })).body.data).to.deep.equal({ cpoint: 100 });
+    const consume = await post('/cm/inner/useCpoint/consume', { orderId: `mall_${u}`, uid: u, cpoint: '12.5' }, shop, { json: true });
+    expect(consume.body).to.deep.include({ status: 200, data: { cpoint: 87.5, id: `mall_${u}` } });
+    expect((await post('/cm/inner/order/checkConsumeIsSucc', { orderId: `mall_${u}`, uid: u })).body.data).to.deep.equal({ result: 1 });
+    expect((await post('/cm/inner/order/checkConsumeIsSucc', { orderId: 'nope', uid: u })).body.data).to.deep.equal({ result: 0 });
+    expect((await post('/cm/inner/useCpoint/revoke', { orderId: `mall_${u}`, uid: u, cpoint: '12.5' })).body.data).to.deep.equal({ id: `mall_${u}` });
+    const list = await post('/cm/inner/order/list', { uid: u, limit: 10 });
+    expect(list.body.data).to.deep.include({ nextPageToken: '' });
+    expect((list.body.data as { orders: Array<Record<string, unknown>> }).orders[0]).to.include({ id: `mall_${u}`, cpoint: 12.5, status: 'revoked', revokedCpoint: 12.5 });
+    const reduce = await post('/cm/inner/user/adminReduceCpoint', { uid: u, cpoint: '0.5', adminId: 'ops-1' }, ops);
+    expect(reduce.body.data).to.deep.equal({ cpoint: 99.5, result: 1 });
+  });
+
+  it('answers seed error codes in the envelope: 10001, 10003, 10007', async () => {
+    const u = uid();
+    const poor = await post('/cm/inner/useCpoint/consume', { orderId: `o-${u}`, uid: u, cpoint: '1' });
+    expect(poor.http).to.equal(200);
+    expect(poor.body).to.include({ status: 10001, reason: 'INSUFFICIENT_CPOINT' });
+    expect((await post('/cm/inner/useCpoint/revoke', { orderId: `x-${u}`, uid: u, cpoint: '1' })).body.status).to.equal(10003);
+    await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint: '5', adminId: 'a' }, ops);
+    await post('/cm/inner/useCpoint/consume', { orderId: `p-${u}`, uid: u, cpoint: '1' });
+    expect((await post('/cm/inner/useCpoint/revoke', { orderId: `p-${u}`, uid: u, cpoint: '2' })).body.status).to.equal(10007);
+  });
+
+  it('refuses a forged, stale, future or missing signature and unknown apps, writing nothing', async () => {
+    const u = uid();
+    const params = { uid: u, cpoint: '5', adminId: 'a' };
+    const forged = await post('/cm/inner/user/adminAddCpoint', params, ops, { sig: signParams({ ...params, appName: 'ops', ts: now() }, shop.secret) });
+    expect(forged.http).to.equal(401);
+    expect(forged.body).to.include({ status: 401, reason: 'BAD_SIGNATURE' });
+    const stale = await post('/cm/inner/user/adminAddCpoint', params, ops, { ts: now() - 301 });
+    expect(stale.body.status).to.equal(401);
+    expect(stale.body.message).to.match(/300 s/);
+    expect((await post('/cm/inner/user/adminAddCpoint', params, ops, { ts: now() + 400 })).body.status).to.equal(401);
+    expect((await post('/cm/inner/user/adminAddCpoint', params, { appName: 'ghost', secret: ops.secret })).body.status).to.equal(401);
+    const res = await fetch(`${ctx().bridgeUrl}/cm/inner/user/getCpoint`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uid: u, appName: 'shop', ts: now() }),
+    });
+    expect(res.status).to.equal(401);
+    // A tampered parameter after signing.
+    const full = { ...params, appName: 'ops', ts: now() };
+    const sig = signParams(full, ops.secret);
+    const tampered = await fetch(`${ctx().bridgeUrl}/cm/inner/user/adminAddCpoint`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...full, cpoint: '500', sig }),
+    });
+    expect(tampered.status).to.equal(401);
+    expect((await ctx().clients.member.getCpoint({ uid: u })).cpoint).to.equal('0.00');
+  });
+
+  it('admin routes need an admin legacy app', async () => {
+    const u = uid();
+    const res = await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint: '5', adminId: 'a' }, shop);
+    expect(res.http).to.equal(403);
+    expect(res.body.status).to.equal(403);
+    const task = await post('/cm/inner/cnf/taskCnfUpdate', { id: 1, op: 'x', score: 1, cpoint: 1, status: 0 }, shop);
+    expect(task.body.status).to.equal(403);
+    expect((await ctx().clients.member.getCpoint({ uid: u })).cpoint).to.equal('0.00');
+  });
+
+  it('a replayed signed admin request credits once', async () => {
+    const u = uid();
+    const ts = now();
+    const first = await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint: '5', adminId: 'a' }, ops, { ts });
+    const again = await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint: '5', adminId: 'a' }, ops, { ts });
+    expect(again.body.data).to.deep.equal(first.body.data);
+    expect((await ctx().clients.member.getCpoint({ uid: u })).cpoint).to.equal('5.00');
+  });
+
+  it('bad input answers 400 naming the field, and writes nothing', async () => {
+    const u = uid();
+    for (const cpoint of ['0', '-1', '1.001', 'abc', '1000000000001']) {
+      const res = await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint, adminId: 'a' }, ops);
+      expect(res.http, cpoint).to.equal(400);
+      expect(res.body.status, cpoint).to.equal(400);
+      expect(res.body.message, cpoint).to.match(/^cpoint:/);
+    }
+    expect((await post('/cm/inner/user/getCpoint', {})).body.message).to.match(/^uid:/);
+    const many = Array.from({ length: 101 }, (_, i) => `x${i}`).join(',');
+    expect((await post('/cm/inner/user/listInfo', { uids: many })).body.message).to.match(/^uids:/);
+    expect((await post('/cm/inner/user/listSortInfo', { condition: 'score', limit: 101 })).body.message).to.match(/^limit:/);
+    expect((await ctx().clients.member.getCpoint({ uid: u })).cpoint).to.equal('0.00');
+  });
+
+  it('task config, grades, submit and user lists speak the seed shapes', async () => {
+    const grades = await ctx().clients.member.updateGradeConfigs({ grades: [{ grade: 1, score: '0' }, { grade: 2, score: '100' }] });
+    expect(grades.grades).to.have.lengthOf(2);
+    expect((await post('/cm/inner/cnf/gradeCnfList', {})).body.data).to.deep.equal({ 1: 0, 2: 100 });
+    const update = await post('/cm/inner/cnf/taskCnfUpdate', { id: 77, op: 'share', name: '分享任务', score: '60', cpoint: '2.5', step_cpoint: '1:2,20:40.5', status: 0, s_time: '', r_flag: 1, r_ratio: 1, r_count: 3 }, ops);
+    expect(update.body).to.deep.include({ status: 200, data: {} });
+    // Legacy callers never send op: an existing task keeps its own.
+    expect((await post('/cm/inner/cnf/taskCnfUpdate', { id: 77, name: '分享任务', score: '60', cpoint: '2.5', step_cpoint: '1:2,20:40.5', status: 0, r_flag: 1, r_ratio: 1, r_count: 3 }, ops)).body.status).to.equal(200);
+    const list = (await post('/cm/inner/cnf/taskCnfList', {})).body.data as Array<Record<string, unknown>>;
+    expect(list.find((t) => t.id === 77)).to.deep.include({ op: 'share', name: '分享任务', score: 60, cpoint: 2.5, step_cpoint: { 1: 2, 20: 40.5 }, batch: 1, repeat: 1, s_grade: -1, r_count: 3, r_cpoint: -1 });
+    const u = uid();
+    const submit = await post('/cm/inner/task/submit', { uid: u, op: 'share', target: 'post-1', times: 2 });
+    expect(submit.body.data).to.deep.equal({ cpoint: 4, score: 120, newScore: 120, newCpoint: 4, code: 0, grades: { 1: 0, 2: 100 } });
+    expect(((await post('/cm/inner/task/submit', { uid: u, op: 'unknown-op' })).body.data as { code: number }).code).to.equal(2);
+    const info = await post('/cm/inner/user/listInfo', { uids: `${u},nobody-${u}` });
+    expect(info.body.data).to.deep.equal([{ [u]: { cpoints: 4, scores: 120, grade: 2 } }, { [`nobody-${u}`]: { cpoints: 0, scores: 0, grade: 0 } }]);
+    const sorted = await post('/cm/inner/user/listSortInfo', { condition: 'score=*', sort: -1, page: 1, limit: 1 });
+    expect(sorted.body.data).to.deep.equal([{ [u]: { cpoints: 4, scores: 120, grade: 2 } }]);
+  });
+
+  it('a closed RPC answers 10100 through the bridge', async () => {
+    await ctx().clients.member.setApiSwitch({ method: 'GetCpoint', closed: true });
+    try {
+      const res = await post('/cm/inner/user/getCpoint', { uid: uid() });
+      expect(res.body).to.include({ status: 10100, reason: 'API_CLOSED' });
+    } finally {
+      await ctx().clients.member.setApiSwitch({ method: 'GetCpoint', closed: false });
+    }
+  });
+});
