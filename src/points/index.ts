@@ -10,7 +10,7 @@ export const pointsArea: Area = {
   name: 'points',
   migrations,
   create: ({ db, clock, locks, logger, config }) => {
-    const store = new PointsStore(db.knex, db.dialect);
+    const store = new PointsStore(db.knex);
     const service = new PointsService(store, clock, locks, config.timeZone);
     const job = new DailyJob(store, clock, config.timeZone);
     return {

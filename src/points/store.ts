@@ -2,9 +2,12 @@
  * All SQL of the points centre. Every transaction that moves a user's points first updates the
  * user's account row, which serializes them in the database; lots are then drawn with
  * conditional updates checked by affected rows, and once-only effects rest on unique keys.
+ *
+ * Reads inside those transactions are plain (no FOR UPDATE): on MySQL the first plain read
+ * takes its snapshot after the account row lock is held, so it sees every earlier writer of
+ * the user, and no range locks are taken that would deadlock inserts of other users' lots.
  */
 import type { Knex } from 'knex';
-import type { Dialect } from '../platform/db.js';
 import { isUniqueViolation } from '../platform/db.js';
 import { ConcurrentUpdateError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { T } from './migrations.js';
@@ -160,7 +163,6 @@ const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 export class PointsStore {
   constructor(
     readonly knex: Knex,
-    private readonly dialect: Dialect,
     private readonly faults: StoreFaults = {},
   ) {}
 
@@ -175,11 +177,6 @@ export class PointsStore {
         await new Promise((r) => setTimeout(r, attempt * 5 + Math.random() * 10));
       }
     }
-  }
-
-  /** MySQL: a locking read sees the latest committed rows; SQLite transactions are serial anyway. */
-  private locked<Q extends Knex.QueryBuilder>(q: Q): Q {
-    return this.dialect === 'mysql' ? (q.forUpdate() as Q) : q;
   }
 
   private unexpired(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
@@ -209,7 +206,7 @@ export class PointsStore {
   }
 
   private async sumUnexpiredIn(trx: Knex.Transaction, openId: string, now: number): Promise<bigint> {
-    const row = (await this.locked(this.unexpired(trx(T.lots).where('open_id', openId), now).sum({ s: 'remaining' })).first()) as
+    const row = (await this.unexpired(trx(T.lots).where('open_id', openId), now).sum({ s: 'remaining' }).first()) as
       | { s: Num | null }
       | undefined;
     return big(row?.s);
@@ -270,10 +267,8 @@ export class PointsStore {
       .where('balance', '>=', c.amount.toString())
       .update({ balance: trx.raw('balance - ?', [c.amount.toString()]), updated_at: c.now });
     if (moved !== 1) throw new InsufficientPointsError(c.amount.toString());
-    const lots = (await this.locked(
-      this.unexpired(trx(T.lots).select('id', 'remaining').where('open_id', c.openId), c.now).orderByRaw(
-        'CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id',
-      ),
+    const lots = (await this.unexpired(trx(T.lots).select('id', 'remaining').where('open_id', c.openId), c.now).orderByRaw(
+      'CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id',
     )) as LotRow[];
     let available = 0n;
     for (const lot of lots) available += big(lot.remaining);
@@ -545,7 +540,7 @@ export class PointsStore {
     return this.tx(async (trx) => {
       // Account first, like every other writer of this user's lots.
       await trx(T.accounts).where('open_id', openId).update({ updated_at: now });
-      const lot = (await this.locked(trx(T.lots).select('id', 'open_id', 'remaining', 'expires_at').where('id', lotId)).first()) as
+      const lot = (await trx(T.lots).select('id', 'open_id', 'remaining', 'expires_at').where('id', lotId).first()) as
         | LotRow
         | undefined;
       const remaining = big(lot?.remaining);

@@ -43,7 +43,7 @@ export async function savePrize(
   over: Partial<pb.Prize> = {},
 ): Promise<pb.Prize> {
   const r = await clients.points.savePrize({
-    prize: {
+    prize: pb.Prize.fromPartial({
       prizeId: unique('prize'),
       faceValue: '100',
       title: 'Mug',
@@ -53,7 +53,7 @@ export async function savePrize(
       type: pb.PrizeType.PRIZE_TYPE_VIRTUAL_GOODS,
       exchangeLimit: pb.ExchangeLimit.EXCHANGE_LIMIT_DAY,
       ...over,
-    },
+    }),
   });
   if (r.prize === undefined) throw new Error('no prize');
   return r.prize;
@@ -61,7 +61,7 @@ export async function savePrize(
 
 export async function saveTask(clients: Clients, over: Partial<pb.Task> = {}): Promise<pb.Task> {
   const r = await clients.points.saveTask({
-    task: {
+    task: pb.Task.fromPartial({
       taskId: unique('task'),
       type: pb.TaskType.TASK_TYPE_CYCLIC,
       cycle: { title: '每日任务', type: pb.CycleType.CYCLE_TYPE_DAY, day: 0 },
@@ -72,7 +72,7 @@ export async function saveTask(clients: Clients, over: Partial<pb.Task> = {}): P
       total: '1',
       model: pb.TaskModel.TASK_MODEL_STANDARD,
       ...over,
-    },
+    }),
   });
   if (r.task === undefined) throw new Error('no task');
   return r.task;
