@@ -78,6 +78,14 @@ function enumParam<E>(body: Body, name: string, words: Record<string, E>, fallba
   return value;
 }
 
+/** An integer parameter as a decimal string; fractions and words are refused naming it. */
+function intParam(body: Body, name: string, fallback = '0'): string {
+  const raw = stringParam(body, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d{1,19}$/.test(raw)) throw badRequest(name, 'must be an integer');
+  return raw;
+}
+
 /** int64 strings become JSON numbers while exact, as the legacy front ends expect. */
 function n(value: string): number | string {
   const v = Number(value);
@@ -214,7 +222,7 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
       {
         openId: openIdOf(body),
         type: type === 'task' ? pb.ChangeRecordType.CHANGE_RECORD_TYPE_TASK : pb.ChangeRecordType.CHANGE_RECORD_TYPE_EXCHANGE,
-        pageSize: Number(stringParam(body, 'pageSize') ?? '0'),
+        pageSize: Number(intParam(body, 'pageSize')),
         pageToken: stringParam(body, 'pageToken') ?? '',
       },
       callOptions(request),
@@ -282,7 +290,7 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
           cycle: {
             title: stringParam(cycle, 'title') ?? '',
             type: enumParam(cycle, 'type', CYCLE_WORDS, pb.CycleType.CYCLE_TYPE_UNSPECIFIED),
-            day: Number(stringParam(cycle, 'day') ?? '0'),
+            day: Number(intParam(cycle, 'day')),
           },
           title: stringParam(body, 'title') ?? '',
           description: stringParam(body, 'desc') ?? '',
@@ -292,8 +300,8 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
             path: stringParam(body, 'path') ?? '',
             imageUrl: stringParam(body, 'imgUrl') ?? '',
           },
-          faceValue: stringParam(body, 'faceValue') ?? '0',
-          total: stringParam(body, 'total') ?? '0',
+          faceValue: intParam(body, 'faceValue'),
+          total: intParam(body, 'total'),
           // The seed's saveTask omits taskModel; standard unless told.
           model: enumParam(body, 'taskModel', MODEL_WORDS, pb.TaskModel.TASK_MODEL_STANDARD),
           createTime: undefined,
@@ -309,11 +317,11 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
       {
         prize: {
           prizeId: stringParam(body, 'prizeId') ?? '',
-          faceValue: stringParam(body, 'faceValue') ?? '0',
+          faceValue: intParam(body, 'faceValue'),
           title: stringParam(body, 'title') ?? '',
           description: stringParam(body, 'desc') ?? '',
           icon: stringParam(body, 'icon') ?? '',
-          total: stringParam(body, 'total') ?? '0',
+          total: intParam(body, 'total'),
           type: enumParam(body, 'type', PRIZE_WORDS, pb.PrizeType.PRIZE_TYPE_UNSPECIFIED),
           exchangeLimit: enumParam(body, 'exchangeLimit', LIMIT_WORDS, pb.ExchangeLimit.EXCHANGE_LIMIT_UNSPECIFIED),
           disabled: body.disabled === true || body.disabled === 'true' || body.disabled === '1',
@@ -332,7 +340,7 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
       {
         openId: openIdOf(body),
         taskId: stringParam(body, 'taskId') ?? '',
-        completeNum: stringParam(body, 'completeNum') ?? '',
+        completeNum: intParam(body, 'completeNum', ''),
         status: enumParam(body, 'status', STATUS_WORDS, pb.TaskStatus.TASK_STATUS_UNSPECIFIED),
       },
       callOptions(request),
@@ -341,7 +349,7 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
   });
 
   route('changePoints', async (body, request) => {
-    const raw = stringParam(body, 'faceValue') ?? '';
+    const raw = intParam(body, 'faceValue');
     // Legacy callers debit with a negative faceValue, or say so with changeStatus 2.
     const negative = raw.startsWith('-');
     const status = stringParam(body, 'changeStatus');
@@ -391,7 +399,7 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
         requestId: requestIdOf(body),
         openId: openIdOf(body),
         prizeId: stringParam(body, 'prizeId') ?? '',
-        faceValue: stringParam(body, 'faceValue') ?? '0',
+        faceValue: intParam(body, 'faceValue'),
       },
       callOptions(request),
     );
