@@ -141,12 +141,8 @@ export class PointsService {
 
   async getUserPoints(openIdRaw: string): Promise<{ points: bigint; expiries: Array<{ at: number; points: bigint }> }> {
     const openId = requireOpenId(openIdRaw);
-    const now = this.now();
-    const [points, expiries] = await Promise.all([
-      this.store.balance(openId, now),
-      this.store.upcomingExpiries(openId, now, UPCOMING_EXPIRIES),
-    ]);
-    return { points, expiries };
+    const { balance, expiries } = await this.store.holdings(openId, this.now());
+    return { points: balance, expiries: expiries.slice(0, UPCOMING_EXPIRIES) };
   }
 
   async listChangeRecords(

@@ -186,23 +186,21 @@ export class PointsStore {
   // ---- balances -------------------------------------------------------------------------
 
   async balance(openId: string, now: number): Promise<bigint> {
-    const row = (await this.unexpired(this.knex(T.lots).where('open_id', openId), now).sum({ s: 'remaining' }).first()) as
-      | { s: Num | null }
-      | undefined;
-    return big(row?.s);
+    return (await this.holdings(openId, now)).balance;
   }
 
-  async upcomingExpiries(openId: string, now: number, limit: number): Promise<Array<{ at: number; points: bigint }>> {
-    const rows = (await this.knex(T.lots)
-      .select('expires_at')
-      .sum({ s: 'remaining' })
-      .where('open_id', openId)
-      .where('remaining', '>', 0)
-      .where('expires_at', '>', now)
+  /** Balance and expiries in one indexed query: unexpired remaining points grouped by expiry. */
+  async holdings(openId: string, now: number): Promise<{ balance: bigint; expiries: Array<{ at: number; points: bigint }> }> {
+    const rows = (await this.unexpired(this.knex(T.lots).select('expires_at').sum({ s: 'remaining' }).where('open_id', openId), now)
       .groupBy('expires_at')
-      .orderBy('expires_at')
-      .limit(limit)) as Array<{ expires_at: Num; s: Num }>;
-    return rows.map((r) => ({ at: num(r.expires_at), points: big(r.s) }));
+      .orderBy('expires_at')) as Array<{ expires_at: Num | null; s: Num }>;
+    let balance = 0n;
+    const expiries: Array<{ at: number; points: bigint }> = [];
+    for (const r of rows) {
+      balance += big(r.s);
+      if (r.expires_at !== null) expiries.push({ at: num(r.expires_at), points: big(r.s) });
+    }
+    return { balance, expiries };
   }
 
   private async sumUnexpiredIn(trx: Knex.Transaction, openId: string, now: number): Promise<bigint> {
