@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { HuodongError, points as pb } from '@huodong/clients';
 import { describeEachStore } from '../../support/app.js';
-import { checkLedger, credit, savePrize, unique } from './helpers.js';
+import { checkLedger, credit, savePrize, saveTask, unique } from './helpers.js';
 
 const { ChangeDirection, PointsSource, ExchangeLimit } = pb;
 
@@ -107,5 +107,36 @@ describeEachStore('PointsCenterService races', (ctx) => {
     expect(after?.total).to.equal('50');
     expect(result.ok + Number(after?.stock)).to.equal(50);
     expect(await count(knex()('points_exchanges').where('prize_id', prize.prizeId).count({ c: '*' }).first())).to.equal(result.ok);
+  });
+
+  it('20 parallel replays of one request_id credit once and all answer the same record', async () => {
+    const { clients } = ctx();
+    const user = unique('replay');
+    const req = {
+      requestId: unique('same'),
+      openId: user,
+      direction: ChangeDirection.CHANGE_DIRECTION_CREDIT,
+      faceValue: '9',
+      source: PointsSource.POINTS_SOURCE_INVITE,
+    };
+    const settled = await Promise.allSettled(Array.from({ length: 20 }, () => clients.points.changePoints(req)));
+    const ids = new Set(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.record?.recordId] : [])));
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as HuodongError).reason] : []));
+    expect(ids.size).to.equal(1);
+    expect(failures.every((r) => r === 'LOCK_BUSY')).to.equal(true);
+    expect((await checkLedger(knex(), user)).balance).to.equal(9);
+  });
+
+  it('20 parallel claims of one task reward credit it once', async () => {
+    const { clients } = ctx();
+    const user = unique('claim');
+    const task = await saveTask(clients, { faceValue: '15' });
+    await clients.points.setUserTaskStatus({ openId: user, taskId: task.taskId, completeNum: '1', status: pb.TaskStatus.TASK_STATUS_TO_CLAIM });
+    const result = await tally(
+      Array.from({ length: 20 }, () => clients.points.receiveTaskAward({ requestId: unique('c'), openId: user, taskId: task.taskId })),
+    );
+    expect(result.ok).to.equal(1);
+    expect(Object.keys(result.reasons).every((r) => r === 'TASK_NOT_CLAIMABLE' || r === 'LOCK_BUSY')).to.equal(true);
+    expect((await checkLedger(knex(), user)).balance).to.equal(15);
   });
 });
