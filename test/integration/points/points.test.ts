@@ -67,6 +67,9 @@ describeEachStoreWithClock('PointsCenterService', '2026-03-10T10:00:00', (ctx, c
         GrpcStatus.FAILED_PRECONDITION,
         'INSUFFICIENT_POINTS',
       );
+      // The job that writes it off is the next midnight's (a tick of the in-server scheduler
+      // may have run it already; either way the outcome is the same).
+      clock.set(sh('2027-03-11T00:00:00'));
       const job = await points().runDailyJob({});
       expect(job.finished).to.equal(true);
       const records = await points().listChangeRecords({ openId: user, type: ChangeRecordType.CHANGE_RECORD_TYPE_TASK });
@@ -314,9 +317,11 @@ describeEachStoreWithClock('PointsCenterService', '2026-03-10T10:00:00', (ctx, c
       clock.set(sh('2026-03-11T00:00:00'));
       listed = (await points().listTasks({ openId: user })).cyclicTasks.find((t) => t.task?.taskId === task.taskId);
       expect([listed?.currentTotal, listed?.status]).to.deep.equal(['0', TaskStatus.TASK_STATUS_IN_PROGRESS]);
+      // A date no other test visits, so no earlier run of that day (scheduler tick) can exist.
+      clock.set(sh('2026-03-12T00:00:00'));
       await points().runDailyJob({});
       const row = (await knex()('points_user_tasks').where({ open_id: user, task_id: task.taskId }).first()) as { status: unknown; complete_num: unknown; cycle_key: string };
-      expect([Number(row.status), Number(row.complete_num), row.cycle_key]).to.deep.equal([1, 0, '2026-03-11']);
+      expect([Number(row.status), Number(row.complete_num), row.cycle_key]).to.deep.equal([1, 0, '2026-03-12']);
       await points().setUserTaskStatus({ openId: user, taskId: task.taskId, completeNum: '3', status: TaskStatus.TASK_STATUS_TO_CLAIM });
       await points().receiveTaskAward({ requestId: unique('t'), openId: user, taskId: task.taskId });
       expect(await balanceOf(ctx().clients, user)).to.equal(20);
