@@ -55,7 +55,8 @@ export const migrations: readonly Migration[] = [
         t.bigInteger('expires_at').nullable();
         t.bigInteger('amount').notNullable();
         t.bigInteger('remaining').notNullable();
-        t.index(['open_id', 'expires_at']);
+        // Covers the balance query (sum of remaining by expiry for one user).
+        t.index(['open_id', 'expires_at', 'remaining']);
         t.index(['expires_at', 'remaining']);
       });
       await knex.schema.createTable(T.draws, (t) => {
