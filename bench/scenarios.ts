@@ -6,6 +6,7 @@
 import type { Clients } from '@huodong/clients';
 import type { Pool } from 'mysql2/promise';
 import { memberScenarios } from './member.js';
+import { pointsScenarios } from './points.js';
 import { userDataScenarios } from './userdata.js';
 
 export interface BenchContext {
@@ -20,4 +21,4 @@ export interface Scenario {
   setup(ctx: BenchContext): Promise<(i: number) => Promise<unknown>>;
 }
 
-export const scenarios: ReadonlyArray<(ctx: BenchContext) => Scenario[]> = [userDataScenarios, memberScenarios];
+export const scenarios: ReadonlyArray<(ctx: BenchContext) => Scenario[]> = [userDataScenarios, memberScenarios, pointsScenarios];

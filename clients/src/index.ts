@@ -7,9 +7,11 @@ import * as grpc from '@grpc/grpc-js';
 import { ErrorInfo, Status } from './gen/huodong/common/v1/error.js';
 import { UserDataServiceDefinition } from './gen/huodong/userdata/v1/userdata.js';
 import { MemberServiceDefinition } from './gen/huodong/member/v1/member.js';
+import { PointsCenterServiceDefinition } from './gen/huodong/points/v1/points.js';
 
 export * as userdata from './gen/huodong/userdata/v1/userdata.js';
 export * as member from './gen/huodong/member/v1/member.js';
+export * as points from './gen/huodong/points/v1/points.js';
 export * as common from './gen/huodong/common/v1/error.js';
 export { status as GrpcStatus } from '@grpc/grpc-js';
 
@@ -104,6 +106,7 @@ export interface ClientsOptions {
 export interface Clients {
   readonly userdata: ServiceClient<typeof UserDataServiceDefinition>;
   readonly member: ServiceClient<typeof MemberServiceDefinition>;
+  readonly points: ServiceClient<typeof PointsCenterServiceDefinition>;
   close(): void;
 }
 
@@ -146,6 +149,7 @@ export function createClients(options: ClientsOptions): Clients {
   return {
     userdata: bind(client, UserDataServiceDefinition, defaults),
     member: bind(client, MemberServiceDefinition, defaults),
+    points: bind(client, PointsCenterServiceDefinition, defaults),
     close: () => client.close(),
   };
 }

@@ -1,0 +1,92 @@
+import { points as pb } from '@huodong/clients';
+import type { BenchContext, Scenario } from './scenarios.js';
+
+const READERS = 2_000;
+const SPENDERS = 60_000;
+const BIG_STOCK = '1000000000';
+
+/** Gives users `${prefix}${0..count-1}` one non-expiring lot of `amount` each, straight in SQL (fast set-up). */
+async function seedUsers(ctx: BenchContext, prefix: string, count: number, amount: number): Promise<void> {
+  const now = Date.now();
+  for (let start = 0; start < count; start += 1000) {
+    const ids = Array.from({ length: Math.min(1000, count - start) }, (_, k) => `${prefix}${start + k}`);
+    await ctx.pool.query('INSERT INTO points_accounts (open_id, balance, updated_at) VALUES ?', [ids.map((id) => [id, amount, now])]);
+    await ctx.pool.query(
+      'INSERT INTO points_changes (open_id, direction, source, face_value, balance_after, description, change_id, prize_type, task_title, created_at) VALUES ?',
+      [ids.map((id) => [id, 1, 'other', amount, amount, 'bench', '', 'integral', '', now])],
+    );
+    await ctx.pool.query(
+      `INSERT INTO points_lots (open_id, source, record_id, granted_at, expires_at, amount, remaining)
+       SELECT open_id, 'other', id, created_at, NULL, face_value, face_value FROM points_changes WHERE open_id IN (?)`,
+      [ids],
+    );
+  }
+}
+
+async function prize(ctx: BenchContext, title: string): Promise<string> {
+  const r = await ctx.clients.points.savePrize({
+    prize: pb.Prize.fromPartial({
+      faceValue: '10',
+      title,
+      total: BIG_STOCK,
+      type: pb.PrizeType.PRIZE_TYPE_VIRTUAL_GOODS,
+      exchangeLimit: pb.ExchangeLimit.EXCHANGE_LIMIT_DAY,
+    }),
+  });
+  return r.prize?.prizeId ?? '';
+}
+
+export function pointsScenarios(ctx: BenchContext): Scenario[] {
+  const { points } = ctx.clients;
+  return [
+    {
+      name: 'Points GetUserPoints (distinct users)',
+      async setup() {
+        for (let start = 0; start < READERS; start += 200) {
+          await Promise.all(
+            Array.from({ length: 200 }, (_, k) =>
+              points.changePoints({
+                requestId: `seed-${start + k}`,
+                openId: `pr-${start + k}`,
+                direction: pb.ChangeDirection.CHANGE_DIRECTION_CREDIT,
+                faceValue: '100',
+                source: pb.PointsSource.POINTS_SOURCE_TASK,
+              }),
+            ),
+          );
+        }
+        return (i) => points.getUserPoints({ openId: `pr-${i % READERS}` });
+      },
+    },
+    {
+      name: 'Points ChangePoints credit (distinct users)',
+      async setup() {
+        return (i) =>
+          points.changePoints({
+            requestId: `c-${i}`,
+            openId: `pc-${i}`,
+            direction: pb.ChangeDirection.CHANGE_DIRECTION_CREDIT,
+            faceValue: '5',
+            source: pb.PointsSource.POINTS_SOURCE_SIGN,
+          });
+      },
+    },
+    {
+      name: 'Points ExchangePrize one hot prize (distinct users)',
+      async setup() {
+        await seedUsers(ctx, 'ph-', SPENDERS, 1_000);
+        const prizeId = await prize(ctx, 'hot');
+        return (i) => points.exchangePrize({ requestId: `h-${i}`, openId: `ph-${i}`, prizeId });
+      },
+    },
+    {
+      name: 'Points ExchangePrize 100 prizes (distinct users)',
+      async setup() {
+        await seedUsers(ctx, 'pm-', SPENDERS, 1_000);
+        const prizeIds: string[] = [];
+        for (let k = 0; k < 100; k += 1) prizeIds.push(await prize(ctx, `many-${k}`));
+        return (i) => points.exchangePrize({ requestId: `m-${i}`, openId: `pm-${i}`, prizeId: prizeIds[i % prizeIds.length] ?? '' });
+      },
+    },
+  ];
+}

@@ -1,0 +1,22 @@
+import type { Area } from '../platform/area.js';
+import { pointsBridge } from './bridge.js';
+import { DailyJob, DailyJobScheduler } from './job.js';
+import { migrations } from './migrations.js';
+import { pointsRpc } from './rpc.js';
+import { PointsService } from './service.js';
+import { PointsStore } from './store.js';
+
+export const pointsArea: Area = {
+  name: 'points',
+  migrations,
+  create: ({ db, clock, locks, logger, config }) => {
+    const store = new PointsStore(db.knex);
+    const service = new PointsService(store, clock, locks, config.timeZone);
+    const job = new DailyJob(store, clock, config.timeZone);
+    return {
+      services: [pointsRpc(service, job)],
+      start: () => Promise.resolve(new DailyJobScheduler(job, clock, locks, logger, config.timeZone).start()),
+    };
+  },
+  bridge: pointsBridge,
+};

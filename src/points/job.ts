@@ -1,0 +1,149 @@
+/**
+ * The daily job (seed 002's 00:00 timed task) and the in-server scheduler that runs it.
+ * A job run row per day records finished steps and counts, so a second run of the day does
+ * nothing and an interrupted one carries on where it stopped.
+ */
+import type { Clock } from '../platform/clock.js';
+import { LockBusyError } from '../platform/errors.js';
+import type { Locks } from '../platform/locks.js';
+import type { Logger } from '../platform/logger.js';
+import type { Worker } from '../platform/area.js';
+import { AREA } from './errors.js';
+import { cycleKey, formatDate, localDate } from './rules.js';
+import { ruleOfTask } from './service.js';
+import { big, type PointsStore } from './store.js';
+
+export interface JobResult {
+  readonly runDate: string;
+  readonly finished: boolean;
+  readonly alreadyFinished: boolean;
+  readonly expiredLots: bigint;
+  readonly expiredPoints: bigint;
+  readonly resetTasks: bigint;
+}
+
+const BATCH = 200;
+
+export class DailyJob {
+  constructor(
+    private readonly store: PointsStore,
+    private readonly clock: Clock,
+    private readonly timeZone: string,
+  ) {}
+
+  /** Runs today's job; `batchLimit` > 0 stops after that many lots, leaving the day unfinished. */
+  async run(batchLimit = 0): Promise<JobResult> {
+    const at = this.clock.now();
+    const now = at.getTime();
+    const runDate = formatDate(localDate(at, this.timeZone));
+    const run = await this.store.startJobRun(runDate, now);
+    const result = (finished: boolean, alreadyFinished: boolean, lots: bigint, points: bigint, tasks: bigint): JobResult => ({
+      runDate,
+      finished,
+      alreadyFinished,
+      expiredLots: lots,
+      expiredPoints: points,
+      resetTasks: tasks,
+    });
+    if (run.finished_at !== null) return result(true, true, 0n, 0n, 0n);
+
+    let lots = 0n;
+    let points = 0n;
+    if (!run.expire_done) {
+      for (;;) {
+        const room = batchLimit > 0 ? batchLimit - Number(lots) : BATCH;
+        if (room <= 0) return result(false, false, lots, points, 0n);
+        const due = await this.store.dueLots(now, Math.min(room, BATCH));
+        if (due.length === 0) break;
+        for (const lot of due) {
+          const expired = await this.store.expireLot(lot.id, lot.open_id, now, runDate);
+          if (expired > 0n) {
+            lots += 1n;
+            points += expired;
+          }
+        }
+      }
+      await this.store.markJob(runDate, { expire_done: true });
+    }
+
+    let tasks = 0n;
+    if (!run.tasks_done) {
+      for (const task of await this.store.cyclicTasks()) {
+        tasks += big(await this.store.resetTaskCycle(task.task_id, cycleKey(ruleOfTask(task), at, this.timeZone), now, runDate));
+      }
+      await this.store.markJob(runDate, { tasks_done: true });
+    }
+    // Exchange limits need no step: a limit is a (user, prize, period) unique key, and the
+    // period of "now" is computed at each exchange, so a new day/week/month frees it by itself.
+    await this.store.markJob(runDate, { finished_at: now });
+    return result(true, false, lots, points, tasks);
+  }
+}
+
+export interface SchedulerOptions {
+  /** How often to look at the clock; the job runs on the first tick of each new day. */
+  readonly tickMs?: number;
+}
+
+/**
+ * Runs the daily job when the zone's date changes while the server is up. The lock keeps
+ * several instances from running it at once; the job run row keeps it once per day anyway.
+ * A day missed while every instance was down is covered by the next run (it expires
+ * everything due and resets every stale cycle) or by RunDailyJob.
+ */
+export class DailyJobScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastDate: string;
+
+  constructor(
+    private readonly job: DailyJob,
+    private readonly clock: Clock,
+    private readonly locks: Locks,
+    private readonly logger: Logger,
+    private readonly timeZone: string,
+    private readonly options: SchedulerOptions = {},
+  ) {
+    this.lastDate = this.today();
+  }
+
+  private today(): string {
+    return formatDate(localDate(this.clock.now(), this.timeZone));
+  }
+
+  start(): Worker {
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 30_000);
+    this.timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(this.timer);
+        this.timer = undefined;
+        await this.running;
+      },
+    };
+  }
+
+  /** One look at the clock; exposed so tests need not wait for the interval. */
+  tick(): Promise<void> {
+    if (this.running !== undefined) return this.running;
+    const today = this.today();
+    if (today === this.lastDate) return Promise.resolve();
+    this.running = this.locks
+      .withLock('points:daily-job', () => this.job.run(), { area: AREA, ttlMs: 60_000, waitMs: 0 })
+      .then(
+        (r) => {
+          this.lastDate = today;
+          this.logger.info({ runDate: r.runDate, expiredLots: String(r.expiredLots), resetTasks: String(r.resetTasks) }, 'points daily job');
+        },
+        (err: unknown) => {
+          // Another instance holds the lock: it is running today's job.
+          if (err instanceof LockBusyError) this.lastDate = today;
+          else this.logger.error({ err }, 'points daily job failed; retrying on the next tick');
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+}

@@ -1,0 +1,161 @@
+import type { Migration } from '../platform/db.js';
+
+export const T = {
+  accounts: 'points_accounts',
+  lots: 'points_lots',
+  changes: 'points_changes',
+  draws: 'points_draws',
+  prizes: 'points_prizes',
+  exchanges: 'points_exchanges',
+  tasks: 'points_tasks',
+  userTasks: 'points_user_tasks',
+  rules: 'points_rules',
+  jobRuns: 'points_job_runs',
+} as const;
+
+// Times are epoch milliseconds; amounts are BIGINT points.
+export const migrations: readonly Migration[] = [
+  {
+    name: '20261122010000_create_points_ledger',
+    async up(knex) {
+      // One row per user, updated first in every transaction that moves the user's points:
+      // it serializes them in the database and holds the sum of the change records.
+      await knex.schema.createTable(T.accounts, (t) => {
+        t.string('open_id', 128).primary();
+        t.bigInteger('balance').notNullable();
+        t.bigInteger('updated_at').notNullable();
+      });
+      await knex.schema.createTable(T.changes, (t) => {
+        t.bigIncrements('id').primary();
+        t.string('open_id', 128).notNullable();
+        t.tinyint('direction').notNullable();
+        t.string('source', 16).notNullable();
+        t.bigInteger('face_value').notNullable();
+        t.bigInteger('balance_after').notNullable();
+        t.string('description', 1024).notNullable();
+        t.string('change_id', 64).notNullable();
+        t.string('prize_type', 16).notNullable();
+        t.string('task_title', 128).notNullable();
+        t.bigInteger('created_at').notNullable();
+        t.bigInteger('expires_at').nullable();
+        t.string('request_id', 64).nullable();
+        t.string('request_hash', 64).nullable();
+        // Once-only effects: "task:<id>:<cycle>", "expire:<lot id>".
+        t.string('dedupe_key', 128).nullable();
+        t.unique(['open_id', 'request_id']);
+        t.unique(['open_id', 'dedupe_key']);
+        t.index(['open_id', 'id']);
+      });
+      await knex.schema.createTable(T.lots, (t) => {
+        t.bigIncrements('id').primary();
+        t.string('open_id', 128).notNullable();
+        t.string('source', 16).notNullable();
+        t.bigInteger('record_id').notNullable();
+        t.bigInteger('granted_at').notNullable();
+        t.bigInteger('expires_at').nullable();
+        t.bigInteger('amount').notNullable();
+        t.bigInteger('remaining').notNullable();
+        // Covers the balance query (sum of remaining by expiry for one user).
+        t.index(['open_id', 'expires_at', 'remaining']);
+        t.index(['expires_at', 'remaining']);
+      });
+      await knex.schema.createTable(T.draws, (t) => {
+        t.bigInteger('record_id').notNullable();
+        t.bigInteger('lot_id').notNullable();
+        t.bigInteger('amount').notNullable();
+        t.primary(['record_id', 'lot_id']);
+      });
+    },
+    async down(knex) {
+      for (const table of [T.draws, T.lots, T.changes, T.accounts]) await knex.schema.dropTable(table);
+    },
+  },
+  {
+    name: '20261122010100_create_points_catalogue',
+    async up(knex) {
+      await knex.schema.createTable(T.prizes, (t) => {
+        t.string('prize_id', 64).primary();
+        t.bigInteger('face_value').notNullable();
+        t.string('title', 128).notNullable();
+        t.string('description', 1024).notNullable();
+        t.string('icon', 1024).notNullable();
+        t.bigInteger('total').notNullable();
+        t.bigInteger('stock').notNullable();
+        t.string('type', 16).notNullable();
+        t.string('exchange_limit', 8).notNullable();
+        t.boolean('disabled').notNullable();
+        t.bigInteger('created_at').notNullable();
+        t.bigInteger('updated_at').notNullable();
+      });
+      await knex.schema.createTable(T.exchanges, (t) => {
+        t.bigIncrements('id').primary();
+        t.string('open_id', 128).notNullable();
+        t.string('prize_id', 64).notNullable();
+        t.string('request_id', 64).notNullable();
+        t.string('request_hash', 64).notNullable();
+        t.bigInteger('record_id').notNullable();
+        // The exchange limit as a unique key: one row per user, prize and period.
+        t.string('period_key', 16).notNullable();
+        t.string('title', 128).notNullable();
+        t.string('icon', 1024).notNullable();
+        t.bigInteger('face_value').notNullable();
+        t.string('type', 16).notNullable();
+        t.string('address', 512).notNullable();
+        t.string('user_name', 64).notNullable();
+        t.string('tel', 32).notNullable();
+        t.bigInteger('created_at').notNullable();
+        t.unique(['open_id', 'prize_id', 'period_key']);
+        t.unique(['open_id', 'request_id']);
+        t.unique(['record_id']);
+      });
+      await knex.schema.createTable(T.tasks, (t) => {
+        t.string('task_id', 64).primary();
+        t.string('type', 16).notNullable();
+        t.string('cycle_title', 64).notNullable();
+        t.string('cycle_type', 16).notNullable();
+        t.integer('cycle_day').notNullable();
+        t.string('title', 128).notNullable();
+        t.string('description', 1024).notNullable();
+        t.string('btn_title', 64).notNullable();
+        t.string('btn_type', 16).notNullable();
+        t.string('path', 1024).notNullable();
+        t.string('img_url', 1024).notNullable();
+        t.bigInteger('face_value').notNullable();
+        t.bigInteger('total').notNullable();
+        t.string('model', 16).notNullable();
+        t.bigInteger('created_at').notNullable();
+        t.bigInteger('updated_at').notNullable();
+      });
+      // Seed table 6; status keeps the seed's canonical 0 to-claim, 1 in progress, 2 done.
+      await knex.schema.createTable(T.userTasks, (t) => {
+        t.string('open_id', 128).notNullable();
+        t.string('task_id', 64).notNullable();
+        t.string('cycle_key', 16).notNullable();
+        t.tinyint('status').notNullable();
+        t.bigInteger('complete_num').notNullable();
+        t.bigInteger('updated_at').notNullable();
+        t.primary(['open_id', 'task_id']);
+        t.index(['task_id', 'cycle_key']);
+      });
+      await knex.schema.createTable(T.rules, (t) => {
+        t.integer('id').primary();
+        t.text('rule_detail').notNullable();
+        t.text('source_expiries').notNullable();
+        t.bigInteger('updated_at').notNullable();
+      });
+      await knex.schema.createTable(T.jobRuns, (t) => {
+        t.string('run_date', 10).primary();
+        t.boolean('expire_done').notNullable();
+        t.boolean('tasks_done').notNullable();
+        t.bigInteger('expired_lots').notNullable();
+        t.bigInteger('expired_points').notNullable();
+        t.bigInteger('reset_tasks').notNullable();
+        t.bigInteger('started_at').notNullable();
+        t.bigInteger('finished_at').nullable();
+      });
+    },
+    async down(knex) {
+      for (const table of [T.jobRuns, T.rules, T.userTasks, T.tasks, T.exchanges, T.prizes]) await knex.schema.dropTable(table);
+    },
+  },
+];

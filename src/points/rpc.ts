@@ -1,0 +1,319 @@
+/** Proto <-> domain for PointsCenterService; no rules here. */
+import {
+  ButtonType,
+  ChangeDirection,
+  ChangeRecordType,
+  CycleType,
+  ExchangeLimit,
+  PointsCenterServiceDefinition,
+  PointsSource,
+  PrizeStatus,
+  PrizeType,
+  TaskModel,
+  TaskStatus,
+  TaskType,
+  type ChangeRecord,
+  type Exchange,
+  type PointsRule,
+  type Prize,
+  type Task,
+  type UserTask,
+} from '../gen/huodong/points/v1/points.js';
+import { defineService, type ServiceRegistration } from '../platform/rpc.js';
+import type { DailyJob } from './job.js';
+import type { CycleKind } from './rules.js';
+import type { PointsService, PrizeStatusValue, RuleView, TaskStatusValue, UserTaskView } from './service.js';
+import type { ChangeRow, ExchangeRow, LimitKind, PrizeKind, PrizeRow, Source, TaskRow } from './store.js';
+
+/** A two-way table between a proto enum and the seed's words. */
+function table<E extends number, D extends string | number>(pairs: ReadonlyArray<readonly [E, D]>) {
+  return {
+    toDomain: (e: E): D | undefined => pairs.find(([p]) => p === e)?.[1],
+    toProto: (d: D | string | number): E => (pairs.find(([, v]) => v === d)?.[0] ?? 0) as E,
+  };
+}
+
+export const SOURCES = table<PointsSource, Source>([
+  [PointsSource.POINTS_SOURCE_TASK, 'task'],
+  [PointsSource.POINTS_SOURCE_EXCHANGE, 'exchange'],
+  [PointsSource.POINTS_SOURCE_OTHER, 'other'],
+  [PointsSource.POINTS_SOURCE_SIGN, 'sign'],
+  [PointsSource.POINTS_SOURCE_INVITE, 'invite'],
+  [PointsSource.POINTS_SOURCE_EXPIRED_TASK, 'expiredTask'],
+]);
+const PRIZE_TYPES = table<PrizeType, PrizeKind>([
+  [PrizeType.PRIZE_TYPE_INTEGRAL, 'integral'],
+  [PrizeType.PRIZE_TYPE_GOODS, 'goods'],
+  [PrizeType.PRIZE_TYPE_VIRTUAL_GOODS, 'virtualGoods'],
+]);
+const LIMITS = table<ExchangeLimit, LimitKind>([
+  [ExchangeLimit.EXCHANGE_LIMIT_DAY, 'day'],
+  [ExchangeLimit.EXCHANGE_LIMIT_WEEK, 'week'],
+  [ExchangeLimit.EXCHANGE_LIMIT_MONTH, 'month'],
+  [ExchangeLimit.EXCHANGE_LIMIT_ONCE, 'once'],
+]);
+const TASK_TYPES = table<TaskType, 'permanentTask' | 'cyclicTask'>([
+  [TaskType.TASK_TYPE_PERMANENT, 'permanentTask'],
+  [TaskType.TASK_TYPE_CYCLIC, 'cyclicTask'],
+]);
+const CYCLES = table<CycleType, CycleKind>([
+  [CycleType.CYCLE_TYPE_DAY, 'day'],
+  [CycleType.CYCLE_TYPE_WEEK, 'week'],
+  [CycleType.CYCLE_TYPE_MONTH, 'month'],
+  [CycleType.CYCLE_TYPE_WEEKDAY, 'weekday'],
+  [CycleType.CYCLE_TYPE_MONTH_DAY, 'monthDay'],
+]);
+const MODELS = table<TaskModel, 'standard' | 'progress'>([
+  [TaskModel.TASK_MODEL_STANDARD, 'standard'],
+  [TaskModel.TASK_MODEL_PROGRESS, 'progress'],
+]);
+const BUTTONS = table<ButtonType, 'route' | 'qrCode' | 'customize'>([
+  [ButtonType.BUTTON_TYPE_ROUTE, 'route'],
+  [ButtonType.BUTTON_TYPE_QR_CODE, 'qrCode'],
+  [ButtonType.BUTTON_TYPE_CUSTOMIZE, 'customize'],
+]);
+const TASK_STATUSES = table<TaskStatus, TaskStatusValue>([
+  [TaskStatus.TASK_STATUS_TO_CLAIM, 0],
+  [TaskStatus.TASK_STATUS_IN_PROGRESS, 1],
+  [TaskStatus.TASK_STATUS_DONE, 2],
+]);
+const PRIZE_STATUSES = table<PrizeStatus, PrizeStatusValue>([
+  [PrizeStatus.PRIZE_STATUS_EXCHANGEABLE, 'exchangeable'],
+  [PrizeStatus.PRIZE_STATUS_EXCHANGED, 'exchanged'],
+  [PrizeStatus.PRIZE_STATUS_SOLD_OUT, 'soldOut'],
+]);
+
+const str = (v: unknown): string => String(v);
+const date = (ms: unknown): Date => new Date(Number(ms));
+
+function exchangeOf(e: ExchangeRow): Exchange {
+  return {
+    exchangeId: str(e.id),
+    openId: e.open_id,
+    prizeId: e.prize_id,
+    title: e.title,
+    icon: e.icon,
+    faceValue: str(e.face_value),
+    type: PRIZE_TYPES.toProto(e.type),
+    shipping: { address: e.address, userName: e.user_name, tel: e.tel },
+    periodKey: e.period_key,
+    createTime: date(e.created_at),
+  };
+}
+
+function recordOf(r: ChangeRow, exchange?: ExchangeRow): ChangeRecord {
+  return {
+    recordId: str(r.id),
+    direction: Number(r.direction) === 1 ? ChangeDirection.CHANGE_DIRECTION_CREDIT : ChangeDirection.CHANGE_DIRECTION_DEBIT,
+    source: SOURCES.toProto(r.source),
+    faceValue: str(r.face_value),
+    balanceAfter: str(r.balance_after),
+    description: r.description,
+    changeId: r.change_id,
+    prizeType: PRIZE_TYPES.toProto(r.prize_type),
+    createTime: date(r.created_at),
+    expireTime: r.expires_at === null ? undefined : date(r.expires_at),
+    exchange: exchange === undefined ? undefined : exchangeOf(exchange),
+    taskTitle: r.task_title,
+  };
+}
+
+function prizeOf(p: PrizeRow): Prize {
+  return {
+    prizeId: p.prize_id,
+    faceValue: str(p.face_value),
+    title: p.title,
+    description: p.description,
+    icon: p.icon,
+    total: str(p.total),
+    stock: str(p.stock),
+    type: PRIZE_TYPES.toProto(p.type),
+    exchangeLimit: LIMITS.toProto(p.exchange_limit),
+    disabled: p.disabled === true || p.disabled === 1,
+    createTime: date(p.created_at),
+    updateTime: date(p.updated_at),
+  };
+}
+
+function taskOf(t: TaskRow): Task {
+  return {
+    taskId: t.task_id,
+    type: TASK_TYPES.toProto(t.type),
+    cycle: t.type === 'cyclicTask' ? { title: t.cycle_title, type: CYCLES.toProto(t.cycle_type), day: t.cycle_day } : undefined,
+    title: t.title,
+    description: t.description,
+    button: { title: t.btn_title, type: BUTTONS.toProto(t.btn_type), path: t.path, imageUrl: t.img_url },
+    faceValue: str(t.face_value),
+    total: str(t.total),
+    model: MODELS.toProto(t.model),
+    createTime: date(t.created_at),
+  };
+}
+
+function userTaskOf(v: UserTaskView): UserTask {
+  return { task: taskOf(v.task), currentTotal: v.currentTotal.toString(), status: TASK_STATUSES.toProto(v.status) };
+}
+
+function ruleOf(r: RuleView): PointsRule {
+  return {
+    ruleDetail: r.detail,
+    sourceExpiries: r.expiries.map((e) => ({ source: SOURCES.toProto(e.source), validityDays: e.days })),
+    updateTime: r.updatedAt === undefined ? undefined : date(r.updatedAt),
+  };
+}
+
+export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistration {
+  return defineService({
+    definition: PointsCenterServiceDefinition,
+    scopes: {
+      getUserPoints: 'points',
+      listChangeRecords: 'points',
+      listPrizes: 'points',
+      listTasks: 'points',
+      getPointsRule: 'points',
+      exchangePrize: 'points',
+      receiveTaskAward: 'points',
+      savePointsRule: 'points.admin',
+      saveTask: 'points.admin',
+      savePrize: 'points.admin',
+      setUserTaskStatus: 'points.admin',
+      changePoints: 'points.admin',
+      getPrize: 'points.admin',
+      getTask: 'points.admin',
+      runDailyJob: 'points.admin',
+      sendPrize: 'points.admin',
+    },
+    handlers: {
+      async getUserPoints(request) {
+        const { points, expiries } = await service.getUserPoints(request.openId);
+        const upcoming = expiries.map((e) => ({ points: e.points.toString(), expireTime: date(e.at) }));
+        return { points: points.toString(), nearestExpiry: upcoming[0], upcomingExpiries: upcoming };
+      },
+      async listChangeRecords(request) {
+        const type =
+          request.type === ChangeRecordType.CHANGE_RECORD_TYPE_TASK
+            ? 'task'
+            : request.type === ChangeRecordType.CHANGE_RECORD_TYPE_EXCHANGE
+              ? 'exchange'
+              : undefined;
+        const page = await service.listChangeRecords(request.openId, type, request.pageSize, request.pageToken);
+        return { records: page.records.map((r) => recordOf(r.record, r.exchange)), nextPageToken: page.nextPageToken };
+      },
+      async listPrizes(request) {
+        const prizes = await service.listPrizes(request.openId);
+        return { prizes: prizes.map((p) => ({ prize: prizeOf(p.prize), status: PRIZE_STATUSES.toProto(p.status) })) };
+      },
+      async listTasks(request) {
+        const { permanent, cyclic } = await service.listTasks(request.openId);
+        return { permanentTasks: permanent.map(userTaskOf), cyclicTasks: cyclic.map(userTaskOf) };
+      },
+      async getPointsRule() {
+        return { rule: ruleOf(await service.getRule()) };
+      },
+      async exchangePrize(request) {
+        const { exchange, record } = await service.exchangePrize({
+          requestId: request.requestId,
+          openId: request.openId,
+          prizeId: request.prizeId,
+          address: request.shipping?.address ?? '',
+          userName: request.shipping?.userName ?? '',
+          tel: request.shipping?.tel ?? '',
+        });
+        return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
+      },
+      async receiveTaskAward(request) {
+        return { record: recordOf(await service.receiveTaskAward(request)) };
+      },
+      async savePointsRule(request) {
+        const rule = await service.savePointsRule(
+          request.ruleDetail,
+          request.sourceExpiries.map((e) => ({ source: SOURCES.toDomain(e.source), days: e.validityDays })),
+        );
+        return { rule: ruleOf(rule) };
+      },
+      async saveTask(request) {
+        const t = request.task;
+        const saved = await service.saveTask({
+          taskId: t?.taskId ?? '',
+          type: t === undefined ? undefined : TASK_TYPES.toDomain(t.type),
+          cycleTitle: t?.cycle?.title ?? '',
+          cycleType: t?.cycle === undefined ? undefined : CYCLES.toDomain(t.cycle.type),
+          cycleDay: t?.cycle?.day ?? 0,
+          title: t?.title ?? '',
+          description: t?.description ?? '',
+          btnTitle: t?.button?.title ?? '',
+          btnType: t?.button === undefined ? undefined : BUTTONS.toDomain(t.button.type),
+          path: t?.button?.path ?? '',
+          imgUrl: t?.button?.imageUrl ?? '',
+          faceValue: t?.faceValue ?? '0',
+          total: t?.total ?? '0',
+          model: t === undefined ? undefined : MODELS.toDomain(t.model),
+        });
+        return { task: taskOf(saved) };
+      },
+      async savePrize(request) {
+        const p = request.prize;
+        const saved = await service.savePrize({
+          prizeId: p?.prizeId ?? '',
+          faceValue: p?.faceValue ?? '0',
+          title: p?.title ?? '',
+          description: p?.description ?? '',
+          icon: p?.icon ?? '',
+          total: p?.total ?? '0',
+          type: p === undefined ? undefined : PRIZE_TYPES.toDomain(p.type),
+          exchangeLimit: p === undefined ? undefined : LIMITS.toDomain(p.exchangeLimit),
+          disabled: p?.disabled ?? false,
+        });
+        return { prize: prizeOf(saved) };
+      },
+      async setUserTaskStatus(request) {
+        const view = await service.setUserTaskStatus({
+          openId: request.openId,
+          taskId: request.taskId,
+          completeNum: request.completeNum,
+          status: TASK_STATUSES.toDomain(request.status),
+        });
+        return { userTask: userTaskOf(view) };
+      },
+      async changePoints(request) {
+        const record = await service.changePoints({
+          requestId: request.requestId,
+          openId: request.openId,
+          direction:
+            request.direction === ChangeDirection.CHANGE_DIRECTION_CREDIT
+              ? 'credit'
+              : request.direction === ChangeDirection.CHANGE_DIRECTION_DEBIT
+                ? 'debit'
+                : undefined,
+          faceValue: request.faceValue,
+          source: SOURCES.toDomain(request.source),
+          changeId: request.changeId,
+          description: request.description,
+          prizeType: request.prizeType === PrizeType.PRIZE_TYPE_UNSPECIFIED ? undefined : PRIZE_TYPES.toDomain(request.prizeType),
+        });
+        return { record: recordOf(record) };
+      },
+      async getPrize(request) {
+        return { prize: prizeOf(await service.getPrize(request.prizeId)) };
+      },
+      async getTask(request) {
+        return { task: taskOf(await service.getTask(request.taskId)) };
+      },
+      async runDailyJob(request) {
+        const r = await job.run(Math.max(0, request.batchLimit));
+        return {
+          runDate: r.runDate,
+          finished: r.finished,
+          alreadyFinished: r.alreadyFinished,
+          expiredLots: r.expiredLots.toString(),
+          expiredPoints: r.expiredPoints.toString(),
+          resetTasks: r.resetTasks.toString(),
+        };
+      },
+      async sendPrize(request) {
+        const { exchange, record } = await service.sendPrize(request);
+        return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
+      },
+    },
+  });
+}

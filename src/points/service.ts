@@ -1,0 +1,541 @@
+/** The rules of the points centre; validation here, SQL in store.ts, calendar math in rules.ts. */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../platform/clock.js';
+import { isUniqueViolation } from '../platform/db.js';
+import { IdempotencyKeyReusedError, InvalidArgumentError } from '../platform/errors.js';
+import type { Locks } from '../platform/locks.js';
+import {
+  AREA,
+  ConcurrentUpdateError,
+  ExchangeLimitReachedError,
+  PrizeNotFoundError,
+  PrizeUnavailableError,
+  StockBelowZeroError,
+  TaskNotClaimableError,
+  TaskNotFoundError,
+} from './errors.js';
+import {
+  MAX_STOCK,
+  cycleKey,
+  expiryAfterDays,
+  fingerprint,
+  optionalText,
+  periodKey,
+  requireId,
+  requireOpenId,
+  requirePoints,
+  requireRequestId,
+  requireText,
+  taskRewardExpiry,
+  type CycleKind,
+  type CycleRule,
+} from './rules.js';
+import {
+  big,
+  type ChangeRow,
+  type CreditInput,
+  type ExchangeRow,
+  type LimitKind,
+  type PointsStore,
+  type PrizeKind,
+  type PrizeRow,
+  type Source,
+  type TaskRow,
+} from './store.js';
+
+export type TaskStatusValue = 0 | 1 | 2;
+export type PrizeStatusValue = 'exchangeable' | 'exchanged' | 'soldOut';
+
+export interface UserTaskView {
+  readonly task: TaskRow;
+  readonly currentTotal: bigint;
+  /** Seed values: 0 to claim, 1 in progress, 2 done. */
+  readonly status: TaskStatusValue;
+}
+
+export interface RuleView {
+  readonly detail: string;
+  readonly expiries: ReadonlyArray<{ source: Source; days: number }>;
+  readonly updatedAt: number | undefined;
+}
+
+export interface ExchangeResult {
+  readonly exchange: ExchangeRow;
+  readonly record: ChangeRow;
+}
+
+export interface TaskInput {
+  readonly taskId: string;
+  readonly type: 'permanentTask' | 'cyclicTask' | undefined;
+  readonly cycleTitle: string;
+  readonly cycleType: CycleKind | undefined;
+  readonly cycleDay: number;
+  readonly title: string;
+  readonly description: string;
+  readonly btnTitle: string;
+  readonly btnType: 'route' | 'qrCode' | 'customize' | undefined;
+  readonly path: string;
+  readonly imgUrl: string;
+  readonly faceValue: string;
+  readonly total: string;
+  readonly model: 'standard' | 'progress' | undefined;
+}
+
+export interface PrizeInput {
+  readonly prizeId: string;
+  readonly faceValue: string;
+  readonly title: string;
+  readonly description: string;
+  readonly icon: string;
+  readonly total: string;
+  readonly type: PrizeKind | undefined;
+  readonly exchangeLimit: LimitKind | undefined;
+  readonly disabled: boolean;
+}
+
+export interface ChangePointsInput {
+  readonly requestId: string;
+  readonly openId: string;
+  readonly direction: 'credit' | 'debit' | undefined;
+  readonly faceValue: string;
+  readonly source: Source | undefined;
+  readonly changeId: string;
+  readonly description: string;
+  readonly prizeType: PrizeKind | undefined;
+}
+
+export const UPCOMING_EXPIRIES = 5;
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 20;
+const LOCK = { area: AREA };
+
+export function ruleOfTask(task: Pick<TaskRow, 'type' | 'cycle_type' | 'cycle_day'>): CycleRule | undefined {
+  return task.type === 'cyclicTask' ? { kind: task.cycle_type as CycleKind, day: task.cycle_day } : undefined;
+}
+
+export class PointsService {
+  constructor(
+    readonly store: PointsStore,
+    private readonly clock: Clock,
+    private readonly locks: Locks,
+    readonly timeZone: string,
+  ) {}
+
+  private now(): number {
+    return this.clock.now().getTime();
+  }
+
+  private userLock<T>(openId: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.withLock(`points:user:${openId}`, fn, LOCK);
+  }
+
+  /** The first result of this request id, or undefined; a different request under it is refused. */
+  private async replay(openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
+    const prior = await this.store.findChangeByRequest(openId, requestId);
+    if (prior === undefined) return undefined;
+    if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+    return prior;
+  }
+
+  // ---- C-end ------------------------------------------------------------------------------
+
+  async getUserPoints(openIdRaw: string): Promise<{ points: bigint; expiries: Array<{ at: number; points: bigint }> }> {
+    const openId = requireOpenId(openIdRaw);
+    const { balance, expiries } = await this.store.holdings(openId, this.now());
+    return { points: balance, expiries: expiries.slice(0, UPCOMING_EXPIRIES) };
+  }
+
+  async listChangeRecords(
+    openIdRaw: string,
+    type: 'task' | 'exchange' | undefined,
+    pageSize: number,
+    pageToken: string,
+  ): Promise<{ records: Array<{ record: ChangeRow; exchange: ExchangeRow | undefined }>; nextPageToken: string }> {
+    const openId = requireOpenId(openIdRaw);
+    if (type === undefined) throw new InvalidArgumentError('type', 'must be TASK or EXCHANGE', AREA);
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE) {
+      throw new InvalidArgumentError('page_size', `must be 0..${MAX_PAGE}`, AREA);
+    }
+    const size = pageSize === 0 ? DEFAULT_PAGE : pageSize;
+    let before: string | undefined;
+    if (pageToken !== '') {
+      before = Buffer.from(pageToken, 'base64url').toString('utf8');
+      if (!/^\d{1,19}$/.test(before)) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
+    }
+    const rows = await this.store.listChanges(openId, type === 'exchange', before, size + 1);
+    const page = rows.slice(0, size);
+    const exchanges = await this.store.exchangesByRecord(page.map((r) => r.id));
+    const byRecord = new Map(exchanges.map((e) => [String(e.record_id), e]));
+    const last = page[page.length - 1];
+    return {
+      records: page.map((record) => ({ record, exchange: byRecord.get(String(record.id)) })),
+      nextPageToken: rows.length > size && last !== undefined ? Buffer.from(String(last.id)).toString('base64url') : '',
+    };
+  }
+
+  async listPrizes(openIdRaw: string): Promise<Array<{ prize: PrizeRow; status: PrizeStatusValue }>> {
+    const openId = requireOpenId(openIdRaw);
+    const at = this.clock.now();
+    const limits: LimitKind[] = ['day', 'week', 'month', 'once'];
+    const currentKeys = limits.map((l) => periodKey(l, at, this.timeZone));
+    const [prizes, exchanged] = await Promise.all([this.store.listPrizes(), this.store.exchangedPeriods(openId, currentKeys)]);
+    const done = new Set(exchanged.map((e) => `${e.prize_id}\u0000${e.period_key}`));
+    const views = prizes.map((prize) => {
+      const key = periodKey(prize.exchange_limit, at, this.timeZone);
+      const status: PrizeStatusValue = done.has(`${prize.prize_id}\u0000${key}`)
+        ? 'exchanged'
+        : big(prize.stock) <= 0n
+          ? 'soldOut'
+          : 'exchangeable';
+      return { prize, status };
+    });
+    // Stable: exchangeable first, the rest after, each group in catalogue order.
+    return [...views.filter((v) => v.status === 'exchangeable'), ...views.filter((v) => v.status !== 'exchangeable')];
+  }
+
+  async listTasks(openIdRaw: string): Promise<{ permanent: UserTaskView[]; cyclic: UserTaskView[] }> {
+    const openId = requireOpenId(openIdRaw);
+    const at = this.clock.now();
+    const [tasks, rows] = await Promise.all([this.store.listTasks(), this.store.userTasks(openId)]);
+    const byTask = new Map(rows.map((r) => [r.task_id, r]));
+    const views = tasks.map((task): UserTaskView => {
+      const row = byTask.get(task.task_id);
+      if (row === undefined || row.cycle_key !== cycleKey(ruleOfTask(task), at, this.timeZone)) {
+        return { task, currentTotal: 0n, status: 1 };
+      }
+      return { task, currentTotal: big(row.complete_num), status: row.status as TaskStatusValue };
+    });
+    return { permanent: views.filter((v) => v.task.type === 'permanentTask'), cyclic: views.filter((v) => v.task.type === 'cyclicTask') };
+  }
+
+  async getRule(): Promise<RuleView> {
+    const row = await this.store.getRule();
+    if (row === undefined) return { detail: '', expiries: [], updatedAt: undefined };
+    return {
+      detail: row.rule_detail,
+      expiries: JSON.parse(row.source_expiries) as Array<{ source: Source; days: number }>,
+      updatedAt: Number(row.updated_at),
+    };
+  }
+
+  /** When a credit of this source, granted now, expires; undefined for never. */
+  private async expiryFor(source: Source, at: Date): Promise<number | undefined> {
+    if (source === 'task') return taskRewardExpiry(at, this.timeZone).getTime();
+    const rule = await this.getRule();
+    const days = rule.expiries.find((e) => e.source === source)?.days ?? 0;
+    return expiryAfterDays(at, days)?.getTime();
+  }
+
+  async exchangePrize(input: {
+    requestId: string;
+    openId: string;
+    prizeId: string;
+    address: string;
+    userName: string;
+    tel: string;
+  }): Promise<ExchangeResult> {
+    const requestId = requireRequestId(input.requestId);
+    const openId = requireOpenId(input.openId);
+    const prizeId = requireId(input.prizeId, 'prize_id');
+    const address = optionalText(input.address, 'shipping.address', 512);
+    const userName = optionalText(input.userName, 'shipping.user_name', 64);
+    const tel = optionalText(input.tel, 'shipping.tel', 32);
+    const hash = fingerprint(['exchange', openId, prizeId, address, userName, tel]);
+    return this.exchange({ requestId, openId, prizeId, hash, faceValue: undefined, shipping: { address, userName, tel }, sent: false });
+  }
+
+  /** SendPrize: an operator delivers a virtual prize, debiting its (or the given) face value. */
+  async sendPrize(input: { requestId: string; openId: string; prizeId: string; faceValue: string }): Promise<ExchangeResult> {
+    const requestId = requireRequestId(input.requestId);
+    const openId = requireOpenId(input.openId);
+    const prizeId = requireId(input.prizeId, 'prize_id');
+    const faceValue = input.faceValue === '' || input.faceValue === '0' ? undefined : requirePoints(input.faceValue, 'face_value');
+    const hash = fingerprint(['send', openId, prizeId, faceValue]);
+    return this.exchange({ requestId, openId, prizeId, hash, faceValue, shipping: { address: '', userName: '', tel: '' }, sent: true });
+  }
+
+  private async exchange(e: {
+    requestId: string;
+    openId: string;
+    prizeId: string;
+    hash: string;
+    faceValue: bigint | undefined;
+    shipping: { address: string; userName: string; tel: string };
+    sent: boolean;
+  }): Promise<ExchangeResult> {
+    const replayed = await this.replayExchange(e.openId, e.requestId, e.hash);
+    if (replayed) return replayed;
+    const prize = await this.store.getPrize(e.prizeId);
+    if (prize === undefined) throw new PrizeNotFoundError(e.prizeId);
+    if (e.sent && prize.type !== 'virtualGoods') throw new InvalidArgumentError('prize_id', 'must name a virtual prize', AREA);
+    if (prize.type === 'goods') {
+      if (e.shipping.address === '') throw new InvalidArgumentError('shipping.address', 'is required for physical goods', AREA);
+      if (e.shipping.userName === '') throw new InvalidArgumentError('shipping.user_name', 'is required for physical goods', AREA);
+      if (e.shipping.tel === '') throw new InvalidArgumentError('shipping.tel', 'is required for physical goods', AREA);
+    }
+    if (prize.disabled === true || prize.disabled === 1) throw new PrizeUnavailableError();
+    return this.userLock(e.openId, async () => {
+      const at = this.clock.now();
+      const key = periodKey(prize.exchange_limit, at, this.timeZone);
+      if (await this.store.hasExchangeInPeriod(e.openId, prize.prize_id, key)) throw new ExchangeLimitReachedError(key);
+      const amount = e.faceValue ?? big(prize.face_value);
+      try {
+        return await this.store.exchange({
+          debit: {
+            openId: e.openId,
+            amount,
+            now: at.getTime(),
+            source: 'exchange',
+            changeId: prize.prize_id,
+            description: `${e.sent ? 'prize sent' : 'exchanged'}: ${prize.title}`,
+            prizeType: prize.type,
+            requestId: e.requestId,
+            requestHash: e.hash,
+          },
+          prize,
+          periodKey: key,
+          requestId: e.requestId,
+          requestHash: e.hash,
+          address: e.shipping.address,
+          userName: e.shipping.userName,
+          tel: e.shipping.tel,
+        });
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const again = await this.replayExchange(e.openId, e.requestId, e.hash);
+        if (again) return again;
+        throw new ExchangeLimitReachedError(key);
+      }
+    });
+  }
+
+  private async replayExchange(openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
+    const prior = await this.replay(openId, requestId, hash);
+    if (prior === undefined) return undefined;
+    const found = await this.store.findExchangeByRequest(openId, requestId);
+    if (found === undefined) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+    return found;
+  }
+
+  async receiveTaskAward(input: { requestId: string; openId: string; taskId: string }): Promise<ChangeRow> {
+    const requestId = requireRequestId(input.requestId);
+    const openId = requireOpenId(input.openId);
+    const taskId = requireId(input.taskId, 'task_id');
+    const hash = fingerprint(['task', openId, taskId]);
+    const prior = await this.replay(openId, requestId, hash);
+    if (prior) return prior;
+    const task = await this.store.getTask(taskId);
+    if (task === undefined) throw new TaskNotFoundError(taskId);
+    return this.userLock(openId, async () => {
+      const at = this.clock.now();
+      const cycle = cycleKey(ruleOfTask(task), at, this.timeZone);
+      const credit: CreditInput = {
+        openId,
+        amount: big(task.face_value),
+        now: at.getTime(),
+        source: 'task',
+        changeId: taskId,
+        description: `task reward: ${task.title}`,
+        prizeType: 'integral',
+        taskTitle: task.title,
+        requestId,
+        requestHash: hash,
+        dedupeKey: `task:${taskId}:${cycle}`,
+        expiresAt: taskRewardExpiry(at, this.timeZone).getTime(),
+      };
+      try {
+        const record = await this.store.claimTask(openId, taskId, cycle, credit);
+        if (record === undefined) throw new TaskNotClaimableError();
+        return record;
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const again = await this.replay(openId, requestId, hash);
+        if (again) return again;
+        throw new TaskNotClaimableError();
+      }
+    });
+  }
+
+  // ---- B-end ------------------------------------------------------------------------------
+
+  async savePointsRule(detailRaw: string, expiriesRaw: ReadonlyArray<{ source: Source | undefined; days: number }>): Promise<RuleView> {
+    const detail = requireText(detailRaw, 'rule_detail', 20_000);
+    const seen = new Set<Source>();
+    const expiries = expiriesRaw.map((e, i) => {
+      const field = `source_expiries[${i}]`;
+      if (e.source === undefined || e.source === 'task' || e.source === 'expiredTask') {
+        throw new InvalidArgumentError(`${field}.source`, 'must be EXCHANGE, OTHER, SIGN or INVITE (task rewards always last a year)', AREA);
+      }
+      if (seen.has(e.source)) throw new InvalidArgumentError(`${field}.source`, 'is listed twice', AREA);
+      seen.add(e.source);
+      if (!Number.isInteger(e.days) || e.days < 0 || e.days > 3650) {
+        throw new InvalidArgumentError(`${field}.validity_days`, 'must be 0 (never) .. 3650', AREA);
+      }
+      return { source: e.source, days: e.days };
+    });
+    const now = this.now();
+    await this.store.saveRule({ rule_detail: detail, source_expiries: JSON.stringify(expiries), updated_at: now });
+    return { detail, expiries, updatedAt: now };
+  }
+
+  async saveTask(input: TaskInput): Promise<TaskRow> {
+    const taskId = input.taskId === '' ? `task-${randomUUID()}` : requireId(input.taskId, 'task.task_id');
+    if (input.type === undefined) throw new InvalidArgumentError('task.type', 'must be PERMANENT or CYCLIC', AREA);
+    let cycleType = '';
+    let cycleDay = 0;
+    if (input.type === 'cyclicTask') {
+      if (input.cycleType === undefined) throw new InvalidArgumentError('task.cycle.type', 'is required for cyclic tasks', AREA);
+      cycleType = input.cycleType;
+      if (input.cycleType === 'weekday' && !(Number.isInteger(input.cycleDay) && input.cycleDay >= 1 && input.cycleDay <= 7)) {
+        throw new InvalidArgumentError('task.cycle.day', 'must be a weekday 1 (Monday) .. 7 (Sunday)', AREA);
+      }
+      if (input.cycleType === 'monthDay' && !(Number.isInteger(input.cycleDay) && input.cycleDay >= 1 && input.cycleDay <= 31)) {
+        throw new InvalidArgumentError('task.cycle.day', 'must be a day of the month 1..31', AREA);
+      }
+      if (input.cycleType === 'weekday' || input.cycleType === 'monthDay') cycleDay = input.cycleDay;
+    }
+    if (input.btnType === undefined) throw new InvalidArgumentError('task.button.type', 'must be ROUTE, QR_CODE or CUSTOMIZE', AREA);
+    const path = optionalText(input.path, 'task.button.path', 1024);
+    const imgUrl = optionalText(input.imgUrl, 'task.button.image_url', 1024);
+    if (input.btnType === 'route' && path === '') throw new InvalidArgumentError('task.button.path', 'is required for ROUTE buttons', AREA);
+    if (input.btnType === 'qrCode' && imgUrl === '') {
+      throw new InvalidArgumentError('task.button.image_url', 'is required for QR_CODE buttons', AREA);
+    }
+    if (input.model === undefined) throw new InvalidArgumentError('task.model', 'must be STANDARD or PROGRESS', AREA);
+    const now = this.now();
+    return this.store.upsertTask({
+      task_id: taskId,
+      type: input.type,
+      cycle_title: optionalText(input.cycleTitle, 'task.cycle.title', 64),
+      cycle_type: cycleType,
+      cycle_day: cycleDay,
+      title: requireText(input.title, 'task.title', 128),
+      description: optionalText(input.description, 'task.description', 1024),
+      btn_title: optionalText(input.btnTitle, 'task.button.title', 64),
+      btn_type: input.btnType,
+      path,
+      img_url: imgUrl,
+      face_value: requirePoints(input.faceValue, 'task.face_value').toString(),
+      total: requirePoints(input.total, 'task.total').toString(),
+      model: input.model,
+      created_at: now,
+      updated_at: now,
+    });
+  }
+
+  async savePrize(input: PrizeInput): Promise<PrizeRow> {
+    const prizeId = input.prizeId === '' ? `prize-${randomUUID()}` : requireId(input.prizeId, 'prize.prize_id');
+    const faceValue = requirePoints(input.faceValue, 'prize.face_value');
+    const title = requireText(input.title, 'prize.title', 128);
+    const description = optionalText(input.description, 'prize.description', 1024);
+    const icon = optionalText(input.icon, 'prize.icon', 1024);
+    if (!/^\d{1,10}$/.test(input.total) || BigInt(input.total) > MAX_STOCK) {
+      throw new InvalidArgumentError('prize.total', `must be an integer 0..${MAX_STOCK}`, AREA);
+    }
+    const total = BigInt(input.total);
+    if (input.type === undefined || input.type === 'integral') {
+      throw new InvalidArgumentError('prize.type', 'must be GOODS or VIRTUAL_GOODS', AREA);
+    }
+    if (input.exchangeLimit === undefined) throw new InvalidArgumentError('prize.exchange_limit', 'must be DAY, WEEK, MONTH or ONCE', AREA);
+    const now = this.now();
+    const row: PrizeRow = {
+      prize_id: prizeId,
+      face_value: faceValue.toString(),
+      title,
+      description,
+      icon,
+      total: total.toString(),
+      stock: total.toString(),
+      type: input.type,
+      exchange_limit: input.exchangeLimit,
+      disabled: input.disabled,
+      created_at: now,
+      updated_at: now,
+    };
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const existing = await this.store.getPrize(prizeId);
+      if (existing === undefined) {
+        if (await this.store.insertPrize(row)) return this.mustPrize(prizeId);
+        continue;
+      }
+      const outcome = await this.store.updatePrize({ ...row, created_at: existing.created_at }, big(existing.total));
+      if (outcome === 'ok') return this.mustPrize(prizeId);
+      if (outcome === 'stock') throw new StockBelowZeroError();
+    }
+    throw new ConcurrentUpdateError('the prize');
+  }
+
+  private async mustPrize(prizeId: string): Promise<PrizeRow> {
+    const prize = await this.store.getPrize(prizeId);
+    if (prize === undefined) throw new PrizeNotFoundError(prizeId);
+    return prize;
+  }
+
+  async getPrize(prizeIdRaw: string): Promise<PrizeRow> {
+    return this.mustPrize(requireId(prizeIdRaw, 'prize_id'));
+  }
+
+  async getTask(taskIdRaw: string): Promise<TaskRow> {
+    const taskId = requireId(taskIdRaw, 'task_id');
+    const task = await this.store.getTask(taskId);
+    if (task === undefined) throw new TaskNotFoundError(taskId);
+    return task;
+  }
+
+  async setUserTaskStatus(input: { openId: string; taskId: string; completeNum: string; status: TaskStatusValue | undefined }): Promise<UserTaskView> {
+    const openId = requireOpenId(input.openId);
+    const taskId = requireId(input.taskId, 'task_id');
+    if (input.status === undefined) throw new InvalidArgumentError('status', 'must be TO_CLAIM, IN_PROGRESS or DONE', AREA);
+    if (!/^-?\d{1,20}$/.test(input.completeNum)) throw new InvalidArgumentError('complete_num', 'must be an integer', AREA);
+    const completeNum = BigInt(input.completeNum);
+    const task = await this.store.getTask(taskId);
+    if (task === undefined) throw new TaskNotFoundError(taskId);
+    const total = big(task.total);
+    if (completeNum < 0n || completeNum > total) throw new InvalidArgumentError('complete_num', `must be 0..${total} (the task's total)`, AREA);
+    if (input.status !== 1 && completeNum !== total) {
+      throw new InvalidArgumentError('status', 'only complete_num == total may be TO_CLAIM or DONE', AREA);
+    }
+    const at = this.clock.now();
+    await this.store.putUserTask({
+      open_id: openId,
+      task_id: taskId,
+      cycle_key: cycleKey(ruleOfTask(task), at, this.timeZone),
+      status: input.status,
+      complete_num: completeNum.toString(),
+      updated_at: at.getTime(),
+    });
+    return { task, currentTotal: completeNum, status: input.status };
+  }
+
+  async changePoints(input: ChangePointsInput): Promise<ChangeRow> {
+    const requestId = requireRequestId(input.requestId);
+    const openId = requireOpenId(input.openId);
+    if (input.direction === undefined) throw new InvalidArgumentError('direction', 'must be CREDIT or DEBIT', AREA);
+    const amount = requirePoints(input.faceValue, 'face_value');
+    if (input.source === undefined || input.source === 'expiredTask') {
+      throw new InvalidArgumentError('source', 'must be TASK, EXCHANGE, OTHER, SIGN or INVITE', AREA);
+    }
+    const changeId = optionalText(input.changeId, 'change_id', 64);
+    const description = optionalText(input.description, 'description', 1024);
+    const prizeType = input.prizeType ?? 'integral';
+    const hash = fingerprint(['change', openId, input.direction, amount, input.source, changeId, description, prizeType]);
+    const prior = await this.replay(openId, requestId, hash);
+    if (prior) return prior;
+    const source = input.source;
+    const direction = input.direction;
+    return this.userLock(openId, async () => {
+      const at = this.clock.now();
+      const change = { openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
+      try {
+        if (direction === 'debit') return await this.store.debit(change);
+        return await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) });
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const again = await this.replay(openId, requestId, hash);
+        if (again) return again;
+        throw err;
+      }
+    });
+  }
+}
+

@@ -1,0 +1,578 @@
+/**
+ * All SQL of the points centre. Every transaction that moves a user's points first updates the
+ * user's account row, which serializes them in the database; lots are then drawn with
+ * conditional updates checked by affected rows, and once-only effects rest on unique keys.
+ *
+ * Reads inside those transactions are plain (no FOR UPDATE): on MySQL the first plain read
+ * takes its snapshot after the account row lock is held, so it sees every earlier writer of
+ * the user, and no range locks are taken that would deadlock inserts of other users' lots.
+ */
+import type { Knex } from 'knex';
+import { isUniqueViolation } from '../platform/db.js';
+import { ConcurrentUpdateError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
+import { T } from './migrations.js';
+
+export type Source = 'task' | 'exchange' | 'other' | 'sign' | 'invite' | 'expiredTask';
+export type PrizeKind = 'integral' | 'goods' | 'virtualGoods';
+export type LimitKind = 'day' | 'week' | 'month' | 'once';
+
+type Num = number | string;
+
+export interface ChangeRow {
+  id: Num;
+  open_id: string;
+  direction: Num;
+  source: Source;
+  face_value: Num;
+  balance_after: Num;
+  description: string;
+  change_id: string;
+  prize_type: PrizeKind;
+  task_title: string;
+  created_at: Num;
+  expires_at: Num | null;
+  request_id: string | null;
+  request_hash: string | null;
+  dedupe_key: string | null;
+}
+
+export interface ExchangeRow {
+  id: Num;
+  open_id: string;
+  prize_id: string;
+  request_id: string;
+  request_hash: string;
+  record_id: Num;
+  period_key: string;
+  title: string;
+  icon: string;
+  face_value: Num;
+  type: PrizeKind;
+  address: string;
+  user_name: string;
+  tel: string;
+  created_at: Num;
+}
+
+export interface PrizeRow {
+  prize_id: string;
+  face_value: Num;
+  title: string;
+  description: string;
+  icon: string;
+  total: Num;
+  stock: Num;
+  type: PrizeKind;
+  exchange_limit: LimitKind;
+  disabled: boolean | number;
+  created_at: Num;
+  updated_at: Num;
+}
+
+export interface TaskRow {
+  task_id: string;
+  type: 'permanentTask' | 'cyclicTask';
+  cycle_title: string;
+  cycle_type: string;
+  cycle_day: number;
+  title: string;
+  description: string;
+  btn_title: string;
+  btn_type: string;
+  path: string;
+  img_url: string;
+  face_value: Num;
+  total: Num;
+  model: string;
+  created_at: Num;
+  updated_at: Num;
+}
+
+export interface UserTaskRow {
+  open_id: string;
+  task_id: string;
+  cycle_key: string;
+  status: number;
+  complete_num: Num;
+  updated_at: Num;
+}
+
+export interface RuleRow {
+  rule_detail: string;
+  source_expiries: string;
+  updated_at: Num;
+}
+
+export interface JobRunRow {
+  run_date: string;
+  expire_done: boolean | number;
+  tasks_done: boolean | number;
+  expired_lots: Num;
+  expired_points: Num;
+  reset_tasks: Num;
+  started_at: Num;
+  finished_at: Num | null;
+}
+
+interface LotRow {
+  id: Num;
+  open_id: string;
+  remaining: Num;
+  expires_at: Num | null;
+}
+
+export interface ChangeInput {
+  readonly openId: string;
+  readonly amount: bigint;
+  readonly now: number;
+  readonly source: Source;
+  readonly changeId: string;
+  readonly description: string;
+  readonly prizeType: PrizeKind;
+  readonly taskTitle?: string;
+  readonly requestId?: string;
+  readonly requestHash?: string;
+  readonly dedupeKey?: string;
+}
+
+export interface CreditInput extends ChangeInput {
+  readonly expiresAt: number | undefined;
+}
+
+export interface ExchangeInput {
+  readonly debit: ChangeInput;
+  readonly prize: PrizeRow;
+  readonly periodKey: string;
+  readonly requestId: string;
+  readonly requestHash: string;
+  readonly address: string;
+  readonly userName: string;
+  readonly tel: string;
+}
+
+export interface StoreFaults {
+  /** Called inside the exchange transaction after the debit and the stock update (tests). */
+  afterStockTaken?(): void | Promise<void>;
+}
+
+export const big = (v: Num | null | undefined): bigint => (v === null || v === undefined ? 0n : BigInt(String(v)));
+const num = (v: Num): number => Number(v);
+
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+export class PointsStore {
+  constructor(
+    readonly knex: Knex,
+    private readonly faults: StoreFaults = {},
+  ) {}
+
+  /** Runs a transaction, retrying it when MySQL picks it as a deadlock victim. */
+  private async tx<R>(fn: (trx: Knex.Transaction) => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.knex.transaction(fn);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt >= 5 || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+        await new Promise((r) => setTimeout(r, attempt * 5 + Math.random() * 10));
+      }
+    }
+  }
+
+  private unexpired(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
+    return q.where('remaining', '>', 0).where((w) => w.whereNull('expires_at').orWhere('expires_at', '>', now));
+  }
+
+  // ---- balances -------------------------------------------------------------------------
+
+  async balance(openId: string, now: number): Promise<bigint> {
+    return (await this.holdings(openId, now)).balance;
+  }
+
+  /** Balance and expiries in one indexed query: unexpired remaining points grouped by expiry. */
+  async holdings(openId: string, now: number): Promise<{ balance: bigint; expiries: Array<{ at: number; points: bigint }> }> {
+    const rows = (await this.unexpired(this.knex(T.lots).select('expires_at').sum({ s: 'remaining' }).where('open_id', openId), now)
+      .groupBy('expires_at')
+      .orderBy('expires_at')) as Array<{ expires_at: Num | null; s: Num }>;
+    let balance = 0n;
+    const expiries: Array<{ at: number; points: bigint }> = [];
+    for (const r of rows) {
+      balance += big(r.s);
+      if (r.expires_at !== null) expiries.push({ at: num(r.expires_at), points: big(r.s) });
+    }
+    return { balance, expiries };
+  }
+
+  private async sumUnexpiredIn(trx: Knex.Transaction, openId: string, now: number): Promise<bigint> {
+    const row = (await this.unexpired(trx(T.lots).where('open_id', openId), now).sum({ s: 'remaining' }).first()) as
+      | { s: Num | null }
+      | undefined;
+    return big(row?.s);
+  }
+
+  private async ensureAccount(openId: string, now: number): Promise<void> {
+    await this.knex(T.accounts).insert({ open_id: openId, balance: 0, updated_at: now }).onConflict('open_id').ignore();
+  }
+
+  private async insertChange(trx: Knex.Transaction, c: ChangeInput, direction: 1 | 2, balanceAfter: bigint, expiresAt: number | undefined): Promise<ChangeRow> {
+    const row = {
+      open_id: c.openId,
+      direction,
+      source: c.source,
+      face_value: c.amount.toString(),
+      balance_after: balanceAfter.toString(),
+      description: c.description,
+      change_id: c.changeId,
+      prize_type: c.prizeType,
+      task_title: c.taskTitle ?? '',
+      created_at: c.now,
+      expires_at: expiresAt ?? null,
+      request_id: c.requestId ?? null,
+      request_hash: c.requestHash ?? null,
+      dedupe_key: c.dedupeKey ?? null,
+    };
+    const [id] = (await trx(T.changes).insert(row)) as Num[];
+    if (id === undefined) throw new Error('insert returned no id');
+    return { id, ...row };
+  }
+
+  private async creditIn(trx: Knex.Transaction, c: CreditInput): Promise<ChangeRow> {
+    const moved = await trx(T.accounts)
+      .where('open_id', c.openId)
+      .update({ balance: trx.raw('balance + ?', [c.amount.toString()]), updated_at: c.now });
+    if (moved !== 1) throw new ConcurrentUpdateError('the account');
+    const before = await this.sumUnexpiredIn(trx, c.openId, c.now);
+    const record = await this.insertChange(trx, c, 1, before + c.amount, c.expiresAt);
+    await trx(T.lots).insert({
+      open_id: c.openId,
+      source: c.source,
+      record_id: record.id,
+      granted_at: c.now,
+      expires_at: c.expiresAt ?? null,
+      amount: c.amount.toString(),
+      remaining: c.amount.toString(),
+    });
+    return record;
+  }
+
+  /**
+   * Draws `amount` from the soonest-expiring unexpired lots, then the non-expiring ones, each
+   * with a conditional update; throws InsufficientPointsError (rolling back) if not covered.
+   */
+  private async debitIn(trx: Knex.Transaction, c: ChangeInput): Promise<ChangeRow> {
+    const moved = await trx(T.accounts)
+      .where('open_id', c.openId)
+      .where('balance', '>=', c.amount.toString())
+      .update({ balance: trx.raw('balance - ?', [c.amount.toString()]), updated_at: c.now });
+    if (moved !== 1) throw new InsufficientPointsError(c.amount.toString());
+    const lots = (await this.unexpired(trx(T.lots).select('id', 'remaining').where('open_id', c.openId), c.now).orderByRaw(
+      'CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id',
+    )) as LotRow[];
+    let available = 0n;
+    for (const lot of lots) available += big(lot.remaining);
+    if (available < c.amount) throw new InsufficientPointsError(c.amount.toString());
+    const record = await this.insertChange(trx, c, 2, available - c.amount, undefined);
+    let left = c.amount;
+    const draws: Array<{ record_id: Num; lot_id: Num; amount: string }> = [];
+    for (const lot of lots) {
+      if (left === 0n) break;
+      const remaining = big(lot.remaining);
+      const take = remaining < left ? remaining : left;
+      const changed = await trx(T.lots)
+        .where('id', lot.id)
+        .where('remaining', '>=', take.toString())
+        .update({ remaining: trx.raw('remaining - ?', [take.toString()]) });
+      if (changed !== 1) throw new ConcurrentUpdateError('a points lot');
+      draws.push({ record_id: record.id, lot_id: lot.id, amount: take.toString() });
+      left -= take;
+    }
+    await trx(T.draws).insert(draws);
+    return record;
+  }
+
+  /** Credits a new lot; a unique violation (request_id, dedupe_key) propagates after rollback. */
+  async credit(c: CreditInput, guard?: (trx: Knex.Transaction) => Promise<void>): Promise<ChangeRow> {
+    await this.ensureAccount(c.openId, c.now);
+    return this.tx(async (trx) => {
+      const record = await this.creditIn(trx, c);
+      if (guard) await guard(trx);
+      return record;
+    });
+  }
+
+  async debit(c: ChangeInput): Promise<ChangeRow> {
+    return this.tx((trx) => this.debitIn(trx, c));
+  }
+
+  /** Debit, stock and exchange record in one transaction, or none of them. */
+  async exchange(e: ExchangeInput): Promise<{ exchange: ExchangeRow; record: ChangeRow }> {
+    return this.tx(async (trx) => {
+      const record = await this.debitIn(trx, e.debit);
+      const taken = await trx(T.prizes)
+        .where('prize_id', e.prize.prize_id)
+        .where('stock', '>', 0)
+        .update({ stock: trx.raw('stock - 1') });
+      if (taken !== 1) throw new PrizeSoldOutError();
+      await this.faults.afterStockTaken?.();
+      const row = {
+        open_id: e.debit.openId,
+        prize_id: e.prize.prize_id,
+        request_id: e.requestId,
+        request_hash: e.requestHash,
+        record_id: record.id,
+        period_key: e.periodKey,
+        title: e.prize.title,
+        icon: e.prize.icon,
+        face_value: e.debit.amount.toString(),
+        type: e.prize.type,
+        address: e.address,
+        user_name: e.userName,
+        tel: e.tel,
+        created_at: e.debit.now,
+      };
+      const [id] = (await trx(T.exchanges).insert(row)) as Num[];
+      if (id === undefined) throw new Error('insert returned no id');
+      return { exchange: { id, ...row }, record };
+    });
+  }
+
+  async findChangeByRequest(openId: string, requestId: string): Promise<ChangeRow | undefined> {
+    return (await this.knex(T.changes).where({ open_id: openId, request_id: requestId }).first()) as ChangeRow | undefined;
+  }
+
+  async findChangeByDedupe(openId: string, dedupeKey: string): Promise<ChangeRow | undefined> {
+    return (await this.knex(T.changes).where({ open_id: openId, dedupe_key: dedupeKey }).first()) as ChangeRow | undefined;
+  }
+
+  async findExchangeByRequest(openId: string, requestId: string): Promise<{ exchange: ExchangeRow; record: ChangeRow } | undefined> {
+    const exchange = (await this.knex(T.exchanges).where({ open_id: openId, request_id: requestId }).first()) as ExchangeRow | undefined;
+    if (exchange === undefined) return undefined;
+    const record = (await this.knex(T.changes).where('id', exchange.record_id).first()) as ChangeRow | undefined;
+    if (record === undefined) throw new Error('exchange without its change record');
+    return { exchange, record };
+  }
+
+  async hasExchangeInPeriod(openId: string, prizeId: string, periodKey: string): Promise<boolean> {
+    const row: unknown = await this.knex(T.exchanges).select('id').where({ open_id: openId, prize_id: prizeId, period_key: periodKey }).first();
+    return row !== undefined;
+  }
+
+  /** Prize ids this user exchanged under any of the given period keys. */
+  async exchangedPeriods(openId: string, keys: readonly string[]): Promise<Array<{ prize_id: string; period_key: string }>> {
+    return (await this.knex(T.exchanges).select('prize_id', 'period_key').where('open_id', openId).whereIn('period_key', keys)) as Array<{
+      prize_id: string;
+      period_key: string;
+    }>;
+  }
+
+  async listChanges(openId: string, exchangesOnly: boolean, beforeId: string | undefined, limit: number): Promise<ChangeRow[]> {
+    const q = this.knex(`${T.changes} as c`).select('c.*').where('c.open_id', openId).orderBy('c.id', 'desc').limit(limit);
+    if (exchangesOnly) q.join(`${T.exchanges} as e`, 'e.record_id', 'c.id');
+    if (beforeId !== undefined) q.where('c.id', '<', beforeId);
+    return (await q) as ChangeRow[];
+  }
+
+  async exchangesByRecord(recordIds: readonly Num[]): Promise<ExchangeRow[]> {
+    if (recordIds.length === 0) return [];
+    return (await this.knex(T.exchanges).whereIn('record_id', recordIds)) as ExchangeRow[];
+  }
+
+  // ---- prizes -----------------------------------------------------------------------------
+
+  async getPrize(prizeId: string): Promise<PrizeRow | undefined> {
+    return (await this.knex(T.prizes).where('prize_id', prizeId).first()) as PrizeRow | undefined;
+  }
+
+  async listPrizes(): Promise<PrizeRow[]> {
+    return (await this.knex(T.prizes).where('disabled', false).orderBy('created_at').orderBy('prize_id')) as PrizeRow[];
+  }
+
+  /** Inserts a prize; false when the id exists. */
+  async insertPrize(row: PrizeRow): Promise<boolean> {
+    try {
+      await this.knex(T.prizes).insert(row);
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Updates a prize whose total is still `oldTotal`, moving the stock by the change of total in
+   * the same statement so concurrent exchanges are never overwritten; 'stock' when the stock
+   * would go negative, 'moved' when the total changed meanwhile.
+   */
+  async updatePrize(row: PrizeRow, oldTotal: bigint): Promise<'ok' | 'stock' | 'moved'> {
+    const delta = big(row.total) - oldTotal;
+    const changed = await this.knex(T.prizes)
+      .where('prize_id', row.prize_id)
+      .where('total', oldTotal.toString())
+      .where('stock', '>=', (-delta).toString())
+      .update({
+        face_value: row.face_value,
+        title: row.title,
+        description: row.description,
+        icon: row.icon,
+        total: row.total,
+        stock: this.knex.raw('stock + ?', [delta.toString()]),
+        type: row.type,
+        exchange_limit: row.exchange_limit,
+        disabled: row.disabled,
+        updated_at: row.updated_at,
+      });
+    if (changed === 1) return 'ok';
+    const now = await this.getPrize(row.prize_id);
+    return now !== undefined && big(now.total) === oldTotal ? 'stock' : 'moved';
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------
+
+  async getTask(taskId: string): Promise<TaskRow | undefined> {
+    return (await this.knex(T.tasks).where('task_id', taskId).first()) as TaskRow | undefined;
+  }
+
+  async listTasks(): Promise<TaskRow[]> {
+    return (await this.knex(T.tasks).orderBy('created_at').orderBy('task_id')) as TaskRow[];
+  }
+
+  async cyclicTasks(): Promise<TaskRow[]> {
+    return (await this.knex(T.tasks).where('type', 'cyclicTask')) as TaskRow[];
+  }
+
+  async upsertTask(row: TaskRow): Promise<TaskRow> {
+    const { created_at: _created, ...rest } = row;
+    await this.knex(T.tasks).insert(row).onConflict('task_id').merge(rest);
+    const saved = await this.getTask(row.task_id);
+    if (saved === undefined) throw new Error('saved task vanished');
+    return saved;
+  }
+
+  async userTasks(openId: string): Promise<UserTaskRow[]> {
+    return (await this.knex(T.userTasks).where('open_id', openId)) as UserTaskRow[];
+  }
+
+  async getUserTask(openId: string, taskId: string): Promise<UserTaskRow | undefined> {
+    return (await this.knex(T.userTasks).where({ open_id: openId, task_id: taskId }).first()) as UserTaskRow | undefined;
+  }
+
+  async putUserTask(row: UserTaskRow): Promise<void> {
+    const { open_id: _o, task_id: _t, ...rest } = row;
+    await this.knex(T.userTasks).insert(row).onConflict(['open_id', 'task_id']).merge(rest);
+  }
+
+  /**
+   * Marks the task done (from to-claim, in the current cycle) and credits its lot in one
+   * transaction; undefined when the task was not claimable. The credit's dedupe key makes a
+   * second award in the same cycle impossible.
+   */
+  async claimTask(openId: string, taskId: string, cycle: string, credit: CreditInput): Promise<ChangeRow | undefined> {
+    await this.ensureAccount(openId, credit.now);
+    return this.tx(async (trx) => {
+      const changed = await trx(T.userTasks)
+        .where({ open_id: openId, task_id: taskId, cycle_key: cycle, status: 0 })
+        .update({ status: 2, updated_at: credit.now });
+      if (changed !== 1) return undefined;
+      return this.creditIn(trx, credit);
+    });
+  }
+
+  /** Starts a new cycle for every user row of the task still in an older one. */
+  async resetTaskCycle(taskId: string, cycle: string, now: number, runDate: string): Promise<number> {
+    return this.tx(async (trx) => {
+      const reset = await trx(T.userTasks)
+        .where('task_id', taskId)
+        .whereNot('cycle_key', cycle)
+        .update({ cycle_key: cycle, status: 1, complete_num: 0, updated_at: now });
+      if (reset > 0) await trx(T.jobRuns).where('run_date', runDate).update({ reset_tasks: trx.raw('reset_tasks + ?', [reset]) });
+      return reset;
+    });
+  }
+
+  // ---- rule -------------------------------------------------------------------------------
+
+  async getRule(): Promise<RuleRow | undefined> {
+    return (await this.knex(T.rules).where('id', 1).first()) as RuleRow | undefined;
+  }
+
+  async saveRule(row: RuleRow): Promise<void> {
+    await this.knex(T.rules).insert({ id: 1, ...row }).onConflict('id').merge(row);
+  }
+
+  // ---- daily job --------------------------------------------------------------------------
+
+  async startJobRun(runDate: string, now: number): Promise<JobRunRow> {
+    await this.knex(T.jobRuns)
+      .insert({ run_date: runDate, expire_done: false, tasks_done: false, expired_lots: 0, expired_points: 0, reset_tasks: 0, started_at: now, finished_at: null })
+      .onConflict('run_date')
+      .ignore();
+    const row = (await this.knex(T.jobRuns).where('run_date', runDate).first()) as JobRunRow | undefined;
+    if (row === undefined) throw new Error('job run vanished');
+    return row;
+  }
+
+  async getJobRun(runDate: string): Promise<JobRunRow | undefined> {
+    return (await this.knex(T.jobRuns).where('run_date', runDate).first()) as JobRunRow | undefined;
+  }
+
+  async markJob(runDate: string, fields: Partial<Pick<JobRunRow, 'expire_done' | 'tasks_done' | 'finished_at'>>): Promise<void> {
+    await this.knex(T.jobRuns).where('run_date', runDate).update(fields);
+  }
+
+  async dueLots(now: number, limit: number): Promise<Array<{ id: Num; open_id: string }>> {
+    return (await this.knex(T.lots)
+      .select('id', 'open_id')
+      .where('remaining', '>', 0)
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .orderBy('id')
+      .limit(limit)) as Array<{ id: Num; open_id: string }>;
+  }
+
+  /**
+   * Expires what is left of one lot: zeroes it, writes the expiredTask change record and
+   * counts it in the job run, all in one transaction. Returns the points expired (0 if the lot
+   * was already spent or expired).
+   */
+  async expireLot(lotId: Num, openId: string, now: number, runDate: string): Promise<bigint> {
+    return this.tx(async (trx) => {
+      // Account first, like every other writer of this user's lots.
+      await trx(T.accounts).where('open_id', openId).update({ updated_at: now });
+      const lot = (await trx(T.lots).select('id', 'open_id', 'remaining', 'expires_at').where('id', lotId).first()) as
+        | LotRow
+        | undefined;
+      const remaining = big(lot?.remaining);
+      if (lot === undefined || remaining <= 0n || lot.expires_at === null || num(lot.expires_at) > now) return 0n;
+      const zeroed = await trx(T.lots).where('id', lotId).where('remaining', remaining.toString()).update({ remaining: 0 });
+      if (zeroed !== 1) throw new ConcurrentUpdateError('a points lot');
+      await trx(T.accounts)
+        .where('open_id', openId)
+        .update({ balance: trx.raw('balance - ?', [remaining.toString()]) });
+      const after = await this.sumUnexpiredIn(trx, openId, now);
+      const origin = (await trx(T.changes).select('change_id').where('id', trx(T.lots).select('record_id').where('id', lotId)).first()) as
+        | { change_id: string }
+        | undefined;
+      const record = await this.insertChange(
+        trx,
+        {
+          openId,
+          amount: remaining,
+          now,
+          source: 'expiredTask',
+          changeId: origin?.change_id ?? '',
+          description: 'points expired',
+          prizeType: 'integral',
+          dedupeKey: `expire:${String(lotId)}`,
+        },
+        2,
+        after,
+        undefined,
+      );
+      await trx(T.draws).insert({ record_id: record.id, lot_id: lotId, amount: remaining.toString() });
+      await trx(T.jobRuns)
+        .where('run_date', runDate)
+        .update({ expired_lots: trx.raw('expired_lots + 1'), expired_points: trx.raw('expired_points + ?', [remaining.toString()]) });
+      return remaining;
+    });
+  }
+}

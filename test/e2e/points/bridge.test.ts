@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { describeEachStore, type TestApp } from '../../support/app.js';
+
+let seq = 0;
+const unique = (p: string): string => `${p}-${process.pid}-${++seq}`;
+
+interface Envelope {
+  result: unknown;
+  msg: string;
+  code: number;
+  reason?: string;
+}
+
+async function call(app: TestApp, method: string, body: Record<string, unknown>, token = app.token, form = false): Promise<{ status: number; body: Envelope }> {
+  const res = await fetch(`${app.bridgeUrl}/points/${method}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+    },
+    body: form ? new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString() : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Envelope };
+}
+
+describeEachStore('points legacy REST bridge', (ctx) => {
+  it('runs the seed flow: savePrize, changePoints, getUserPoints, exchangePrize, changeRecord, getPrizedsList', async () => {
+    const app = ctx();
+    const openId = unique('o');
+    const prize = await call(app, 'savePrize', {
+      faceValue: 60, title: '保温杯', desc: '不锈钢', icon: 'https://img/cup.png', total: 2, type: 'goods', exchangeLimit: 'week',
+    });
+    expect(prize.status).to.equal(200);
+    expect(prize.body.code).to.equal(0);
+    const p = prize.body.result as { prizeId: string; totalRemaining: number; exchangeLimit: string };
+    expect([p.totalRemaining, p.exchangeLimit]).to.deep.equal([2, 'week']);
+    expect((await call(app, 'getPrizeById', { id: p.prizeId })).body.result).to.include({ title: '保温杯', type: 'goods' });
+
+    const credited = await call(app, 'changePoints', { openId, faceValue: 100, changeType: 'sign', desc: '签到' }, app.token, true);
+    expect(credited.body).to.include({ code: 0, msg: 'success' });
+    expect(credited.body.result).to.include({ changeStatus: 1, userRemainingPoints: 100, type: 'sign' });
+    const debited = await call(app, 'changePoints', { openId, faceValue: -10, changeType: 'other' });
+    expect(debited.body.result).to.include({ changeStatus: 2, userRemainingPoints: 90 });
+
+    const noAddress = await call(app, 'exchangePrize', { openId, prizeId: p.prizeId, userName: '李四', telNumber: '139' });
+    expect(noAddress.status).to.equal(400);
+    expect(noAddress.body).to.include({ code: 3, reason: 'INVALID_ARGUMENT' });
+    const exchanged = await call(app, 'exchangePrize', { openId, prizeId: p.prizeId, address: '北京', userName: '李四', telNumber: '139', requestId: 'ex-1' });
+    expect(exchanged.body.result).to.include({ userRemainingPoints: 30, faceValue: 60 });
+    const replay = await call(app, 'exchangePrize', { openId, prizeId: p.prizeId, address: '北京', userName: '李四', telNumber: '139', requestId: 'ex-1' });
+    expect(replay.body.result).to.deep.equal(exchanged.body.result);
+    const again = await call(app, 'exchangePrize', { openId, prizeId: p.prizeId, address: '北京', userName: '李四', telNumber: '139' });
+    expect(again.status).to.equal(400);
+    expect(again.body.reason).to.equal('EXCHANGE_LIMIT_REACHED');
+
+    const pts = await call(app, 'getUserPoints', { openId });
+    expect(pts.body.result).to.deep.include({ points: 30, expiredPointsInfo: null });
+    const records = (await call(app, 'changeRecord', { openId, type: 'exchange' })).body.result as { list: Array<Record<string, unknown>> };
+    expect(records.list).to.have.lengthOf(1);
+    expect(records.list[0]).to.deep.include({ changeStatus: 2, faceValue: 60, type: 'exchange', userRemainingPoints: 30 });
+    expect(records.list[0]?.prizeInfo).to.deep.equal({ title: '保温杯', prizeImg: 'https://img/cup.png', address: '北京', userName: '李四', telNumber: '139' });
+    const all = (await call(app, 'changeRecord', { openId, type: 'task' })).body.result as { list: unknown[] };
+    expect(all.list).to.have.lengthOf(3);
+    const list = (await call(app, 'getPrizedsList', { openId })).body.result as Array<{ prizeId: string; status: number }>;
+    expect(list.find((x) => x.prizeId === p.prizeId)?.status).to.equal(1);
+  });
+
+  it('runs tasks: saveTask (Chinese cycle words), setUserTaskStatus (0/1/2), receiveTaskAward, getTasksList, timedTask', async () => {
+    const app = ctx();
+    const openId = unique('o');
+    const saved = await call(app, 'saveTask', {
+      taskId: unique('t'), type: 'cyclicTask', cycle: { title: '每月任务', type: '每月X', day: 31 }, title: '充值500元', desc: '',
+      btnTitle: '去充值', btnType: 'route', path: '/pages/pay', faceValue: 50, total: 500, taskModel: 'progress',
+    });
+    expect(saved.body.code).to.equal(0);
+    const task = saved.body.result as { taskId: string; cycle: { type: string; day: number } };
+    expect(task.cycle).to.deep.include({ type: 'monthDay', day: 31 });
+    expect((await call(app, 'getTaskById', { id: task.taskId })).body.result).to.include({ title: '充值500元', total: 500 });
+
+    const early = await call(app, 'setUserTaskStatus', { openId, taskId: task.taskId, completeNum: 350, status: 0 });
+    expect(early.status).to.equal(400);
+    expect(early.body.msg).to.match(/status/);
+    const over = await call(app, 'setUserTaskStatus', { openId, taskId: task.taskId, completeNum: 501, status: 1 });
+    expect(over.status).to.equal(400);
+    await call(app, 'setUserTaskStatus', { openId, taskId: task.taskId, completeNum: 350, status: 1 });
+    let tasks = (await call(app, 'getTasksList', { openId })).body.result as { cyclicTask: Array<{ taskId: string; currentTotal: number; status: number }> };
+    expect(tasks.cyclicTask.find((t) => t.taskId === task.taskId)).to.include({ currentTotal: 350, status: 1 });
+    await call(app, 'setUserTaskStatus', { openId, taskId: task.taskId, completeNum: 500, status: 0 });
+    const award = await call(app, 'receiveTaskAward', { openId, taskId: task.taskId });
+    expect(award.body).to.deep.equal({ result: true, msg: 'success', code: 0 });
+    tasks = (await call(app, 'getTasksList', { openId })).body.result as typeof tasks;
+    expect(tasks.cyclicTask.find((t) => t.taskId === task.taskId)).to.include({ currentTotal: 500, status: 2 });
+    const pts = (await call(app, 'getUserPoints', { openId })).body.result as { points: number; expiredPointsInfo: { faceValue: number } };
+    expect(pts.points).to.equal(50);
+    expect(pts.expiredPointsInfo.faceValue).to.equal(50);
+    const job = await call(app, 'timedTask', {});
+    expect(job.body.code).to.equal(0);
+    expect(job.body.result).to.include({ finished: true });
+  });
+
+  it('savePointsRule / getPointsRule and send_prize', async () => {
+    const app = ctx();
+    await call(app, 'savePointsRule', { ruleDetail: '1. 积分一年有效' });
+    expect((await call(app, 'getPointsRule', {})).body.result).to.deep.equal({ ruleDetail: '1. 积分一年有效' });
+    const openId = unique('o');
+    await call(app, 'changePoints', { openId, faceValue: 40, changeType: 'invite' });
+    const prize = (await call(app, 'savePrize', { faceValue: 15, title: '会员月卡', desc: '', icon: '', total: 9, type: 'virtualGoods', exchangeLimit: 'day' })).body
+      .result as { prizeId: string };
+    const sent = await call(app, 'send_prize', { openId, prizeId: prize.prizeId, faceValue: 15 });
+    expect(sent.body.result).to.include({ userRemainingPoints: 25 });
+  });
+
+  it('refuses bad numbers, unknown ids and missing scopes with the legacy envelope', async () => {
+    const app = ctx();
+    const openId = unique('o');
+    for (const faceValue of ['1.5', 'abc', '0']) {
+      const r = await call(app, 'changePoints', { openId, faceValue, changeType: 'other' });
+      expect(r.status, faceValue).to.equal(400);
+      expect(r.body.result).to.equal(null);
+      expect(r.body.msg).to.match(/faceValue|face_value/);
+    }
+    const big = await call(app, 'changePoints', { openId, faceValue: 10_000_000_000_000, changeType: 'other' });
+    expect(big.status).to.equal(400);
+    const over = await call(app, 'changePoints', { openId, faceValue: -5, changeType: 'other' });
+    expect([over.status, over.body.reason]).to.deep.equal([400, 'INSUFFICIENT_POINTS']);
+    expect((await call(app, 'getPrizeById', { id: 'nope' })).status).to.equal(404);
+    expect((await call(app, 'changeRecord', { openId, type: 'bogus' })).status).to.equal(400);
+    const { token } = await app.clientsWithScopes(['points']);
+    expect((await call(app, 'getUserPoints', { openId }, token)).body.result).to.include({ points: 0 });
+    const denied = await call(app, 'savePrize', { faceValue: 1, title: 'x', total: 1, type: 'goods', exchangeLimit: 'day' }, token);
+    expect([denied.status, denied.body.reason]).to.deep.equal([403, 'SCOPE_MISSING']);
+    expect((await call(app, 'getUserPoints', { openId }, 'hd_forged')).status).to.equal(401);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * The daily job, the scheduler and an injected failure inside the exchange transaction, run
+ * against the store directly (MariaDB + Redlock and SQLite + local locks).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { migrate, openDatabase, type Database } from '../../../src/platform/db.js';
+import { createLocalLocks, createRedlockLocks, type Locks } from '../../../src/platform/locks.js';
+import { createLogger } from '../../../src/platform/logger.js';
+import { DailyJob, DailyJobScheduler } from '../../../src/points/job.js';
+import { migrations } from '../../../src/points/migrations.js';
+import { PointsService } from '../../../src/points/service.js';
+import { PointsStore, type StoreFaults } from '../../../src/points/store.js';
+import { STORE_KINDS, freshMysqlDatabase } from '../../support/app.js';
+import { FakeClock } from '../../support/clock.js';
+import { checkLedger, sh, unique } from './helpers.js';
+
+const TZ = 'Asia/Shanghai';
+
+async function snapshot(knex: Knex, openId: string): Promise<unknown[]> {
+  const rows: unknown[] = [];
+  for (const table of ['points_accounts', 'points_changes', 'points_lots', 'points_exchanges']) {
+    rows.push(await knex(table).where('open_id', openId).orderBy(table === 'points_accounts' ? 'open_id' : 'id'));
+  }
+  rows.push(await knex('points_draws').orderBy(['record_id', 'lot_id']));
+  rows.push(await knex('points_prizes').orderBy('prize_id'));
+  return rows;
+}
+
+for (const store of STORE_KINDS) {
+  describe(`points daily job and faults [${store}]`, function () {
+    let db: Database;
+    let locks: Locks;
+    const cleanups: Array<() => Promise<void> | void> = [];
+    const clock = new FakeClock(sh('2026-03-10T10:00:00'));
+    const faults: StoreFaults = {};
+    let pointsStore: PointsStore;
+    let service: PointsService;
+    let job: DailyJob;
+
+    before(async function () {
+      if (store === 'mysql+redlock') {
+        const fresh = await freshMysqlDatabase();
+        cleanups.push(() => fresh.drop());
+        db = openDatabase({ mysqlUrl: fresh.url, dataDir: '' });
+        locks = createRedlockLocks([process.env.REDIS_URL ?? '']);
+      } else {
+        const dir = mkdtempSync(join(tmpdir(), 'points-job-'));
+        cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+        db = openDatabase({ mysqlUrl: undefined, dataDir: dir });
+        locks = createLocalLocks();
+      }
+      await migrate(db, migrations);
+      pointsStore = new PointsStore(db.knex, faults);
+      service = new PointsService(pointsStore, clock, locks, TZ);
+      job = new DailyJob(pointsStore, clock, TZ);
+    });
+
+    after(async function () {
+      await locks.close();
+      await db.knex.destroy();
+      for (const c of cleanups.reverse()) await c();
+    });
+
+    const change = (openId: string, direction: 'credit' | 'debit', faceValue: number, source: 'task' | 'other' = 'task') =>
+      service.changePoints({ requestId: unique('r'), openId, direction, faceValue: String(faceValue), source, changeId: '', description: '', prizeType: undefined });
+
+    it('a failure injected after the debit and the stock update leaves points, stock and records as they were', async () => {
+      clock.set(sh('2026-03-10T10:00:00'));
+      const user = unique('fault');
+      await change(user, 'credit', 80, 'task');
+      await change(user, 'credit', 50, 'other');
+      const prize = await service.savePrize({
+        prizeId: unique('p'),
+        faceValue: '100',
+        title: 'Tea',
+        description: '',
+        icon: '',
+        total: '3',
+        type: 'goods',
+        exchangeLimit: 'once',
+        disabled: false,
+      });
+      const before = await snapshot(db.knex, user);
+      faults.afterStockTaken = () => {
+        throw new Error('injected: the database went away after the stock update');
+      };
+      try {
+        const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
+        let failed = false;
+        await attempt.catch((err: unknown) => {
+          failed = (err as Error).message.startsWith('injected');
+        });
+        expect(failed, 'the exchange must fail with the injected error').to.equal(true);
+      } finally {
+        delete faults.afterStockTaken;
+      }
+      expect(await snapshot(db.knex, user)).to.deep.equal(before);
+      // and without the fault the same exchange goes through
+      const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
+      expect(String(ok.record.balance_after)).to.equal('30');
+      await checkLedger(db.knex, user);
+    });
+
+    it('expires due lots once, resumes after an interruption, and does nothing on a second run', async () => {
+      clock.set(sh('2026-04-01T08:00:00'));
+      const users = Array.from({ length: 4 }, () => unique('exp'));
+      for (const u of users) {
+        await change(u, 'credit', 30, 'task'); // expires 2027-04-01 08:00
+        await change(u, 'credit', 20, 'task');
+        await change(u, 'credit', 5, 'other'); // never
+        await change(u, 'debit', 40, 'other'); // takes 30 from the first lot, 10 from the second
+      }
+      clock.set(sh('2027-04-02T00:00:00'));
+      const partial = await job.run(3);
+      expect(partial.finished).to.equal(false);
+      expect(partial.expiredLots).to.equal(3n);
+      const full = await job.run();
+      expect(full.finished).to.equal(true);
+      expect(full.alreadyFinished).to.equal(false);
+      const run = await pointsStore.getJobRun('2027-04-02');
+      expect(Number(run?.expired_lots)).to.be.at.least(4);
+      const expired = (await db.knex('points_changes').whereIn('open_id', users).where('source', 'expiredTask')) as Array<{ face_value: unknown; dedupe_key: string }>;
+      expect(expired).to.have.lengthOf(4);
+      expect(expired.every((r) => Number(r.face_value) === 10)).to.equal(true);
+      for (const u of users) {
+        const { balance } = await checkLedger(db.knex, u);
+        expect(balance).to.equal(5);
+        expect(await pointsStore.balance(u, clock.now().getTime())).to.equal(5n);
+      }
+      const counted = await db.knex('points_changes').count({ c: '*' }).first();
+      const again = await job.run();
+      expect(again.alreadyFinished).to.equal(true);
+      expect(await db.knex('points_changes').count({ c: '*' }).first()).to.deep.equal(counted);
+    });
+
+    it('resets cyclic task progress when the cycle turns, including month-day 31 in April', async () => {
+      clock.set(sh('2026-03-31T09:00:00'));
+      const daily = await service.saveTask({
+        taskId: unique('daily'), type: 'cyclicTask', cycleTitle: '', cycleType: 'day', cycleDay: 0, title: 'd', description: '',
+        btnTitle: '', btnType: 'customize', path: '', imgUrl: '', faceValue: '1', total: '2', model: 'progress',
+      });
+      const d31 = await service.saveTask({
+        taskId: unique('d31'), type: 'cyclicTask', cycleTitle: '', cycleType: 'monthDay', cycleDay: 31, title: 'm', description: '',
+        btnTitle: '', btnType: 'customize', path: '', imgUrl: '', faceValue: '1', total: '2', model: 'progress',
+      });
+      const user = unique('cyc');
+      for (const t of [daily, d31]) await service.setUserTaskStatus({ openId: user, taskId: t.task_id, completeNum: '1', status: 1 });
+      const progress = async (): Promise<Record<string, number>> => {
+        const rows = (await db.knex('points_user_tasks').where('open_id', user)) as Array<{ task_id: string; complete_num: unknown }>;
+        return Object.fromEntries(rows.map((r) => [r.task_id === daily.task_id ? 'daily' : 'd31', Number(r.complete_num)]));
+      };
+      clock.set(sh('2026-04-30T00:00:00')); // the daily cycle turned, the 31st-cycle (started 31 March) did not
+      await job.run();
+      expect(await progress()).to.deep.equal({ daily: 0, d31: 1 });
+      await service.setUserTaskStatus({ openId: user, taskId: daily.task_id, completeNum: '1', status: 1 });
+      clock.set(sh('2026-05-01T00:00:00')); // April has no 31st: both turn on 1 May
+      await job.run();
+      expect(await progress()).to.deep.equal({ daily: 0, d31: 0 });
+      const rerun = await job.run();
+      expect([rerun.alreadyFinished, rerun.resetTasks]).to.deep.equal([true, 0n]);
+    });
+
+    it('the scheduler runs the job once when the day turns, on one instance only, and stops cleanly', async () => {
+      clock.set(sh('2026-06-01T23:59:00'));
+      const logger = createLogger('silent');
+      const a = new DailyJobScheduler(job, clock, locks, logger, TZ, { tickMs: 60_000 });
+      const b = new DailyJobScheduler(job, clock, locks, logger, TZ, { tickMs: 60_000 });
+      const workers = [a.start(), b.start()];
+      await Promise.all([a.tick(), b.tick()]);
+      expect(await pointsStore.getJobRun('2026-06-02')).to.equal(undefined);
+      clock.set(sh('2026-06-02T00:00:01'));
+      await Promise.all([a.tick(), b.tick()]);
+      const run = await pointsStore.getJobRun('2026-06-02');
+      expect(run?.finished_at).to.not.equal(null);
+      await Promise.all([a.tick(), b.tick()]);
+      expect(await pointsStore.getJobRun('2026-06-02')).to.deep.equal(run);
+      await Promise.all(workers.map((w) => w.stop()));
+    });
+  });
+}
