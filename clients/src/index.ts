@@ -6,8 +6,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { ErrorInfo, Status } from './gen/huodong/common/v1/error.js';
 import { UserDataServiceDefinition } from './gen/huodong/userdata/v1/userdata.js';
+import { ActivityGrantServiceDefinition } from './gen/huodong/grant/v1/grant.js';
 
 export * as userdata from './gen/huodong/userdata/v1/userdata.js';
+export * as grant from './gen/huodong/grant/v1/grant.js';
 export * as common from './gen/huodong/common/v1/error.js';
 export { status as GrpcStatus } from '@grpc/grpc-js';
 
@@ -101,6 +103,7 @@ export interface ClientsOptions {
 
 export interface Clients {
   readonly userdata: ServiceClient<typeof UserDataServiceDefinition>;
+  readonly grant: ServiceClient<typeof ActivityGrantServiceDefinition>;
   close(): void;
 }
 
@@ -142,6 +145,7 @@ export function createClients(options: ClientsOptions): Clients {
   const defaults = { token: options.token, deadlineMs: options.deadlineMs ?? 10_000 };
   return {
     userdata: bind(client, UserDataServiceDefinition, defaults),
+    grant: bind(client, ActivityGrantServiceDefinition, defaults),
     close: () => client.close(),
   };
 }
