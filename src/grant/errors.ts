@@ -6,6 +6,7 @@ export const AREA = 'grant';
 export class NonceReplayedError extends DomainError {
   constructor() {
     super('ALREADY_EXISTS', 'NONCE_REPLAYED', AREA, 'this nonce was already used within the last 10 minutes', {
+      legacyCode: '1001',
       metadata: { field: 'nonce' },
     });
   }

@@ -239,6 +239,13 @@ export class GrantStore {
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
     }
+    // A plain read first: a live nonce is a replay without taking any lock, so racing
+    // replays cannot deadlock each other upgrading the lock their failed inserts hold.
+    const existing = await trx<{ created_at: number | string; app_id: string; nonce: string }>(T.nonces)
+      .select('created_at')
+      .where({ app_id: appId, nonce })
+      .first();
+    if (existing !== undefined && Number(existing.created_at) >= expiredBefore) return false;
     const retaken = await trx(T.nonces)
       .where({ app_id: appId, nonce })
       .andWhere('created_at', '<', expiredBefore)
