@@ -107,7 +107,15 @@ function fail(reply: FastifyReply, err: unknown): FastifyReply {
 }
 
 export function grantBridge(app: FastifyInstance, { caller }: BridgeClients): void {
-  app.post('/activity/services/activity', async (request, reply) => {
+  const route = {
+    // A body fastify cannot parse is still the seed's "bad parameters", in its envelope.
+    errorHandler(error: { statusCode?: number; message: string }, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+      const status = error.statusCode ?? 500;
+      if (status >= 500) return reply.code(500).send({ resultCode: '1002', resultMessage: '处理异常,请稍后重试' });
+      return reply.code(200).send({ resultCode: '1001', resultMessage: `请求参数错误: body ${error.message}` });
+    },
+  };
+  app.post('/activity/services/activity', route, async (request, reply) => {
     try {
       const body = bodyOf(request);
       const response = await caller.grant.participate(
