@@ -2,7 +2,7 @@
  * The grant rules in motion: Participate (sync or recorded for the background), the background
  * completion of recorded claims, and the admin operations. Every invariant is the database's:
  * the nonce by its unique key, the per-person limit and the quota by conditional updates, a
- * unit's products all or nothing by a savepoint, a claim completed once by a conditional update
+ * unit's products all or nothing inside the claim's transaction, a claim completed once by a conditional update
  * on its lease. Locks only keep contention down.
  */
 import { randomBytes } from 'node:crypto';
@@ -81,13 +81,6 @@ export interface ClaimView {
 export interface EntitlementPage {
   readonly products: readonly GrantedProduct[];
   readonly nextPageToken: string;
-}
-
-/** Rolls a unit's savepoint back with the code of the limit that refused it. */
-class UnitRefusal extends Error {
-  constructor(readonly code: number) {
-    super(`unit refused with ${code}`);
-  }
 }
 
 /** The worker's lease ran out and another worker took the claim; this attempt is undone. */
@@ -265,11 +258,11 @@ export class GrantService {
   /** Evaluates the activity and each unit for the request, granting inside `trx`. */
   private async decide(trx: Knex, claimId: string, input: ParticipateInput, nowDate: Date): Promise<Outcome> {
     const now = seconds(nowDate);
-    const activity = await this.store.activityByLabel(input.activityLabel, trx);
+    const activity = await this.store.activityForParticipant(input.activityLabel, input.identity, trx);
     if (activity === undefined) return simpleOutcome(RESULT.NO_ACTIVITY);
     const kind = classifyIdentity(input.identity);
     if (kind === undefined) return simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is of no known kind');
-    if (await this.store.isBlocked(activity.id, input.identity, trx)) {
+    if (activity.blocked) {
       return simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is blocked');
     }
     const gate = activityGate(activity, now);
@@ -294,28 +287,28 @@ export class GrantService {
         claimId,
         grantedAt: now,
       }));
-      const code = await this.grantUnit(trx, unit, input.identity, products);
+      const code = await this.grantUnit(trx, unit, input.identity, claimId, products);
       verdicts.push(verdict(unit, code));
       if (code === 0) granted.push(...products);
     }
     return resolveOutcome(activity, verdicts, granted);
   }
 
-  /** A unit's grant in a savepoint: person slot, quota, entitlements, all or nothing. */
-  private async grantUnit(trx: Knex, unit: UnitDef, identity: string, products: readonly GrantedProduct[]): Promise<number> {
-    // Granted never goes down, so a unit read as full is full; this only spares the write.
+  /**
+   * A unit's grant, all or nothing: person slot, entitlements, then the quota. The quota row is
+   * the one every participant of the unit contends for, so it is taken last to hold its lock
+   * for the shortest time. A refusal undoes what this transaction wrote for the unit (rows it
+   * still holds locked); any failure rolls back the whole transaction.
+   */
+  private async grantUnit(trx: Knex, unit: UnitDef, identity: string, claimId: string, products: readonly GrantedProduct[]): Promise<number> {
+    // Granted never goes down, so a unit read as full is full; this only spares the writes.
     if (unit.granted >= unit.quota) return UNIT_CODE.QUOTA_EXHAUSTED;
-    try {
-      await trx.transaction(async (sp) => {
-        if (!(await this.store.takePersonSlot(sp, unit.id, identity, unit.perPersonLimit))) throw new UnitRefusal(UNIT_CODE.PERSON_LIMIT);
-        if (!(await this.store.takeQuota(sp, unit.id))) throw new UnitRefusal(UNIT_CODE.QUOTA_EXHAUSTED);
-        await this.store.insertEntitlements(sp, identity, products);
-      });
-      return 0;
-    } catch (err) {
-      if (err instanceof UnitRefusal) return err.code;
-      throw err;
-    }
+    if (!(await this.store.takePersonSlot(trx, unit.id, identity, unit.perPersonLimit))) return UNIT_CODE.PERSON_LIMIT;
+    await this.store.insertEntitlements(trx, identity, products);
+    if (await this.store.takeQuota(trx, unit.id)) return 0;
+    await this.store.deleteEntitlements(trx, claimId, unit.id);
+    await this.store.returnPersonSlot(trx, unit.id, identity);
+    return UNIT_CODE.QUOTA_EXHAUSTED;
   }
 
   // --- background completion ------------------------------------------------------------

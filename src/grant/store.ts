@@ -141,9 +141,13 @@ export class GrantStore {
 
   // --- activities and units -------------------------------------------------------------
 
-  async activityByLabel(label: string, db: Knex = this.knex): Promise<ActivityDef | undefined> {
-    const row = await db<ActivityRow>(T.activities).where({ label }).first();
-    return row === undefined ? undefined : toActivity(row);
+  /** The activity by label, and whether it blocks `identity`, in one query. */
+  async activityForParticipant(label: string, identity: string, db: Knex = this.knex): Promise<(ActivityDef & { blocked: boolean }) | undefined> {
+    const row = (await db(`${T.activities} as a`)
+      .select('a.*', db.raw('exists(select 1 from ?? as b where b.activity_id = a.id and b.identity = ?) as blocked', [T.blocked, identity]))
+      .where('a.label', label)
+      .first()) as (ActivityRow & { blocked: number | string }) | undefined;
+    return row === undefined ? undefined : { ...toActivity(row), blocked: Number(row.blocked) === 1 };
   }
 
   async activityById(id: string, db: Knex = this.knex): Promise<ActivityDef | undefined> {
@@ -154,11 +158,6 @@ export class GrantStore {
   async blockedIdentities(activityId: string): Promise<string[]> {
     const rows = await this.knex<{ identity: string; activity_id: string }>(T.blocked).select('identity').where({ activity_id: activityId }).orderBy('identity');
     return rows.map((r) => r.identity);
-  }
-
-  async isBlocked(activityId: string, identity: string, db: Knex = this.knex): Promise<boolean> {
-    const row = await db(T.blocked).select('identity').where({ activity_id: activityId, identity }).first();
-    return row !== undefined;
   }
 
   /** Inserts or replaces an activity and its block list; false when `id` names none. */
@@ -267,10 +266,22 @@ export class GrantStore {
     return changed === 1;
   }
 
+  /**
+   * Gives back the slot this transaction just took (its row is still locked by us, so no other
+   * writer saw the increment).
+   */
+  async returnPersonSlot(trx: Knex, unitId: string, identity: string): Promise<void> {
+    await trx(T.personCounts).where({ sub_activity_id: unitId, identity }).andWhere('count', '>', 0).decrement('count', 1);
+  }
+
   /** One more grant of the unit's quota, if any is left. */
   async takeQuota(trx: Knex, unitId: string): Promise<boolean> {
     const changed = await trx(T.units).where({ id: unitId }).andWhere('granted', '<', trx.ref('quota')).increment('granted', 1);
     return changed === 1;
+  }
+
+  async deleteEntitlements(trx: Knex, claimId: string, unitId: string): Promise<void> {
+    await trx(T.entitlements).where({ claim_id: claimId, sub_activity_id: unitId }).delete();
   }
 
   async insertEntitlements(trx: Knex, identity: string, products: readonly GrantedProduct[]): Promise<void> {
