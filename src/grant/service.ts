@@ -255,9 +255,14 @@ export class GrantService {
     }
   }
 
-  /** Evaluates the activity and each unit for the request, granting inside `trx`. */
-  private async decide(trx: Knex, claimId: string, input: ParticipateInput, nowDate: Date): Promise<Outcome> {
+  /**
+   * Evaluates the activity and each unit for the request, granting inside `trx`. Windows are
+   * judged at `joinedAt`, when the claim was made, so a claim completed late (after a restart)
+   * is not refused for time it spent waiting; "N days" entitlements start at the grant.
+   */
+  private async decide(trx: Knex, claimId: string, input: ParticipateInput, nowDate: Date, joinedAtDate: Date = nowDate): Promise<Outcome> {
     const now = seconds(nowDate);
+    const joinedAt = seconds(joinedAtDate);
     const activity = await this.store.activityForParticipant(input.activityLabel, input.identity, trx);
     if (activity === undefined) return simpleOutcome(RESULT.NO_ACTIVITY);
     const kind = classifyIdentity(input.identity);
@@ -265,7 +270,7 @@ export class GrantService {
     if (activity.blocked) {
       return simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is blocked');
     }
-    const gate = activityGate(activity, now);
+    const gate = activityGate(activity, joinedAt);
     if (gate !== 0) return activityRefused(activity, gate);
     const units = await this.store.unitsOf(activity.id, trx);
     if (units.length === 0) return activityRefused(activity, UNIT_CODE.ACTIVITY_EMPTY);
@@ -273,7 +278,7 @@ export class GrantService {
     const verdicts: UnitVerdict[] = [];
     const granted: GrantedProduct[] = [];
     for (const unit of units) {
-      const pre = unitPrecheck(unit, activity, input, kind, now);
+      const pre = unitPrecheck(unit, activity, input, kind, joinedAt);
       if (pre !== 0) {
         verdicts.push(verdict(unit, pre));
         continue;
@@ -338,7 +343,7 @@ export class GrantService {
           this.retrying(() =>
             this.store.transaction(async (trx) => {
               const now = this.clock.now();
-              const outcome = await this.decide(trx, claim.id, input, now);
+              const outcome = await this.decide(trx, claim.id, input, now, new Date(claim.createdAt));
               const done = await this.store.completeClaim(
                 trx,
                 claim.id,

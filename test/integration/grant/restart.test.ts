@@ -11,6 +11,7 @@ import { createClients, grant, GrpcStatus, type Clients } from '@huodong/clients
 import { createApp, type App } from '../../../src/app.js';
 import { areas } from '../../../src/areas.js';
 import { createGrantArea } from '../../../src/grant/index.js';
+import type { GrantOptions } from '../../../src/grant/service.js';
 import { GrantStore } from '../../../src/grant/store.js';
 import type { Clock } from '../../../src/platform/clock.js';
 import { loadConfig } from '../../../src/platform/config.js';
@@ -18,7 +19,7 @@ import { openDatabase } from '../../../src/platform/db.js';
 import { freshMysqlDatabase, startTestApp, STORE_KINDS, type StoreKind } from '../../support/app.js';
 import { FakeClock } from '../../support/clock.js';
 import { expectError } from '../../support/errors.js';
-import { nonce, openActivity, participateSync, phone, settled } from './fixtures.js';
+import { createActivity, createUnit, nonce, openActivity, participateSync, phone, settled } from './fixtures.js';
 
 interface SharedStore {
   readonly mysqlUrl?: string;
@@ -39,7 +40,11 @@ const storeOptions = (shared: SharedStore): { mysqlUrl?: string; dataDir?: strin
   shared.mysqlUrl !== undefined ? { mysqlUrl: shared.mysqlUrl } : { dataDir: shared.dataDir ?? '' };
 
 /** A server whose grant worker never gets to run before it is stopped: a crash, as far as claims can tell. */
-async function startDoomedServer(shared: SharedStore, clock?: Clock): Promise<{ app: App; clients: Clients }> {
+function startDoomedServer(shared: SharedStore, clock?: Clock): Promise<{ app: App; clients: Clients }> {
+  return startServerWith(shared, { workerStartDelayMs: 3_600_000 }, clock);
+}
+
+async function startServerWith(shared: SharedStore, options: GrantOptions, clock?: Clock): Promise<{ app: App; clients: Clients }> {
   const token = `test-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
     HUODONG_GRPC_HOST: '127.0.0.1',
@@ -54,7 +59,7 @@ async function startDoomedServer(shared: SharedStore, clock?: Clock): Promise<{ 
     env.MYSQL_URL = shared.mysqlUrl;
     env.REDIS_URL = process.env.REDIS_URL ?? '';
   } else env.HUODONG_DATA_DIR = shared.dataDir ?? '';
-  const delayed = areas.map((a) => (a.name === 'grant' ? createGrantArea({ workerStartDelayMs: 3_600_000 }) : a));
+  const delayed = areas.map((a) => (a.name === 'grant' ? createGrantArea(options) : a));
   const app = await createApp(loadConfig(env), { areas: delayed, ...(clock === undefined ? {} : { clock }) });
   return { app, clients: createClients({ address: app.grpcAddress, token }) };
 }
@@ -103,12 +108,17 @@ for (const store of STORE_KINDS) {
       }
     });
 
-    it('a claim leased by a worker that died is left alone until the lease runs out, then completed once', async () => {
+    it('a claim leased by a worker that died is left alone until the lease runs out, then completed once, judged at the time it was made', async () => {
       const shared = await sharedStore(store);
       const clock = new FakeClock(new Date());
       try {
         const first = await startDoomedServer(shared, clock);
-        const { activity } = await openActivity(first.clients);
+        // The activity closes while the claims wait; they were made in time, so they still grant.
+        const activity = await createActivity(first.clients, {
+          startTime: new Date(clock.now().getTime() - 60_000),
+          endTime: new Date(clock.now().getTime() + 10_000),
+        });
+        await createUnit(first.clients, activity.id);
         const claimIds = await submitAsync(first.clients, activity.label, [phone(), phone(), phone()]);
         // The dead worker took the claims just before dying.
         const db = openDatabase(storeOptions(shared).mysqlUrl !== undefined ? { mysqlUrl: shared.mysqlUrl, dataDir: '' } : { mysqlUrl: undefined, dataDir: shared.dataDir ?? '' });
@@ -132,6 +142,34 @@ for (const store of STORE_KINDS) {
           }
         } finally {
           await second.stop();
+        }
+      } finally {
+        await shared.drop();
+      }
+    });
+
+    it('an async claim that keeps failing is retried, then refused with 1002 after its attempts, granting nothing', async () => {
+      const shared = await sharedStore(store);
+      try {
+        const server = await startServerWith(shared, { leaseMs: 30, pollIntervalMs: 20, maxAttempts: 3 });
+        try {
+          const { activity } = await openActivity(server.clients);
+          const knex = server.app.db.knex;
+          await knex.schema.renameTable('grant_entitlements', 'grant_entitlements_away');
+          let claimId: string;
+          try {
+            [claimId = ''] = await submitAsync(server.clients, activity.label, [phone()]);
+            const done = await settled(server.clients, claimId);
+            expect([done.status, done.resultCode]).to.deep.equal([grant.ClaimStatus.CLAIM_STATUS_REFUSED, '1002']);
+          } finally {
+            await knex.schema.renameTable('grant_entitlements_away', 'grant_entitlements');
+          }
+          const row = (await knex('grant_claims').where({ id: claimId }).first()) as { attempts: number | string };
+          expect(Number(row.attempts)).to.equal(3);
+          expect(await countRows(server.app, 'grant_person_counts', { identity: (await server.clients.grant.getClaim({ claimId })).claim?.identity ?? '' })).to.equal(0);
+        } finally {
+          server.clients.close();
+          await server.app.stop();
         }
       } finally {
         await shared.drop();
