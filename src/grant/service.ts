@@ -2,8 +2,8 @@
  * The grant rules in motion: Participate (sync or recorded for the background), the background
  * completion of recorded claims, and the admin operations. Every invariant is the database's:
  * the nonce by its unique key, the per-person limit and the quota by conditional updates, a
- * unit's products all or nothing inside the claim's transaction, a claim completed once by a conditional update
- * on its lease. Locks only keep contention down.
+ * unit's products all or nothing inside the claim's transaction, a claim completed once by a
+ * conditional update on its lease. Locks only keep contention down.
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -14,7 +14,6 @@ import type { Locks } from '../platform/locks.js';
 import type { Logger } from '../platform/logger.js';
 import {
   ID,
-
   validateActivity,
   validateSubActivity,
   type ActivityInput,
