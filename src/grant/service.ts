@@ -152,10 +152,12 @@ export class GrantService {
   private async accept(appId: string, input: ParticipateInput): Promise<ClaimView> {
     const now = this.clock.now();
     const id = newId();
-    await this.store.transaction(async (trx) => {
-      await this.takeNonce(trx, appId, input.nonce, now);
-      await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, 'pending', undefined));
-    });
+    await this.retrying(() =>
+      this.store.transaction(async (trx) => {
+        await this.takeNonce(trx, appId, input.nonce, now);
+        await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, 'pending', undefined));
+      }),
+    );
     this.notify();
     return {
       claimId: id,
