@@ -8,10 +8,12 @@ import { ErrorInfo, Status } from './gen/huodong/common/v1/error.js';
 import { UserDataServiceDefinition } from './gen/huodong/userdata/v1/userdata.js';
 import { MemberServiceDefinition } from './gen/huodong/member/v1/member.js';
 import { PointsCenterServiceDefinition } from './gen/huodong/points/v1/points.js';
+import { ActivityGrantServiceDefinition } from './gen/huodong/grant/v1/grant.js';
 
 export * as userdata from './gen/huodong/userdata/v1/userdata.js';
 export * as member from './gen/huodong/member/v1/member.js';
 export * as points from './gen/huodong/points/v1/points.js';
+export * as grant from './gen/huodong/grant/v1/grant.js';
 export * as common from './gen/huodong/common/v1/error.js';
 export { status as GrpcStatus } from '@grpc/grpc-js';
 
@@ -107,6 +109,7 @@ export interface Clients {
   readonly userdata: ServiceClient<typeof UserDataServiceDefinition>;
   readonly member: ServiceClient<typeof MemberServiceDefinition>;
   readonly points: ServiceClient<typeof PointsCenterServiceDefinition>;
+  readonly grant: ServiceClient<typeof ActivityGrantServiceDefinition>;
   close(): void;
 }
 
@@ -150,6 +153,7 @@ export function createClients(options: ClientsOptions): Clients {
     userdata: bind(client, UserDataServiceDefinition, defaults),
     member: bind(client, MemberServiceDefinition, defaults),
     points: bind(client, PointsCenterServiceDefinition, defaults),
+    grant: bind(client, ActivityGrantServiceDefinition, defaults),
     close: () => client.close(),
   };
 }

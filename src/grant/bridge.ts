@@ -1,0 +1,138 @@
+/**
+ * Seed 004's legacy route: POST /activity/services/activity?g_nonce=... with the caller's own
+ * Bearer app token and the seed's JSON body. Business outcomes answer HTTP 200 with
+ * {resultCode, resultMessage} plus `detail` ("0000") or `activityDtoList` ("3002"), exactly as
+ * the seed shows. A bad body and a replayed g_nonce are "1001" at HTTP 200 (the seed's "bad
+ * parameters"); auth and store failures keep their HTTP status with the same envelope.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { grant, HuodongError, GrpcStatus } from '@huodong/clients';
+import type { BridgeClients } from '../platform/area.js';
+import { badRequest, bodyOf, callOptions, httpStatusOf, stringParam } from '../bridge/http.js';
+
+/** The legacy system ran in China; its dates are "yyyy-MM-dd HH:mm:ss" there. */
+const LEGACY_ZONE = 'Asia/Shanghai';
+const legacyFormat = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: LEGACY_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+export function legacyDate(at: Date | undefined): string {
+  return at === undefined ? '' : legacyFormat.format(at);
+}
+
+/** extParams arrives as an object (the seed's example) or as JSON text (its table). */
+function extParamsOf(body: Record<string, unknown>): Record<string, string> {
+  let raw = body.extParams;
+  if (raw === undefined || raw === null || raw === '') return {};
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw) as unknown;
+    } catch {
+      throw badRequest('extParams', 'is not valid JSON');
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badRequest('extParams', 'must be a JSON object');
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value === 'string') out[key] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean') out[key] = String(value);
+    else throw badRequest(`extParams.${key}`, 'must be a string, number or boolean');
+  }
+  return out;
+}
+
+function nonceOf(request: FastifyRequest): string {
+  const query = request.query as Record<string, unknown> | undefined;
+  const value = query?.g_nonce;
+  return typeof value === 'string' ? value : '';
+}
+
+const ACTIVATE_TYPE: Partial<Record<grant.ActivateType, string>> = {
+  [grant.ActivateType.ACTIVATE_TYPE_ON_GRANT]: '0',
+  [grant.ActivateType.ACTIVATE_TYPE_LATER]: '1',
+};
+
+function legacyEnvelope(claim: grant.Claim): Record<string, unknown> {
+  if (claim.status === grant.ClaimStatus.CLAIM_STATUS_PENDING) {
+    return {
+      resultCode: '0000',
+      resultMessage: '受理成功,正在办理',
+      detail: { claimId: claim.claimId, status: 'pending', products: [] },
+    };
+  }
+  const envelope: Record<string, unknown> = { resultCode: claim.resultCode, resultMessage: claim.resultMessage };
+  if (claim.resultCode === '0000') {
+    envelope.detail = {
+      claimId: claim.claimId,
+      products: claim.products.map((p) => ({
+        activityId: p.activityId,
+        subActivityId: p.subActivityId,
+        productUri: p.productUri,
+        limitStartDate: legacyDate(p.limitStartTime),
+        limitEndDate: legacyDate(p.limitEndTime),
+        activateType: ACTIVATE_TYPE[p.activateType] ?? '0',
+      })),
+    };
+  } else if (claim.resultCode === '3002') {
+    envelope.activityDtoList = claim.activities.map((a) => ({
+      engineSubActivityDtos: a.subActivities.map((u) => ({
+        errorCode: u.errorCode,
+        errorMessage: u.errorMessage,
+        id: u.id,
+        name: u.name,
+        participateResult: u.participateResult,
+      })),
+      id: a.id,
+      name: a.name,
+      participateResult: a.participateResult,
+      ...(a.errorCode === 0 ? {} : { errorCode: a.errorCode, errorMessage: a.errorMessage }),
+    }));
+  }
+  return envelope;
+}
+
+function fail(reply: FastifyReply, err: unknown): FastifyReply {
+  if (!(err instanceof HuodongError)) throw err as Error;
+  if (err.code === GrpcStatus.INVALID_ARGUMENT || err.reason === 'NONCE_REPLAYED') {
+    return reply.code(200).send({ resultCode: '1001', resultMessage: `请求参数错误: ${err.message}`, reason: err.reason });
+  }
+  return reply.code(httpStatusOf(err)).send({ resultCode: '1002', resultMessage: err.message, reason: err.reason });
+}
+
+export function grantBridge(app: FastifyInstance, { caller }: BridgeClients): void {
+  const route = {
+    // A body fastify cannot parse is still the seed's "bad parameters", in its envelope.
+    errorHandler(error: { statusCode?: number; message: string }, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+      const status = error.statusCode ?? 500;
+      if (status >= 500) return reply.code(500).send({ resultCode: '1002', resultMessage: '处理异常,请稍后重试' });
+      return reply.code(200).send({ resultCode: '1001', resultMessage: `请求参数错误: body ${error.message}` });
+    },
+  };
+  app.post('/activity/services/activity', route, async (request, reply) => {
+    try {
+      const body = bodyOf(request);
+      const response = await caller.grant.participate(
+        {
+          identity: stringParam(body, 'identity') ?? '',
+          activityLabel: stringParam(body, 'activityLabel') ?? '',
+          source: stringParam(body, 'source') ?? '',
+          branch: stringParam(body, 'branch') ?? '',
+          extParams: extParamsOf(body),
+          nonce: nonceOf(request),
+        },
+        callOptions(request),
+      );
+      if (response.claim === undefined) throw new Error('Participate answered no claim');
+      return legacyEnvelope(response.claim);
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+}

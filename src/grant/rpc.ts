@@ -1,0 +1,208 @@
+/** Proto <-> domain for ActivityGrantService; no rules here. */
+import {
+  ActivateType,
+  ActivityGrantServiceDefinition,
+  ActivityStatus,
+  ClaimStatus,
+  IdentityKind,
+  type Activity,
+  type Claim,
+  type GrantedProduct as GrantedProductPb,
+  type Product,
+  type SubActivity,
+} from '../gen/huodong/grant/v1/grant.js';
+import { defineService, type ServiceRegistration } from '../platform/rpc.js';
+import type { ActivityRecord, ProductInput, StatusInput, SubActivityRecord } from './admin.js';
+import type { ActivateType as DomainActivateType, GrantedProduct, IdentityKind as DomainKind, ProductDef } from './rules.js';
+import type { ClaimView, GrantService } from './service.js';
+
+const KIND_FROM_PB: Partial<Record<IdentityKind, DomainKind>> = {
+  [IdentityKind.IDENTITY_KIND_PHONE]: 'phone',
+  [IdentityKind.IDENTITY_KIND_EMAIL]: 'email',
+  [IdentityKind.IDENTITY_KIND_ENTERPRISE_ACCOUNT]: 'enterprise_account',
+  [IdentityKind.IDENTITY_KIND_LOCK_ASSET_NUMBER]: 'lock_asset_number',
+};
+const KIND_TO_PB: Record<DomainKind, IdentityKind> = {
+  phone: IdentityKind.IDENTITY_KIND_PHONE,
+  email: IdentityKind.IDENTITY_KIND_EMAIL,
+  enterprise_account: IdentityKind.IDENTITY_KIND_ENTERPRISE_ACCOUNT,
+  lock_asset_number: IdentityKind.IDENTITY_KIND_LOCK_ASSET_NUMBER,
+};
+const CLAIM_STATUS: Record<ClaimView['status'], ClaimStatus> = {
+  pending: ClaimStatus.CLAIM_STATUS_PENDING,
+  granted: ClaimStatus.CLAIM_STATUS_GRANTED,
+  refused: ClaimStatus.CLAIM_STATUS_REFUSED,
+};
+
+function statusIn(status: ActivityStatus): StatusInput {
+  if (status === ActivityStatus.ACTIVITY_STATUS_DISABLED) return 'disabled';
+  if (status === ActivityStatus.ACTIVITY_STATUS_ENABLED) return 'enabled';
+  return 'unspecified';
+}
+
+const statusOut = (enabled: boolean): ActivityStatus =>
+  enabled ? ActivityStatus.ACTIVITY_STATUS_ENABLED : ActivityStatus.ACTIVITY_STATUS_DISABLED;
+
+function activateIn(type: ActivateType): DomainActivateType | undefined {
+  if (type === ActivateType.ACTIVATE_TYPE_ON_GRANT) return 0;
+  if (type === ActivateType.ACTIVATE_TYPE_LATER) return 1;
+  return undefined;
+}
+
+const activateOut = (type: DomainActivateType): ActivateType =>
+  type === 0 ? ActivateType.ACTIVATE_TYPE_ON_GRANT : ActivateType.ACTIVATE_TYPE_LATER;
+
+const dateOf = (seconds: number): Date => new Date(seconds * 1000);
+const optionalDate = (seconds: number | undefined): Date | undefined => (seconds === undefined ? undefined : dateOf(seconds));
+
+function productIn(p: Product): ProductInput {
+  const v = p.validity;
+  return {
+    productUri: p.productUri,
+    validity:
+      v?.$case === 'days'
+        ? { kind: 'days', days: v.value }
+        : v?.$case === 'fixedWindow'
+          ? { kind: 'fixed', startTime: v.value.startTime, endTime: v.value.endTime }
+          : undefined,
+    activateType: activateIn(p.activateType),
+  };
+}
+
+function productOut(p: ProductDef): Product {
+  return {
+    productUri: p.productUri,
+    validity:
+      p.validity.kind === 'days'
+        ? { $case: 'days', value: p.validity.days }
+        : { $case: 'fixedWindow', value: { startTime: dateOf(p.validity.startAt), endTime: dateOf(p.validity.endAt) } },
+    activateType: activateOut(p.activateType),
+  };
+}
+
+function activityOut(a: ActivityRecord): Activity {
+  return {
+    id: a.id,
+    label: a.label,
+    name: a.name,
+    status: statusOut(a.enabled),
+    startTime: dateOf(a.startAt),
+    endTime: dateOf(a.endAt),
+    blockedIdentities: [...a.blockedIdentities],
+  };
+}
+
+function subActivityOut(u: SubActivityRecord & { granted: number }): SubActivity {
+  return {
+    id: u.id,
+    activityId: u.activityId,
+    name: u.name,
+    status: statusOut(u.enabled),
+    startTime: optionalDate(u.startAt),
+    endTime: optionalDate(u.endAt),
+    quota: String(u.quota),
+    perPersonLimit: u.perPersonLimit,
+    filterRules: {
+      allowedSources: [...u.filters.sources],
+      allowedBranches: [...u.filters.branches],
+      identityKinds: u.filters.identityKinds.map((k) => KIND_TO_PB[k]),
+    },
+    products: u.products.map(productOut),
+    grantedCount: String(u.granted),
+  };
+}
+
+function grantedOut(p: GrantedProduct): GrantedProductPb {
+  return {
+    activityId: p.activityId,
+    subActivityId: p.subActivityId,
+    productUri: p.productUri,
+    limitStartTime: dateOf(p.startAt),
+    limitEndTime: dateOf(p.endAt),
+    activateType: activateOut(p.activateType),
+    claimId: p.claimId,
+    grantTime: dateOf(p.grantedAt),
+  };
+}
+
+function claimOut(view: ClaimView): Claim {
+  const o = view.outcome;
+  return {
+    claimId: view.claimId,
+    status: CLAIM_STATUS[view.status],
+    resultCode: o?.resultCode ?? '',
+    resultMessage: o?.resultMessage ?? '',
+    products: (o?.products ?? []).map(grantedOut),
+    activities: (o?.activities ?? []).map((a) => ({
+      id: a.id,
+      name: a.name,
+      participateResult: a.participateResult,
+      errorCode: a.errorCode,
+      errorMessage: a.errorMessage,
+      subActivities: a.units.map((u) => ({ ...u })),
+    })),
+    invalidField: o?.invalidField ?? '',
+    filterRule: o?.filterRule ?? '',
+    identity: view.identity,
+    activityLabel: view.activityLabel,
+    createTime: view.createdAtMs === undefined ? undefined : new Date(view.createdAtMs),
+    completeTime: view.completedAtMs === undefined ? undefined : new Date(view.completedAtMs),
+  };
+}
+
+export function grantRpc(service: GrantService): ServiceRegistration {
+  return defineService({
+    definition: ActivityGrantServiceDefinition,
+    scopes: {
+      participate: 'grant',
+      getClaim: 'grant',
+      saveActivity: 'grant.admin',
+      saveSubActivity: 'grant.admin',
+      listEntitlements: 'grant.admin',
+    },
+    handlers: {
+      async participate(request, context) {
+        const view = await service.participate(context.app.id, request);
+        return { claim: claimOut(view) };
+      },
+      async getClaim(request, context) {
+        return { claim: claimOut(await service.getClaim(context.app.id, request.claimId)) };
+      },
+      async saveActivity(request) {
+        const a = request.activity;
+        const saved = await service.saveActivity({
+          id: a?.id ?? '',
+          label: a?.label ?? '',
+          name: a?.name ?? '',
+          status: statusIn(a?.status ?? ActivityStatus.ACTIVITY_STATUS_UNSPECIFIED),
+          startTime: a?.startTime,
+          endTime: a?.endTime,
+          blockedIdentities: a?.blockedIdentities ?? [],
+        });
+        return { activity: activityOut(saved) };
+      },
+      async saveSubActivity(request) {
+        const u = request.subActivity;
+        const saved = await service.saveSubActivity({
+          id: u?.id ?? '',
+          activityId: u?.activityId ?? '',
+          name: u?.name ?? '',
+          status: statusIn(u?.status ?? ActivityStatus.ACTIVITY_STATUS_UNSPECIFIED),
+          startTime: u?.startTime,
+          endTime: u?.endTime,
+          quota: u?.quota ?? '0',
+          perPersonLimit: u?.perPersonLimit ?? 0,
+          allowedSources: u?.filterRules?.allowedSources ?? [],
+          allowedBranches: u?.filterRules?.allowedBranches ?? [],
+          identityKinds: (u?.filterRules?.identityKinds ?? []).map((k) => KIND_FROM_PB[k]),
+          products: (u?.products ?? []).map(productIn),
+        });
+        return { subActivity: subActivityOut(saved) };
+      },
+      async listEntitlements(request) {
+        const page = await service.listEntitlements(request.identity, request.pageSize, request.pageToken);
+        return { products: page.products.map(grantedOut), nextPageToken: page.nextPageToken };
+      },
+    },
+  });
+}

@@ -1,0 +1,427 @@
+/**
+ * The grant rules in motion: Participate (sync or recorded for the background), the background
+ * completion of recorded claims, and the admin operations. Every invariant is the database's:
+ * the nonce by its unique key, the per-person limit and the quota by conditional updates, a
+ * unit's products all or nothing inside the claim's transaction, a claim completed once by a
+ * conditional update on its lease. Locks only keep contention down.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Clock } from '../platform/clock.js';
+import { classifyStoreError } from '../platform/db.js';
+import { InvalidArgumentError, LockBusyError, UnavailableError } from '../platform/errors.js';
+import type { Locks } from '../platform/locks.js';
+import type { Logger } from '../platform/logger.js';
+import {
+  ID,
+  validateActivity,
+  validateSubActivity,
+  type ActivityInput,
+  type ActivityRecord,
+  type SubActivityInput,
+  type SubActivityRecord,
+} from './admin.js';
+import { ActivityNotFoundError, AREA, ClaimNotFoundError, NonceReplayedError, SubActivityNotFoundError } from './errors.js';
+import {
+  activityGate,
+  activityRefused,
+  badParameter,
+  classifyIdentity,
+  NONCE_WINDOW_SECONDS,
+  productWindow,
+  resolveOutcome,
+  RESULT,
+  simpleOutcome,
+  UNIT_CODE,
+  unitPrecheck,
+  validateParticipate,
+  verdict,
+  type GrantedProduct,
+  type Outcome,
+  type ParticipateInput,
+  type RawParticipate,
+  type UnitDef,
+  type UnitVerdict,
+} from './rules.js';
+import type { ClaimRow, ClaimStatus, GrantStore } from './store.js';
+
+export interface GrantOptions {
+  /** Delay before the background worker first looks for claims (tests simulate a crash with it). */
+  readonly workerStartDelayMs?: number;
+  /** How often the worker looks for pending claims when nothing woke it. */
+  readonly pollIntervalMs?: number;
+  /** How long a worker holds a claim; a claim of a crashed worker is retried after it. */
+  readonly leaseMs?: number;
+  /** Attempts before a claim that keeps failing is refused with "1002". */
+  readonly maxAttempts?: number;
+  /** How long Participate waits for the identity+activity lock. */
+  readonly lockWaitMs?: number;
+}
+
+export const DEFAULTS = {
+  workerStartDelayMs: 0,
+  pollIntervalMs: 500,
+  leaseMs: 30_000,
+  maxAttempts: 5,
+  lockWaitMs: 8_000,
+} as const;
+
+export interface ClaimView {
+  readonly claimId: string;
+  readonly status: ClaimStatus;
+  /** Undefined while pending. */
+  readonly outcome: Outcome | undefined;
+  readonly identity: string;
+  readonly activityLabel: string;
+  readonly createdAtMs: number | undefined;
+  readonly completedAtMs: number | undefined;
+}
+
+export interface EntitlementPage {
+  readonly products: readonly GrantedProduct[];
+  readonly nextPageToken: string;
+}
+
+/** The worker's lease ran out and another worker took the claim; this attempt is undone. */
+class LeaseLostError extends Error {}
+
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const MAX_TX_ATTEMPTS = 4;
+
+export function newId(): string {
+  return randomBytes(16).toString('hex').toUpperCase();
+}
+
+const seconds = (at: Date): number => Math.floor(at.getTime() / 1000);
+
+function statusOf(outcome: Outcome): ClaimStatus {
+  return outcome.resultCode === RESULT.OK ? 'granted' : 'refused';
+}
+
+function lockKey(input: ParticipateInput): string {
+  return `grant:${input.activityLabel}:${input.identity}`;
+}
+
+function viewOf(row: ClaimRow): ClaimView {
+  return {
+    claimId: row.id,
+    status: row.status,
+    outcome: row.outcome === undefined ? undefined : (JSON.parse(row.outcome) as Outcome),
+    identity: row.identity,
+    activityLabel: row.activityLabel,
+    createdAtMs: row.createdAt,
+    completedAtMs: row.completedAt,
+  };
+}
+
+export class GrantService {
+  private notify: () => void = () => undefined;
+  private readonly options: Required<GrantOptions>;
+
+  constructor(
+    private readonly store: GrantStore,
+    private readonly locks: Locks,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    options: GrantOptions = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  /** The worker registers here to be woken as soon as a claim is recorded. */
+  onPending(fn: () => void): void {
+    this.notify = fn;
+  }
+
+  get settings(): Required<GrantOptions> {
+    return this.options;
+  }
+
+  // --- Participate ----------------------------------------------------------------------
+
+  async participate(appId: string, raw: RawParticipate): Promise<ClaimView> {
+    const validated = validateParticipate(raw);
+    if (!validated.ok) {
+      return this.unrecorded(badParameter(validated.field, validated.problem), raw);
+    }
+    const input = validated.value;
+    return input.mode === 'sync' ? this.participateSync(appId, input) : this.accept(appId, input);
+  }
+
+  /** Async mode: the nonce and the pending claim are committed together, then answered. */
+  private async accept(appId: string, input: ParticipateInput): Promise<ClaimView> {
+    const now = this.clock.now();
+    const id = newId();
+    await this.retrying(() =>
+      this.store.transaction(async (trx) => {
+        await this.takeNonce(trx, appId, input.nonce, now);
+        await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, 'pending', undefined));
+      }),
+    );
+    this.notify();
+    return {
+      claimId: id,
+      status: 'pending',
+      outcome: undefined,
+      identity: input.identity,
+      activityLabel: input.activityLabel,
+      createdAtMs: now.getTime(),
+      completedAtMs: undefined,
+    };
+  }
+
+  /** Sync mode: nonce, grants and the completed claim commit in one transaction, or none do. */
+  private async participateSync(appId: string, input: ParticipateInput): Promise<ClaimView> {
+    const id = newId();
+    try {
+      return await this.locks.withLock(
+        lockKey(input),
+        () =>
+          this.retrying(() =>
+            this.store.transaction(async (trx) => {
+              const now = this.clock.now();
+              await this.takeNonce(trx, appId, input.nonce, now);
+              const outcome = await this.decide(trx, id, input, now);
+              await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, statusOf(outcome), outcome));
+              return {
+                claimId: id,
+                status: statusOf(outcome),
+                outcome,
+                identity: input.identity,
+                activityLabel: input.activityLabel,
+                createdAtMs: now.getTime(),
+                completedAtMs: now.getTime(),
+              };
+            }),
+          ),
+        { area: AREA, waitMs: this.options.lockWaitMs },
+      );
+    } catch (err) {
+      return this.unrecorded(this.processingFailure(err, id), input);
+    }
+  }
+
+  /** Maps a failed attempt to "1002", or rethrows what callers must see as an error. */
+  private processingFailure(err: unknown, claimId: string): Outcome {
+    if (err instanceof NonceReplayedError) throw err;
+    const classified = classifyStoreError(err);
+    if (classified instanceof UnavailableError) throw classified;
+    if (err instanceof LockBusyError) return simpleOutcome(RESULT.PROCESSING_FAILURE, 'busy, retry shortly');
+    this.logger.error({ err, claimId }, 'grant failed; answered 1002 and rolled back');
+    return simpleOutcome(RESULT.PROCESSING_FAILURE);
+  }
+
+  private unrecorded(outcome: Outcome, request: { identity?: string | undefined; activityLabel?: string | undefined }): ClaimView {
+    return {
+      claimId: '',
+      status: 'refused',
+      outcome,
+      identity: request.identity ?? '',
+      activityLabel: request.activityLabel ?? '',
+      createdAtMs: undefined,
+      completedAtMs: undefined,
+    };
+  }
+
+  private async takeNonce(trx: Knex, appId: string, nonce: string, now: Date): Promise<void> {
+    const at = seconds(now);
+    if (!(await this.store.acceptNonce(trx, appId, nonce, at, at - NONCE_WINDOW_SECONDS))) throw new NonceReplayedError();
+  }
+
+  private claimRecord(id: string, appId: string, input: ParticipateInput, now: Date, status: ClaimStatus, outcome: Outcome | undefined) {
+    return {
+      id,
+      appId,
+      identity: input.identity,
+      activityLabel: input.activityLabel,
+      request: JSON.stringify(input),
+      status,
+      resultCode: outcome?.resultCode,
+      outcome: outcome === undefined ? undefined : JSON.stringify(outcome),
+      createdAt: now.getTime(),
+      completedAt: outcome === undefined ? undefined : now.getTime(),
+    };
+  }
+
+  /** Retries a transaction the database aborted as a deadlock victim or lock-wait timeout. */
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (attempt >= MAX_TX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  /**
+   * Evaluates the activity and each unit for the request, granting inside `trx`. Windows are
+   * judged at `joinedAt`, when the claim was made, so a claim completed late (after a restart)
+   * is not refused for time it spent waiting; "N days" entitlements start at the grant.
+   */
+  private async decide(trx: Knex, claimId: string, input: ParticipateInput, nowDate: Date, joinedAtDate: Date = nowDate): Promise<Outcome> {
+    const now = seconds(nowDate);
+    const joinedAt = seconds(joinedAtDate);
+    const activity = await this.store.activityForParticipant(input.activityLabel, input.identity, trx);
+    if (activity === undefined) return simpleOutcome(RESULT.NO_ACTIVITY);
+    const kind = classifyIdentity(input.identity);
+    if (kind === undefined) return simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is of no known kind');
+    if (activity.blocked) {
+      return simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is blocked');
+    }
+    const gate = activityGate(activity, joinedAt);
+    if (gate !== 0) return activityRefused(activity, gate);
+    const units = await this.store.unitsOf(activity.id, trx);
+    if (units.length === 0) return activityRefused(activity, UNIT_CODE.ACTIVITY_EMPTY);
+
+    const verdicts: UnitVerdict[] = [];
+    const granted: GrantedProduct[] = [];
+    for (const unit of units) {
+      const pre = unitPrecheck(unit, activity, input, kind, joinedAt);
+      if (pre !== 0) {
+        verdicts.push(verdict(unit, pre));
+        continue;
+      }
+      const products = unit.products.map((p) => ({
+        ...productWindow(p, now),
+        activityId: activity.id,
+        subActivityId: unit.id,
+        productUri: p.productUri,
+        activateType: p.activateType,
+        claimId,
+        grantedAt: now,
+      }));
+      const code = await this.grantUnit(trx, unit, input.identity, claimId, products);
+      verdicts.push(verdict(unit, code));
+      if (code === 0) granted.push(...products);
+    }
+    return resolveOutcome(activity, verdicts, granted);
+  }
+
+  /**
+   * A unit's grant, all or nothing: person slot, entitlements, then the quota. The quota row is
+   * the one every participant of the unit contends for, so it is taken last to hold its lock
+   * for the shortest time. A refusal undoes what this transaction wrote for the unit (rows it
+   * still holds locked); any failure rolls back the whole transaction.
+   */
+  private async grantUnit(trx: Knex, unit: UnitDef, identity: string, claimId: string, products: readonly GrantedProduct[]): Promise<number> {
+    // Granted never goes down, so a unit read as full is full; this only spares the writes.
+    if (unit.granted >= unit.quota) return UNIT_CODE.QUOTA_EXHAUSTED;
+    if (!(await this.store.takePersonSlot(trx, unit.id, identity, unit.perPersonLimit))) return UNIT_CODE.PERSON_LIMIT;
+    await this.store.insertEntitlements(trx, identity, products);
+    if (await this.store.takeQuota(trx, unit.id)) return 0;
+    await this.store.deleteEntitlements(trx, claimId, unit.id);
+    await this.store.returnPersonSlot(trx, unit.id, identity);
+    return UNIT_CODE.QUOTA_EXHAUSTED;
+  }
+
+  // --- background completion ------------------------------------------------------------
+
+  /**
+   * Leases and completes up to `batch` pending claims whose lease ran out. Returns how many
+   * it found, so the worker knows whether to look again at once.
+   */
+  async completePending(owner: string, batch: number): Promise<number> {
+    const nowMs = this.clock.now().getTime();
+    const ids = await this.store.claimableIds(nowMs, batch);
+    await Promise.all(
+      ids.map(async (id) => {
+        const claim = await this.store.leaseClaim(id, owner, nowMs, nowMs + this.options.leaseMs);
+        if (claim !== undefined) await this.complete(claim, owner);
+      }),
+    );
+    return ids.length;
+  }
+
+  private async complete(claim: ClaimRow, owner: string): Promise<void> {
+    const input = JSON.parse(claim.request) as ParticipateInput;
+    try {
+      await this.locks.withLock(
+        lockKey(input),
+        () =>
+          this.retrying(() =>
+            this.store.transaction(async (trx) => {
+              const now = this.clock.now();
+              const outcome = await this.decide(trx, claim.id, input, now, new Date(claim.createdAt));
+              const done = await this.store.completeClaim(
+                trx,
+                claim.id,
+                owner,
+                statusOf(outcome),
+                outcome.resultCode,
+                JSON.stringify(outcome),
+                now.getTime(),
+              );
+              if (!done) throw new LeaseLostError();
+            }),
+          ),
+        { area: AREA, waitMs: this.options.lockWaitMs },
+      );
+    } catch (err) {
+      if (err instanceof LeaseLostError) return;
+      this.logger.warn({ err, claimId: claim.id, attempts: claim.attempts }, 'claim completion failed; it will be retried');
+      if (claim.attempts < this.options.maxAttempts) return;
+      const outcome = simpleOutcome(RESULT.PROCESSING_FAILURE);
+      await this.store
+        .transaction((trx) =>
+          this.store.completeClaim(trx, claim.id, owner, 'refused', outcome.resultCode, JSON.stringify(outcome), this.clock.now().getTime()),
+        )
+        .catch((e: unknown) => this.logger.error({ err: e, claimId: claim.id }, 'could not refuse a failing claim'));
+    }
+  }
+
+  async purgeNonces(): Promise<number> {
+    return this.store.purgeNonces(seconds(this.clock.now()) - NONCE_WINDOW_SECONDS);
+  }
+
+  // --- reads and admin ------------------------------------------------------------------
+
+  async getClaim(appId: string, claimId: string): Promise<ClaimView> {
+    if (!ID.test(claimId)) throw new InvalidArgumentError('claim_id', 'must be 32 upper-case hex digits', AREA);
+    const row = await this.store.claim(claimId);
+    if (row === undefined || row.appId !== appId) throw new ClaimNotFoundError();
+    return viewOf(row);
+  }
+
+  async saveActivity(input: ActivityInput): Promise<ActivityRecord> {
+    const valid = validateActivity(input);
+    const record: ActivityRecord = { ...valid, id: valid.id ?? newId() };
+    const saved = await this.store.saveActivity(record, valid.id === undefined, seconds(this.clock.now()));
+    if (!saved) throw new ActivityNotFoundError('activity.id');
+    return record;
+  }
+
+  async saveSubActivity(input: SubActivityInput): Promise<SubActivityRecord & { granted: number }> {
+    const valid = validateSubActivity(input);
+    if ((await this.store.activityById(valid.activityId)) === undefined) throw new ActivityNotFoundError('sub_activity.activity_id');
+    const record: SubActivityRecord = { ...valid, id: valid.id ?? newId() };
+    const saved = await this.store.saveUnit(record, valid.id === undefined, seconds(this.clock.now()));
+    if (!saved) throw new SubActivityNotFoundError();
+    const stored = await this.store.unitById(record.id);
+    return { ...record, granted: stored?.granted ?? 0 };
+  }
+
+  async listEntitlements(identityRaw: string, pageSize: number, pageToken: string): Promise<EntitlementPage> {
+    const identity = identityRaw.trim();
+    if (identity === '') throw new InvalidArgumentError('identity', 'is required', AREA);
+    if ([...identity].length > 128) throw new InvalidArgumentError('identity', 'must be at most 128 characters', AREA);
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 100) throw new InvalidArgumentError('page_size', 'must be 0..100', AREA);
+    let before: string | undefined;
+    if (pageToken !== '') {
+      const decoded = Buffer.from(pageToken, 'base64url').toString('utf8');
+      if (!/^\d{1,19}$/.test(decoded)) throw new InvalidArgumentError('page_token', 'is not a token this RPC returned', AREA);
+      before = decoded;
+    }
+    const limit = pageSize === 0 ? 50 : pageSize;
+    const rows = await this.store.entitlements(identity, before, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      products: page.map(({ rowId: _rowId, ...p }) => p),
+      nextPageToken: rows.length > limit && last !== undefined ? Buffer.from(last.rowId).toString('base64url') : '',
+    };
+  }
+}
+

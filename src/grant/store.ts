@@ -1,0 +1,392 @@
+/**
+ * All SQL of the grant area. Limits and quotas move only through conditional updates checked
+ * by affected rows; nonces and grants are guarded by unique keys; the caller composes them in
+ * one transaction.
+ */
+import type { Knex } from 'knex';
+import { isUniqueViolation } from '../platform/db.js';
+import type { ActivityRecord, SubActivityRecord } from './admin.js';
+import { LabelTakenError } from './errors.js';
+import { T } from './migrations.js';
+import type { ActivityDef, FilterRules, GrantedProduct, ProductDef, UnitDef } from './rules.js';
+
+export type ClaimStatus = 'pending' | 'granted' | 'refused';
+
+export interface ClaimRow {
+  readonly id: string;
+  readonly appId: string;
+  readonly identity: string;
+  readonly activityLabel: string;
+  readonly request: string;
+  readonly status: ClaimStatus;
+  readonly outcome: string | undefined;
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly completedAt: number | undefined;
+}
+
+interface ActivityRow {
+  id: string;
+  label: string;
+  name: string;
+  enabled: number | string;
+  start_at: number | string;
+  end_at: number | string;
+}
+
+interface UnitRow {
+  id: string;
+  activity_id: string;
+  name: string;
+  enabled: number | string;
+  start_at: number | string | null;
+  end_at: number | string | null;
+  quota: number | string;
+  granted: number | string;
+  per_person_limit: number | string;
+  filters: string;
+  products: string;
+}
+
+interface EntitlementRow {
+  id: number | string;
+  identity: string;
+  claim_id: string;
+  activity_id: string;
+  sub_activity_id: string;
+  product_uri: string;
+  start_at: number | string;
+  end_at: number | string;
+  activate_type: number | string;
+  granted_at: number | string;
+}
+
+interface ClaimDbRow {
+  id: string;
+  app_id: string;
+  identity: string;
+  activity_label: string;
+  request: string;
+  status: string;
+  outcome: string | null;
+  attempts: number | string;
+  created_at: number | string;
+  completed_at: number | string | null;
+}
+
+const optionalNumber = (v: number | string | null): number | undefined => (v === null ? undefined : Number(v));
+
+function toActivity(row: ActivityRow): ActivityDef {
+  return {
+    id: row.id,
+    label: row.label,
+    name: row.name,
+    enabled: Number(row.enabled) === 1,
+    startAt: Number(row.start_at),
+    endAt: Number(row.end_at),
+  };
+}
+
+function toUnit(row: UnitRow): UnitDef {
+  return {
+    id: row.id,
+    activityId: row.activity_id,
+    name: row.name,
+    enabled: Number(row.enabled) === 1,
+    startAt: optionalNumber(row.start_at),
+    endAt: optionalNumber(row.end_at),
+    quota: Number(row.quota),
+    granted: Number(row.granted),
+    perPersonLimit: Number(row.per_person_limit),
+    filters: JSON.parse(row.filters) as FilterRules,
+    products: JSON.parse(row.products) as ProductDef[],
+  };
+}
+
+function toEntitlement(row: EntitlementRow): GrantedProduct & { rowId: string } {
+  return {
+    rowId: String(row.id),
+    activityId: row.activity_id,
+    subActivityId: row.sub_activity_id,
+    productUri: row.product_uri,
+    startAt: Number(row.start_at),
+    endAt: Number(row.end_at),
+    activateType: Number(row.activate_type) === 1 ? 1 : 0,
+    claimId: row.claim_id,
+    grantedAt: Number(row.granted_at),
+  };
+}
+
+function toClaim(row: ClaimDbRow): ClaimRow {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    identity: row.identity,
+    activityLabel: row.activity_label,
+    request: row.request,
+    status: row.status as ClaimStatus,
+    outcome: row.outcome ?? undefined,
+    attempts: Number(row.attempts),
+    createdAt: Number(row.created_at),
+    completedAt: optionalNumber(row.completed_at),
+  };
+}
+
+export class GrantStore {
+  constructor(readonly knex: Knex) {}
+
+  transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.knex.transaction(fn);
+  }
+
+  // --- activities and units -------------------------------------------------------------
+
+  /** The activity by label, and whether it blocks `identity`, in one query. */
+  async activityForParticipant(label: string, identity: string, db: Knex = this.knex): Promise<(ActivityDef & { blocked: boolean }) | undefined> {
+    const row = (await db(`${T.activities} as a`)
+      .select('a.*', db.raw('exists(select 1 from ?? as b where b.activity_id = a.id and b.identity = ?) as blocked', [T.blocked, identity]))
+      .where('a.label', label)
+      .first()) as (ActivityRow & { blocked: number | string }) | undefined;
+    return row === undefined ? undefined : { ...toActivity(row), blocked: Number(row.blocked) === 1 };
+  }
+
+  async activityById(id: string, db: Knex = this.knex): Promise<ActivityDef | undefined> {
+    const row = await db<ActivityRow>(T.activities).where({ id }).first();
+    return row === undefined ? undefined : toActivity(row);
+  }
+
+  async blockedIdentities(activityId: string): Promise<string[]> {
+    const rows = await this.knex<{ identity: string; activity_id: string }>(T.blocked).select('identity').where({ activity_id: activityId }).orderBy('identity');
+    return rows.map((r) => r.identity);
+  }
+
+  /** Inserts or replaces an activity and its block list; false when `id` names none. */
+  async saveActivity(record: ActivityRecord, create: boolean, now: number): Promise<boolean> {
+    try {
+      return await this.knex.transaction(async (trx) => {
+        const values = {
+          label: record.label,
+          name: record.name,
+          enabled: record.enabled ? 1 : 0,
+          start_at: record.startAt,
+          end_at: record.endAt,
+          updated_at: now,
+        };
+        if (create) {
+          await trx(T.activities).insert({ id: record.id, ...values, created_at: now });
+        } else if ((await trx(T.activities).where({ id: record.id }).update(values)) !== 1) {
+          return false;
+        }
+        await trx(T.blocked).where({ activity_id: record.id }).delete();
+        for (let at = 0; at < record.blockedIdentities.length; at += 200) {
+          const chunk = record.blockedIdentities.slice(at, at + 200);
+          await trx(T.blocked).insert(chunk.map((identity) => ({ activity_id: record.id, identity })));
+        }
+        return true;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new LabelTakenError();
+      throw err;
+    }
+  }
+
+  async unitsOf(activityId: string, db: Knex = this.knex): Promise<UnitDef[]> {
+    const rows = await db<UnitRow>(T.units).where({ activity_id: activityId }).orderBy([{ column: 'seq' }, { column: 'id' }]);
+    return rows.map(toUnit);
+  }
+
+  async unitById(id: string): Promise<UnitDef | undefined> {
+    const row = await this.knex<UnitRow>(T.units).where({ id }).first();
+    return row === undefined ? undefined : toUnit(row);
+  }
+
+  /** Inserts a unit, or replaces an existing one's settings (never its granted count). */
+  async saveUnit(record: SubActivityRecord, create: boolean, now: number): Promise<boolean> {
+    const values = {
+      name: record.name,
+      enabled: record.enabled ? 1 : 0,
+      start_at: record.startAt ?? null,
+      end_at: record.endAt ?? null,
+      quota: record.quota,
+      per_person_limit: record.perPersonLimit,
+      filters: JSON.stringify(record.filters),
+      products: JSON.stringify(record.products),
+      updated_at: now,
+    };
+    if (!create) {
+      const changed = await this.knex(T.units).where({ id: record.id, activity_id: record.activityId }).update(values);
+      return changed === 1;
+    }
+    await this.knex.transaction(async (trx) => {
+      const last = await trx(T.units).where({ activity_id: record.activityId }).max({ seq: 'seq' }).first();
+      const seq = Number((last as { seq?: number | string | null } | undefined)?.seq ?? 0) + 1;
+      await trx(T.units).insert({ id: record.id, activity_id: record.activityId, ...values, granted: 0, seq, created_at: now });
+    });
+    return true;
+  }
+
+  // --- the grant ------------------------------------------------------------------------
+
+  /**
+   * Accepts a nonce for an app: inserts it, or re-takes one older than `expiredBefore`
+   * (conditionally, so two racing re-takes cannot both win). False when it is a replay.
+   */
+  async acceptNonce(trx: Knex, appId: string, nonce: string, now: number, expiredBefore: number): Promise<boolean> {
+    try {
+      await trx(T.nonces).insert({ app_id: appId, nonce, created_at: now });
+      return true;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    // A plain read first: a live nonce is a replay without taking any lock, so racing
+    // replays cannot deadlock each other upgrading the lock their failed inserts hold.
+    const existing = await trx<{ created_at: number | string; app_id: string; nonce: string }>(T.nonces)
+      .select('created_at')
+      .where({ app_id: appId, nonce })
+      .first();
+    if (existing !== undefined && Number(existing.created_at) >= expiredBefore) return false;
+    const retaken = await trx(T.nonces)
+      .where({ app_id: appId, nonce })
+      .andWhere('created_at', '<', expiredBefore)
+      .update({ created_at: now });
+    return retaken === 1;
+  }
+
+  async purgeNonces(expiredBefore: number): Promise<number> {
+    return this.knex(T.nonces).where('created_at', '<', expiredBefore).delete();
+  }
+
+  /** One more grant for the identity in the unit, if under its per-person limit. */
+  async takePersonSlot(trx: Knex, unitId: string, identity: string, limit: number): Promise<boolean> {
+    await trx(T.personCounts).insert({ sub_activity_id: unitId, identity, count: 0 }).onConflict(['sub_activity_id', 'identity']).ignore();
+    const changed = await trx(T.personCounts)
+      .where({ sub_activity_id: unitId, identity })
+      .andWhere('count', '<', limit)
+      .increment('count', 1);
+    return changed === 1;
+  }
+
+  /**
+   * Gives back the slot this transaction just took (its row is still locked by us, so no other
+   * writer saw the increment).
+   */
+  async returnPersonSlot(trx: Knex, unitId: string, identity: string): Promise<void> {
+    await trx(T.personCounts).where({ sub_activity_id: unitId, identity }).andWhere('count', '>', 0).decrement('count', 1);
+  }
+
+  /** One more grant of the unit's quota, if any is left. */
+  async takeQuota(trx: Knex, unitId: string): Promise<boolean> {
+    const changed = await trx(T.units).where({ id: unitId }).andWhere('granted', '<', trx.ref('quota')).increment('granted', 1);
+    return changed === 1;
+  }
+
+  async deleteEntitlements(trx: Knex, claimId: string, unitId: string): Promise<void> {
+    await trx(T.entitlements).where({ claim_id: claimId, sub_activity_id: unitId }).delete();
+  }
+
+  async insertEntitlements(trx: Knex, identity: string, products: readonly GrantedProduct[]): Promise<void> {
+    if (products.length === 0) return;
+    await trx(T.entitlements).insert(
+      products.map((p) => ({
+        identity,
+        claim_id: p.claimId,
+        activity_id: p.activityId,
+        sub_activity_id: p.subActivityId,
+        product_uri: p.productUri,
+        start_at: p.startAt,
+        end_at: p.endAt,
+        activate_type: p.activateType,
+        granted_at: p.grantedAt,
+      })),
+    );
+  }
+
+  async entitlements(identity: string, beforeRowId: string | undefined, limit: number): Promise<Array<GrantedProduct & { rowId: string }>> {
+    const query = this.knex<EntitlementRow>(T.entitlements).where({ identity });
+    if (beforeRowId !== undefined) query.andWhere('id', '<', beforeRowId);
+    const rows = await query.orderBy('id', 'desc').limit(limit);
+    return rows.map(toEntitlement);
+  }
+
+  // --- claims ---------------------------------------------------------------------------
+
+  async insertClaim(
+    trx: Knex,
+    claim: {
+      id: string;
+      appId: string;
+      identity: string;
+      activityLabel: string;
+      request: string;
+      status: ClaimStatus;
+      resultCode: string | undefined;
+      outcome: string | undefined;
+      createdAt: number;
+      completedAt: number | undefined;
+    },
+  ): Promise<void> {
+    await trx(T.claims).insert({
+      id: claim.id,
+      app_id: claim.appId,
+      identity: claim.identity,
+      activity_label: claim.activityLabel,
+      request: claim.request,
+      status: claim.status,
+      result_code: claim.resultCode ?? null,
+      outcome: claim.outcome ?? null,
+      attempts: 0,
+      lease_owner: null,
+      lease_until: 0,
+      created_at: claim.createdAt,
+      completed_at: claim.completedAt ?? null,
+    });
+  }
+
+  async claim(id: string): Promise<ClaimRow | undefined> {
+    const row = await this.knex<ClaimDbRow>(T.claims).where({ id }).first();
+    return row === undefined ? undefined : toClaim(row);
+  }
+
+  /** Pending claims whose lease (if any) has run out, oldest first. */
+  async claimableIds(nowMs: number, limit: number): Promise<string[]> {
+    const rows = await this.knex<{ id: string; status: string; lease_until: number; created_at: number }>(T.claims)
+      .select('id')
+      .where({ status: 'pending' })
+      .andWhere('lease_until', '<=', nowMs)
+      .orderBy('created_at')
+      .limit(limit);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Takes a pending claim for `owner` until `untilMs`, only if nobody holds a live lease:
+   * two workers racing for one claim cannot both get it.
+   */
+  async leaseClaim(id: string, owner: string, nowMs: number, untilMs: number): Promise<ClaimRow | undefined> {
+    const changed = await this.knex(T.claims)
+      .where({ id, status: 'pending' })
+      .andWhere('lease_until', '<=', nowMs)
+      .update({ lease_owner: owner, lease_until: untilMs, attempts: this.knex.raw('attempts + 1') });
+    if (changed !== 1) return undefined;
+    return this.claim(id);
+  }
+
+  /**
+   * Completes a claim still pending and leased by `owner`; false when the lease was lost
+   * (the caller then rolls back whatever it granted).
+   */
+  async completeClaim(
+    trx: Knex,
+    id: string,
+    owner: string,
+    status: ClaimStatus,
+    resultCode: string,
+    outcome: string,
+    completedAt: number,
+  ): Promise<boolean> {
+    const changed = await trx(T.claims)
+      .where({ id, status: 'pending', lease_owner: owner })
+      .update({ status, result_code: resultCode, outcome, completed_at: completedAt, lease_owner: null });
+    return changed === 1;
+  }
+}
