@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createClients } from '@huodong/clients';
 import mysql from 'mysql2/promise';
+import { DEFAULT_POOL_MAX } from '../src/platform/db.js';
 import { freshMysqlDatabase } from '../test/support/app.js';
 import { ECHO_PATH } from './echo.js';
 import { freePort, printTable, runLoad, startChild, stopChild, type Result } from './lib.js';
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
   const clients = createClients({ address: `127.0.0.1:${grpcPort}`, token });
-  const pool = mysql.createPool({ uri: db.url, connectionLimit: concurrency });
+  // The raw-SQL limit gets the same number of connections as the server's pool.
+  const pool = mysql.createPool({ uri: db.url, connectionLimit: DEFAULT_POOL_MAX });
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
   const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const server = await startChild(process.execPath, [...serverArgs, ...tsx, 'src/main.ts'], env, async () => {

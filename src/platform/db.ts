@@ -22,6 +22,9 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
+/** Connections per instance to MySQL. */
+export const DEFAULT_POOL_MAX = 32;
+
 export interface DatabaseOptions {
   readonly mysqlUrl: string | undefined;
   readonly dataDir: string;
@@ -40,7 +43,7 @@ export function openDatabase(options: DatabaseOptions): Database {
         bigNumberStrings: true,
         dateStrings: false,
       } as Knex.MySql2ConnectionConfig,
-      pool: { min: 0, max: options.poolMax ?? 32 },
+      pool: { min: 0, max: options.poolMax ?? DEFAULT_POOL_MAX },
       acquireConnectionTimeout: 5_000,
     });
     return { knex, dialect: 'mysql' };
