@@ -1,5 +1,6 @@
 /** Every business area of huodong. Adding an area means adding its folder and one line here. */
 import type { Area } from './platform/area.js';
+import { lotteryArea } from './lottery/index.js';
 import { userDataArea } from './userdata/index.js';
 
-export const areas: readonly Area[] = [userDataArea];
+export const areas: readonly Area[] = [userDataArea, lotteryArea];

@@ -6,8 +6,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { ErrorInfo, Status } from './gen/huodong/common/v1/error.js';
 import { UserDataServiceDefinition } from './gen/huodong/userdata/v1/userdata.js';
+import { LotteryServiceDefinition } from './gen/huodong/lottery/v1/lottery.js';
 
 export * as userdata from './gen/huodong/userdata/v1/userdata.js';
+export * as lottery from './gen/huodong/lottery/v1/lottery.js';
 export * as common from './gen/huodong/common/v1/error.js';
 export { status as GrpcStatus } from '@grpc/grpc-js';
 
@@ -101,6 +103,7 @@ export interface ClientsOptions {
 
 export interface Clients {
   readonly userdata: ServiceClient<typeof UserDataServiceDefinition>;
+  readonly lottery: ServiceClient<typeof LotteryServiceDefinition>;
   close(): void;
 }
 
@@ -142,6 +145,7 @@ export function createClients(options: ClientsOptions): Clients {
   const defaults = { token: options.token, deadlineMs: options.deadlineMs ?? 10_000 };
   return {
     userdata: bind(client, UserDataServiceDefinition, defaults),
+    lottery: bind(client, LotteryServiceDefinition, defaults),
     close: () => client.close(),
   };
 }
