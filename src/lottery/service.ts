@@ -165,6 +165,8 @@ export class LotteryService {
   private readonly cache = new Map<number, { until: number; value: ActivityConfig | ActivityConfigInvalidError | undefined }>();
   private readonly stockEnsured = new Set<string>();
   private readonly exhausted = new Set<string>();
+  /** Counter rows known to exist (they are never deleted), so a draw need not insert them. */
+  private readonly countersEnsured = new Set<string>();
 
   constructor(private readonly deps: LotteryServiceDeps) {}
 
@@ -415,6 +417,12 @@ export class LotteryService {
     if (!this.stockEnsured.has(versionKey)) {
       await store.ensureStock(activity.id, activity.prizes.map((p) => p.id));
       this.stockEnsured.add(versionKey);
+    }
+    const countersKey = `${activity.id}:${user.openid}:${state.index}`;
+    if (!this.countersEnsured.has(countersKey)) {
+      await store.ensureCounters(activity.id, user.openid, state.index);
+      if (this.countersEnsured.size > 200_000) this.countersEnsured.clear();
+      this.countersEnsured.add(countersKey);
     }
     const slot = randomInt(POOL_SIZE);
     const prize = pickPrize(activity.prizes, slot);

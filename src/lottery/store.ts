@@ -255,11 +255,8 @@ export class LotteryStore {
   /** Counts a share if the session has fewer than maxShare; true when counted. */
   async share(aid: number, openid: string, session: number, maxShare: number): Promise<boolean> {
     const key = { aid, openid, session };
-    const bump = (db: Knex | Knex.Transaction): Promise<number> =>
-      db(T.sessionCounters).where(key).andWhere('shares', '<', maxShare).increment('shares', 1);
-    if ((await bump(this.knex)) === 1) return true;
-    await this.knex(T.sessionCounters).insert({ ...key, plays: 0, shares: 0, wins: 0 }).onConflict(['aid', 'openid', 'session']).ignore();
-    return (await bump(this.knex)) === 1;
+    await this.ensureCounters(aid, openid, session);
+    return (await this.knex(T.sessionCounters).where(key).andWhere('shares', '<', maxShare).increment('shares', 1)) === 1;
   }
 
   // ---- draws --------------------------------------------------------------------------------
@@ -270,6 +267,16 @@ export class LotteryStore {
    * prize row, and the log row. Any refusal undoes what the draw took before it. A replayed
    * request_id returns the first answer instead.
    */
+  /**
+   * Creates the user's counter rows outside any transaction. Inserting them inside the draw's
+   * transaction, after an UPDATE that found nothing, takes gap locks that deadlock on MySQL
+   * under load; inside, the draw then only updates rows by primary key.
+   */
+  async ensureCounters(aid: number, openid: string, session: number): Promise<void> {
+    await this.knex(T.sessionCounters).insert({ aid, openid, session, plays: 0, shares: 0, wins: 0 }).onConflict(['aid', 'openid', 'session']).ignore();
+    await this.knex(T.userCounters).insert({ aid, openid, plays: 0 }).onConflict(['aid', 'openid']).ignore();
+  }
+
   async draw(plan: DrawPlan, render: (result: DrawResult) => string): Promise<LoggedDraw & { result?: DrawResult }> {
     try {
       return await retrying(() =>
@@ -349,11 +356,8 @@ export class LotteryStore {
       return q.increment('plays', 1);
     };
     if ((await takeSessionPlay()) === 0) {
-      await trx(T.sessionCounters).insert({ ...sessionKey, plays: 0, shares: 0, wins: 0 }).onConflict(['aid', 'openid', 'session']).ignore();
-      if ((await takeSessionPlay()) === 0) {
-        const row = await trx(T.sessionCounters).where(sessionKey).first<{ wins: number } | undefined>('wins');
-        return { kind: Number(row?.wins ?? 0) >= plan.maxWins ? 'have_award' : 'no_times' };
-      }
+      const row = await trx(T.sessionCounters).where(sessionKey).first<{ wins: number } | undefined>('wins');
+      return { kind: Number(row?.wins ?? 0) >= plan.maxWins ? 'have_award' : 'no_times' };
     }
 
     const takeTotalPlay = (): Promise<number> => {
@@ -362,11 +366,8 @@ export class LotteryStore {
       return q.increment('plays', 1);
     };
     if ((await takeTotalPlay()) === 0) {
-      await trx(T.userCounters).insert({ ...userKey, plays: 0 }).onConflict(['aid', 'openid']).ignore();
-      if ((await takeTotalPlay()) === 0) {
-        await trx(T.sessionCounters).where(sessionKey).decrement('plays', 1);
-        return { kind: 'no_times' };
-      }
+      await trx(T.sessionCounters).where(sessionKey).decrement('plays', 1);
+      return { kind: 'no_times' };
     }
 
     const win = plan.win;
