@@ -5,6 +5,7 @@
  */
 import type { Clients } from '@huodong/clients';
 import type { Pool } from 'mysql2/promise';
+import { lotteryScenarios } from './lottery.js';
 import { userDataScenarios } from './userdata.js';
 
 export interface BenchContext {
@@ -19,4 +20,4 @@ export interface Scenario {
   setup(ctx: BenchContext): Promise<(i: number) => Promise<unknown>>;
 }
 
-export const scenarios: ReadonlyArray<(ctx: BenchContext) => Scenario[]> = [userDataScenarios];
+export const scenarios: ReadonlyArray<(ctx: BenchContext) => Scenario[]> = [userDataScenarios, lotteryScenarios];

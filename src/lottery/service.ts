@@ -92,6 +92,26 @@ export interface UserInfoForm {
 }
 
 const CACHE_MS = 1_000;
+/** Draw transactions in flight per process; kept under the connection pool so bursts queue here. */
+const DRAW_CONCURRENCY = 24;
+
+/** A counting semaphore without timeout: callers are bounded by their own gRPC deadline. */
+class Gate {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.free += 1;
+    }
+  }
+}
 const NEED_INFO_TIP = '请先填写您的信息';
 
 const bad = (field: string, problem: string): InvalidArgumentError => new InvalidArgumentError(field, problem, AREA);
@@ -163,6 +183,8 @@ export interface LotteryServiceDeps {
 
 export class LotteryService {
   private readonly cache = new Map<number, { until: number; value: ActivityConfig | ActivityConfigInvalidError | undefined }>();
+  private readonly gate = new Gate(DRAW_CONCURRENCY);
+  private readonly metaCache = new Map<number, { until: number; meta: MetaRow }>();
   private readonly stockEnsured = new Set<string>();
   private readonly exhausted = new Set<string>();
   /** Counter rows known to exist (they are never deleted), so a draw need not insert them. */
@@ -196,8 +218,14 @@ export class LotteryService {
     return entry.value;
   }
 
-  private async meta(aid: number): Promise<MetaRow> {
-    return (await this.deps.store.metaByAid(aid)) ?? this.deps.store.ensureMeta(aid, newCode(), this.nowSeconds());
+  private async meta(aid: number, cached = false): Promise<MetaRow> {
+    const now = Date.now();
+    const hit = cached ? this.metaCache.get(aid) : undefined;
+    if (hit !== undefined && hit.until >= now) return hit.meta;
+    const meta = (await this.deps.store.metaByAid(aid)) ?? (await this.deps.store.ensureMeta(aid, newCode(), this.nowSeconds()));
+    if (this.metaCache.size > 10_000) this.metaCache.clear();
+    this.metaCache.set(aid, { until: now + CACHE_MS, meta });
+    return meta;
   }
 
   private async aidOfCode(code: string | undefined): Promise<number> {
@@ -254,6 +282,7 @@ export class LotteryService {
     await this.meta(aid);
     await this.deps.store.setRequireUserInfo(aid, requireUserInfo);
     this.cache.delete(aid);
+    this.metaCache.delete(aid);
     await this.config(aid, true);
     return this.view(aid);
   }
@@ -373,7 +402,7 @@ export class LotteryService {
     const requestId = validateRequestId(requestIdRaw);
     const activity = await this.config(identity.aid);
     const { answer, drawId } = await this.deps.locks.withLock(`lottery:draw:${identity.aid}:${identity.openid}`, () =>
-      this.drawLocked(identity, requestId, activity),
+      this.gate.run(() => this.drawLocked(identity, requestId, activity)),
       { area: AREA },
     );
     return { issued: await this.deps.tokens.issue(identity), answer, drawId };
@@ -407,7 +436,7 @@ export class LotteryService {
     if (state.phase === 'not_started') return early('not_started', tips.default);
     if (state.phase !== 'ongoing') return early('game_over', tips.gameOver);
     if (totalChance(activity.prizes) > POOL_SIZE) return early('chances_over_100', tips.default);
-    const meta = await this.meta(activity.id);
+    const meta = await this.meta(activity.id, true);
     if (Boolean(meta.require_user_info)) {
       const person = await store.person(activity.id, user.openid);
       if (Number(person?.info_time ?? 0) === 0) return early('need_user_info', NEED_INFO_TIP, 201);

@@ -1,7 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { HuodongError, lottery as pb } from '@huodong/clients';
+import { GrpcStatus, HuodongError, lottery as pb } from '@huodong/clients';
 import { describeLottery, draw, enter, newOpenid, prize, save, type LotteryCtx } from './support.js';
+
+const RETRYABLE = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.ABORTED, GrpcStatus.DEADLINE_EXCEEDED]);
+
+/**
+ * Draws as a careful client would on a loaded machine: a generous deadline, and retries of
+ * retryable failures with the same request_id, which the server answers idempotently.
+ */
+async function drawRetrying(ctx: LotteryCtx, token: string): Promise<pb.DrawResponse> {
+  const requestId = randomUUID();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await ctx.t.clients.lottery.draw({ token, requestId }, { deadlineMs: 60_000 });
+    } catch (err) {
+      if (attempt >= 5 || !(err instanceof HuodongError) || !RETRYABLE.has(err.code)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
 
 const O = pb.Outcome;
 
@@ -38,7 +57,7 @@ describeLottery('LotteryService races', (ctx, store) => {
       const results = await Promise.all(
         tokens.map(async (token) => {
           try {
-            return (await draw(ctx(), token)).outcome;
+            return (await drawRetrying(ctx(), token)).outcome;
           } finally {
             done += 1;
             if (redis !== undefined && done === 1000) {
@@ -70,7 +89,7 @@ describeLottery('LotteryService races', (ctx, store) => {
       prizes: [prize({ type: pb.PrizeType.PRIZE_TYPE_RED, name: '随机红包', sum: 0, chance: '100', money: '100', min: '0.50', max: '5.00' })],
     });
     const tokens = await enterMany(ctx(), a.code, 400);
-    const results = await Promise.all(tokens.map((t) => draw(ctx(), t)));
+    const results = await Promise.all(tokens.map((t) => drawRetrying(ctx(), t)));
     const paid = results.filter((r) => r.outcome === O.OUTCOME_WIN).map((r) => cents(r.prize?.money ?? ''));
     expect(paid.length).to.be.greaterThan(19);
     for (const c of paid) expect(c).to.be.within(50, 500);
