@@ -16,6 +16,7 @@ export const lotteryArea: Area = {
       locks,
       tokens: new UserTokens(config.jwtSecret, clock, logger),
       timeZone: config.timeZone,
+      logger,
     });
     return { services: [lotteryRpc(service)] };
   },

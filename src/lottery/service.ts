@@ -1,7 +1,8 @@
 /** The lottery's use cases; rules come from rules.ts, SQL from store.ts, time from the clock. */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import { InvalidArgumentError } from '../platform/errors.js';
+import { InvalidArgumentError, UnavailableError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import type { Locks } from '../platform/locks.js';
 import {
   ActivityConfigInvalidError,
@@ -179,6 +180,7 @@ export interface LotteryServiceDeps {
   readonly locks: Locks;
   readonly tokens: UserTokens;
   readonly timeZone: string;
+  readonly logger: Logger;
 }
 
 export class LotteryService {
@@ -401,10 +403,26 @@ export class LotteryService {
     if (code !== '' && (await this.aidOfCode(code)) !== identity.aid) throw new InvalidUserTokenError('the user token is for another activity');
     const requestId = validateRequestId(requestIdRaw);
     const activity = await this.config(identity.aid);
-    const { answer, drawId } = await this.deps.locks.withLock(`lottery:draw:${identity.aid}:${identity.openid}`, () =>
-      this.gate.run(() => this.drawLocked(identity, requestId, activity)),
-      { area: AREA },
-    );
+    const work = (): Promise<{ answer: DrawAnswer; drawId: string }> => this.gate.run(() => this.drawLocked(identity, requestId, activity));
+    let ran = false;
+    let result: { answer: DrawAnswer; drawId: string };
+    try {
+      result = await this.deps.locks.withLock(
+        `lottery:draw:${identity.aid}:${identity.openid}`,
+        () => {
+          ran = true;
+          return work();
+        },
+        { area: AREA },
+      );
+    } catch (err) {
+      // The lock only spares the database some contention; with the lock service down the
+      // draw still runs, and the database still decides every limit.
+      if (ran || !(err instanceof UnavailableError)) throw err;
+      this.deps.logger.warn({ err }, 'lottery draw lock unavailable; drawing without it');
+      result = await work();
+    }
+    const { answer, drawId } = result;
     return { issued: await this.deps.tokens.issue(identity), answer, drawId };
   }
 

@@ -213,6 +213,26 @@ describeLottery('LotteryService users', (ctx) => {
     await expectError(draw(ctx(), token, 'x'.repeat(65)), GrpcStatus.INVALID_ARGUMENT);
   });
 
+  it('refuses bad input naming the field: missing, oversized, huge, unknown', async () => {
+    const a = await save(ctx());
+    const { lottery } = ctx().t.clients;
+    const field = async (call: Promise<unknown>): Promise<string | undefined> => (await expectError(call, GrpcStatus.INVALID_ARGUMENT)).field;
+    expect(await field(lottery.enterActivity({ code: a.code, openid: '' }))).to.equal('openid');
+    expect(await field(lottery.enterActivity({ code: a.code, openid: 'x'.repeat(129) }))).to.equal('openid');
+    expect(await field(lottery.enterActivity({ code: a.code, openid: 'ok', nickname: 'n'.repeat(65) }))).to.equal('nickname');
+    expect(await field(lottery.enterActivity({ code: '', openid: 'ok' }))).to.equal('code');
+    expect(await field(lottery.addWhitelist({ activityId: a.activityId, openids: Array.from({ length: 1001 }, (_, i) => `u${i}`) }))).to.equal('openids');
+    expect(await field(lottery.addWhitelist({ activityId: 0, openids: ['u'] }))).to.equal('activity_id');
+    await expectError(lottery.addWhitelist({ activityId: 987_654, openids: ['u'] }), GrpcStatus.NOT_FOUND);
+    expect(await field(lottery.listActivityPrizes({ activityId: 0 }))).to.equal('activity_id');
+    await expectError(lottery.listActivityPrizes({ activityId: 987_654 }), GrpcStatus.NOT_FOUND);
+    expect(await field(lottery.verifyAward({ code: a.code, secret: 'abc' }))).to.equal('secret');
+    expect(await field(lottery.saveActivity({ activity: activity({ maxPlay: 2_000_000 }) as pb.Activity }))).to.equal('activity.max_play');
+    expect(await field(lottery.saveActivity({ activity: activity({ prizes: [prize({ sum: 20_000_000 })] }) as pb.Activity }))).to.equal('activity.prizes[0].sum');
+    expect(await field(lottery.saveActivity({}))).to.equal('activity');
+    await expectError(lottery.saveActivity({ activity: activity({ activityId: 987_654 }) as pb.Activity }), GrpcStatus.NOT_FOUND);
+  });
+
   it('submits user info: name and tel required, address when the activity needs it', async () => {
     const a = await save(ctx(), { needAddress: true });
     const { token } = await enter(ctx(), a.code);

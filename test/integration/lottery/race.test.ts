@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { GrpcStatus, HuodongError, lottery as pb } from '@huodong/clients';
-import { describeLottery, draw, enter, newOpenid, prize, save, type LotteryCtx } from './support.js';
+import { startTestApp } from '../../support/app.js';
+import { FakeClock } from '../../support/clock.js';
+import { describeLottery, draw, enter, newOpenid, prize, save, START, type LotteryCtx } from './support.js';
 
 const RETRYABLE = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.ABORTED, GrpcStatus.DEADLINE_EXCEEDED]);
 
@@ -133,5 +135,23 @@ describeLottery('LotteryService races', (ctx, store) => {
     );
     expect(outcomes.filter((o) => o === O.OUTCOME_WIN)).to.have.lengthOf(2);
     expect((await prizeRows(ctx(), a.activityId)).filter((r) => r.openid === openid)).to.have.lengthOf(2);
+  });
+});
+
+describe('LotteryService with Redis down [mysql]', function () {
+  it('still draws, and the database alone keeps stock at 5 winners of 300', async function () {
+    this.timeout(120_000);
+    const clock = new FakeClock(START);
+    const t = await startTestApp('mysql+redlock', { clock, env: { REDIS_URL: 'redis://127.0.0.1:9' } });
+    try {
+      const ctx: LotteryCtx = { t, clock };
+      const a = await save(ctx, { prizes: [prize({ sum: 5, chance: '100' })] });
+      const tokens = await enterMany(ctx, a.code, 300);
+      const results = await Promise.all(tokens.map((token) => drawRetrying(ctx, token)));
+      expect(results.filter((r) => r.outcome === O.OUTCOME_WIN)).to.have.lengthOf(5);
+      expect(await prizeRows(ctx, a.activityId)).to.have.lengthOf(5);
+    } finally {
+      await t.stop();
+    }
   });
 });
