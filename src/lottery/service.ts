@@ -186,6 +186,7 @@ export interface LotteryServiceDeps {
 export class LotteryService {
   private readonly cache = new Map<number, { until: number; value: ActivityConfig | ActivityConfigInvalidError | undefined }>();
   private readonly gate = new Gate(DRAW_CONCURRENCY);
+  private readonly codes = new Map<string, number>();
   private readonly metaCache = new Map<number, { until: number; meta: MetaRow }>();
   private readonly stockEnsured = new Set<string>();
   private readonly exhausted = new Set<string>();
@@ -231,8 +232,14 @@ export class LotteryService {
   }
 
   private async aidOfCode(code: string | undefined): Promise<number> {
-    const meta = await this.deps.store.metaByCode(validateCode(code));
+    const valid = validateCode(code);
+    // A code never changes hands, so a found one can be remembered for good.
+    const known = this.codes.get(valid);
+    if (known !== undefined) return known;
+    const meta = await this.deps.store.metaByCode(valid);
     if (meta === undefined) throw new ActivityNotFoundError();
+    if (this.codes.size > 100_000) this.codes.clear();
+    this.codes.set(valid, Number(meta.aid));
     return Number(meta.aid);
   }
 
