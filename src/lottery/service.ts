@@ -347,6 +347,7 @@ export class LotteryService {
     const person = await this.deps.store.upsertPerson(aid, openid, nick, avatarUrl, this.nowSeconds());
     const identity = { aid, pid: Number(person.id), openid };
     const view = await this.view(aid);
+    if (view.state.index >= 0) await this.ensureCounters(aid, openid, view.state.index);
     const user = await this.userView(view.activity, view.state, identity, Number(person.info_time) > 0);
     return { issued: await this.deps.tokens.issue(identity), view, user };
   }
@@ -472,12 +473,7 @@ export class LotteryService {
       await store.ensureStock(activity.id, activity.prizes.map((p) => p.id));
       this.stockEnsured.add(versionKey);
     }
-    const countersKey = `${activity.id}:${user.openid}:${state.index}`;
-    if (!this.countersEnsured.has(countersKey)) {
-      await store.ensureCounters(activity.id, user.openid, state.index);
-      if (this.countersEnsured.size > 200_000) this.countersEnsured.clear();
-      this.countersEnsured.add(countersKey);
-    }
+    await this.ensureCounters(activity.id, user.openid, state.index);
     const slot = randomInt(POOL_SIZE);
     const prize = pickPrize(activity.prizes, slot);
     const exhaustedKey = prize === undefined ? '' : `${versionKey}:${prize.id}`;
@@ -521,6 +517,15 @@ export class LotteryService {
       this.exhausted.add(exhaustedKey);
     }
     return { answer: JSON.parse(logged.response) as DrawAnswer, drawId: logged.id };
+  }
+
+  /** Creates the user's counter rows once per process (Enter does it ahead of the first draw). */
+  private async ensureCounters(aid: number, openid: string, session: number): Promise<void> {
+    const key = `${aid}:${openid}:${session}`;
+    if (this.countersEnsured.has(key)) return;
+    await this.deps.store.ensureCounters(aid, openid, session);
+    if (this.countersEnsured.size > 200_000) this.countersEnsured.clear();
+    this.countersEnsured.add(key);
   }
 
   private answerOf(result: DrawResult, activity: ActivityConfig, prize: PrizeConfig | undefined, now: number): DrawAnswer {
