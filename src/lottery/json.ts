@@ -55,7 +55,6 @@ class LenientParser {
       if (c === '\\') this.at += 2;
       else if (c === '"') {
         this.at += 1;
-        // eslint-disable-next-line no-control-regex
         const raw = this.text.slice(start, this.at).replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
         try {
           return JSON.parse(raw) as string;

@@ -150,6 +150,17 @@ describe('LotteryService with Redis down [mysql]', function () {
       const results = await Promise.all(tokens.map((token) => drawRetrying(ctx, token)));
       expect(results.filter((r) => r.outcome === O.OUTCOME_WIN)).to.have.lengthOf(5);
       expect(await prizeRows(ctx, a.activityId)).to.have.lengthOf(5);
+
+      // No lock at all: one user's 40 simultaneous draws still get exactly max_eplay plays and one win.
+      const b = await save(ctx, { maxEplay: 3, maxPrize: 1, prizes: [prize({ sum: 100, chance: '50' })] });
+      const { token } = await enter(ctx, b.code);
+      const burst = await Promise.all(Array.from({ length: 40 }, () => drawRetrying(ctx, token)));
+      const played = burst.filter((r) => r.outcome === O.OUTCOME_WIN || r.outcome === O.OUTCOME_NO_AWARD).length;
+      expect(burst.filter((r) => r.outcome === O.OUTCOME_WIN).length).to.be.at.most(1);
+      const info = await t.clients.lottery.getActivityInfo({ token });
+      expect(info.user?.sessionPlays).to.equal(played);
+      expect(played).to.be.within(1, 3);
+      if (info.user?.sessionWins === 0) expect(played).to.equal(3);
     } finally {
       await t.stop();
     }
