@@ -6,6 +6,7 @@
 import type { Clients } from '@huodong/clients';
 import type { Pool } from 'mysql2/promise';
 import { grantScenarios } from './grant.js';
+import { lotteryScenarios } from './lottery.js';
 import { memberScenarios } from './member.js';
 import { pointsScenarios } from './points.js';
 import { userDataScenarios } from './userdata.js';
@@ -22,4 +23,4 @@ export interface Scenario {
   setup(ctx: BenchContext): Promise<(i: number) => Promise<unknown>>;
 }
 
-export const scenarios: ReadonlyArray<(ctx: BenchContext) => Scenario[]> = [userDataScenarios, memberScenarios, pointsScenarios, grantScenarios];
+export const scenarios: ReadonlyArray<(ctx: BenchContext) => Scenario[]> = [userDataScenarios, memberScenarios, pointsScenarios, lotteryScenarios, grantScenarios];

@@ -8,11 +8,13 @@ import { ErrorInfo, Status } from './gen/huodong/common/v1/error.js';
 import { UserDataServiceDefinition } from './gen/huodong/userdata/v1/userdata.js';
 import { MemberServiceDefinition } from './gen/huodong/member/v1/member.js';
 import { PointsCenterServiceDefinition } from './gen/huodong/points/v1/points.js';
+import { LotteryServiceDefinition } from './gen/huodong/lottery/v1/lottery.js';
 import { ActivityGrantServiceDefinition } from './gen/huodong/grant/v1/grant.js';
 
 export * as userdata from './gen/huodong/userdata/v1/userdata.js';
 export * as member from './gen/huodong/member/v1/member.js';
 export * as points from './gen/huodong/points/v1/points.js';
+export * as lottery from './gen/huodong/lottery/v1/lottery.js';
 export * as grant from './gen/huodong/grant/v1/grant.js';
 export * as common from './gen/huodong/common/v1/error.js';
 export { status as GrpcStatus } from '@grpc/grpc-js';
@@ -109,6 +111,7 @@ export interface Clients {
   readonly userdata: ServiceClient<typeof UserDataServiceDefinition>;
   readonly member: ServiceClient<typeof MemberServiceDefinition>;
   readonly points: ServiceClient<typeof PointsCenterServiceDefinition>;
+  readonly lottery: ServiceClient<typeof LotteryServiceDefinition>;
   readonly grant: ServiceClient<typeof ActivityGrantServiceDefinition>;
   close(): void;
 }
@@ -153,6 +156,7 @@ export function createClients(options: ClientsOptions): Clients {
     userdata: bind(client, UserDataServiceDefinition, defaults),
     member: bind(client, MemberServiceDefinition, defaults),
     points: bind(client, PointsCenterServiceDefinition, defaults),
+    lottery: bind(client, LotteryServiceDefinition, defaults),
     grant: bind(client, ActivityGrantServiceDefinition, defaults),
     close: () => client.close(),
   };

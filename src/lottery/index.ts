@@ -1,0 +1,24 @@
+import type { Area } from '../platform/area.js';
+import { lotteryBridge } from './bridge.js';
+import { migrations } from './migrations.js';
+import { lotteryRpc } from './rpc.js';
+import { LotteryService } from './service.js';
+import { LotteryStore } from './store.js';
+import { UserTokens } from './tokens.js';
+
+export const lotteryArea: Area = {
+  name: 'lottery',
+  migrations,
+  create: ({ config, db, clock, locks, logger }) => {
+    const service = new LotteryService({
+      store: new LotteryStore(db.knex),
+      clock,
+      locks,
+      tokens: new UserTokens(config.jwtSecret, clock, logger),
+      timeZone: config.timeZone,
+      logger,
+    });
+    return { services: [lotteryRpc(service)] };
+  },
+  bridge: lotteryBridge,
+};

@@ -1,0 +1,320 @@
+/** Proto <-> domain for LotteryService; no rules here. */
+import {
+  ActiveType,
+  type Activity,
+  type ActivityState,
+  LotteryServiceDefinition,
+  Outcome,
+  Phase,
+  type Prize,
+  PrizeType,
+  Template,
+  type UserState,
+  type WonPrize,
+} from '../gen/huodong/lottery/v1/lottery.js';
+import { InvalidArgumentError } from '../platform/errors.js';
+import { defineService, type ServiceRegistration } from '../platform/rpc.js';
+import { AREA } from './errors.js';
+import {
+  DEFAULT_TIPS,
+  formatChance,
+  formatMoney,
+  legacyStatus,
+  maskName,
+  parseDecimal,
+  poolKey,
+  type ActivityConfig,
+  type ActivityInput,
+  type PrizeConfig,
+  type PrizeKind,
+} from './rules.js';
+import type { ActivityView, LotteryService, Outcome as DomainOutcome, UserView, WonPrizeView } from './service.js';
+
+const KIND_OF: Partial<Record<PrizeType, PrizeKind>> = {
+  [PrizeType.PRIZE_TYPE_PHYSICAL]: 'physical',
+  [PrizeType.PRIZE_TYPE_RED]: 'red',
+  [PrizeType.PRIZE_TYPE_COUPON]: 'coupon',
+};
+const TYPE_OF: Record<PrizeKind, PrizeType> = {
+  physical: PrizeType.PRIZE_TYPE_PHYSICAL,
+  red: PrizeType.PRIZE_TYPE_RED,
+  coupon: PrizeType.PRIZE_TYPE_COUPON,
+};
+const OUTCOME_OF: Record<DomainOutcome, Outcome> = {
+  win: Outcome.OUTCOME_WIN,
+  no_award: Outcome.OUTCOME_NO_AWARD,
+  stock_gone: Outcome.OUTCOME_STOCK_GONE,
+  no_times: Outcome.OUTCOME_NO_TIMES,
+  have_award: Outcome.OUTCOME_HAVE_AWARD,
+  not_started: Outcome.OUTCOME_NOT_STARTED,
+  game_over: Outcome.OUTCOME_GAME_OVER,
+  closed: Outcome.OUTCOME_CLOSED,
+  chances_over_100: Outcome.OUTCOME_CHANCES_OVER_100,
+  need_user_info: Outcome.OUTCOME_NEED_USER_INFO,
+};
+const PHASE_OF = { not_started: Phase.PHASE_NOT_STARTED, between: Phase.PHASE_NOT_STARTED, ongoing: Phase.PHASE_ONGOING, ended: Phase.PHASE_ENDED };
+
+const date = (unixSeconds: number): Date | undefined => (unixSeconds > 0 ? new Date(unixSeconds * 1000) : undefined);
+
+function decimal(field: string, value: string, places: number): number {
+  const parsed = parseDecimal(value, places);
+  if (parsed === undefined) throw new InvalidArgumentError(field, `must be a non-negative number with at most ${places} decimal(s)`, AREA);
+  return parsed;
+}
+
+function toPrizeConfig(p: Prize, id: number): PrizeConfig {
+  const field = `activity.prizes[${id}]`;
+  const kind = KIND_OF[p.type];
+  if (kind === undefined) throw new InvalidArgumentError(`${field}.type`, 'must be PHYSICAL, RED or COUPON', AREA);
+  return {
+    id,
+    kind,
+    name: p.name,
+    sum: p.sum,
+    chance: decimal(`${field}.chance`, p.chance, 1),
+    money: decimal(`${field}.money`, p.money, 2),
+    min: decimal(`${field}.min`, p.min, 2),
+    max: decimal(`${field}.max`, p.max, 2),
+    img: p.img,
+    link: p.link,
+    desc: p.desc,
+    info: p.info,
+  };
+}
+
+export function toActivityInput(a: Activity): ActivityInput {
+  const tips = a.tips;
+  const tip = (value: string | undefined, fallback: string): string => (value === undefined || value.trim() === '' ? fallback : value);
+  return {
+    enabled: a.enabled,
+    title: a.title,
+    activeType: a.activeType,
+    template: a.template,
+    virtual: a.virtualParticipants,
+    headerImg: a.headerImg,
+    ruleLink: a.ruleLink,
+    rule: a.rule,
+    needAddress: a.needAddress,
+    tips: {
+      haveAward: tip(tips?.haveAward, DEFAULT_TIPS.haveAward),
+      noTimes: tip(tips?.noTimes, DEFAULT_TIPS.noTimes),
+      noAward: tip(tips?.noAward, DEFAULT_TIPS.noAward),
+      gameOver: tip(tips?.gameOver, DEFAULT_TIPS.gameOver),
+      default: tip(tips?.default, DEFAULT_TIPS.default),
+    },
+    prizes: a.prizes.map(toPrizeConfig),
+    sessions: a.sessions.map((s) => ({
+      start: s.startTime?.getTime() ?? Number.NaN,
+      // The API's end_time is the last minute, as in the legacy column; windows end a minute later.
+      end: (s.endTime?.getTime() ?? Number.NaN) + 60_000,
+    })),
+    maxPlay: a.maxPlay,
+    maxEplay: a.maxEplay,
+    maxShare: a.maxShare,
+    maxPrize: a.maxPrize,
+    share: {
+      enabled: a.share?.enabled ?? false,
+      title: a.share?.title ?? '',
+      desc: a.share?.desc ?? '',
+      link: a.share?.link ?? '',
+      img: a.share?.img ?? '',
+    },
+    config: a.config,
+    rid: a.rid,
+    uniacid: a.uniacid,
+  };
+}
+
+export function toPrize(p: PrizeConfig): Prize {
+  return {
+    prizeId: p.id,
+    type: TYPE_OF[p.kind],
+    name: p.name,
+    sum: p.sum,
+    chance: formatChance(p.chance),
+    money: formatMoney(p.money),
+    min: formatMoney(p.min),
+    max: formatMoney(p.max),
+    img: p.img,
+    link: p.link,
+    desc: p.desc,
+    info: p.info,
+  };
+}
+
+export function toActivity(a: ActivityConfig, code: string, requireUserInfo: boolean): Activity {
+  return {
+    activityId: a.id,
+    code,
+    enabled: a.enabled,
+    title: a.title,
+    activeType: a.activeType === 2 ? ActiveType.ACTIVE_TYPE_REWARD : ActiveType.ACTIVE_TYPE_NORMAL,
+    template: [10, 11, 12].includes(a.template) ? (a.template as Template) : Template.TEMPLATE_UNSPECIFIED,
+    virtualParticipants: a.virtual,
+    headerImg: a.headerImg,
+    ruleLink: a.ruleLink,
+    rule: a.rule,
+    needAddress: a.needAddress,
+    requireUserInfo,
+    tips: { ...a.tips },
+    prizes: a.prizes.map(toPrize),
+    sessions: a.sessions.map((s) => ({ startTime: new Date(s.start), endTime: new Date(s.end - 60_000) })),
+    maxPlay: a.maxPlay,
+    maxEplay: a.maxEplay,
+    maxShare: a.maxShare,
+    maxPrize: a.maxPrize,
+    share: { ...a.share },
+    config: a.config,
+    rid: a.rid,
+    uniacid: a.uniacid,
+    createTime: date(a.createTime),
+    updateTime: date(a.updateTime),
+  };
+}
+
+function toState(v: ActivityView): ActivityState {
+  const session = v.state.index >= 0 ? v.activity.sessions[v.state.index] : undefined;
+  return {
+    phase: PHASE_OF[v.state.phase],
+    legacyStatus: legacyStatus(v.state.phase),
+    sessionIndex: v.state.index,
+    session: session === undefined ? undefined : { startTime: new Date(session.start), endTime: new Date(session.end - 60_000) },
+    participants: v.participants,
+    displayedParticipants: v.participants + v.activity.virtual,
+  };
+}
+
+function toUserState(u: UserView): UserState {
+  return {
+    openid: u.openid,
+    sessionPlays: u.counters.sessionPlays,
+    sessionShares: u.counters.sessionShares,
+    sessionWins: u.counters.sessionWins,
+    totalPlays: u.counters.totalPlays,
+    playsLeft: u.playsLeft,
+    hasUserInfo: u.hasUserInfo,
+  };
+}
+
+export function toWonPrize(p: WonPrizeView): WonPrize {
+  return {
+    prizeId: p.prizeId,
+    name: p.name,
+    type: TYPE_OF[p.kind],
+    legacyType: p.legacyType,
+    money: p.money,
+    secret: p.secret,
+    claimed: p.claimed,
+    info: p.info,
+    winTime: date(p.winTime),
+    claimTime: date(p.claimTime),
+  };
+}
+
+export function lotteryRpc(service: LotteryService): ServiceRegistration {
+  return defineService({
+    definition: LotteryServiceDefinition,
+    scopes: {
+      saveActivity: 'lottery.admin',
+      getActivity: 'lottery.admin',
+      listActivityPrizes: 'lottery.admin',
+      addWhitelist: 'lottery.admin',
+      verifyAward: 'lottery.admin',
+      enterActivity: 'lottery',
+      getActivityInfo: 'lottery',
+      submitUserInfo: 'lottery',
+      draw: 'lottery',
+      share: 'lottery',
+      listMyPrizes: 'lottery',
+      listWinners: 'lottery',
+    },
+    handlers: {
+      async saveActivity({ activity }) {
+        if (activity === undefined) throw new InvalidArgumentError('activity', 'is required', AREA);
+        const v = await service.saveActivity(activity.activityId, toActivityInput(activity), activity.requireUserInfo);
+        return { activity: toActivity(v.activity, v.code, v.requireUserInfo) };
+      },
+      async getActivity({ activityId, code }) {
+        const v = await service.getActivity(activityId, code);
+        return { activity: toActivity(v.activity, v.code, v.requireUserInfo), state: toState(v) };
+      },
+      async listActivityPrizes({ activityId }) {
+        const { activity, stock } = await service.listPrizes(activityId);
+        return {
+          prizeVersion: activity.prizeVersion,
+          prizes: activity.prizes.map((p) => {
+            const s = stock.get(p.id);
+            return { prize: toPrize(p), won: Number(s?.won ?? 0), paid: formatMoney(Number(s?.paid_cents ?? 0)), poolKey: poolKey(activity.id, p) };
+          }),
+        };
+      },
+      async addWhitelist({ activityId, openids }) {
+        return { added: await service.addWhitelist(activityId, openids) };
+      },
+      async verifyAward({ code, secret }) {
+        return { prize: toWonPrize(await service.verifyAward(code, secret)) };
+      },
+      async enterActivity({ code, openid, nickname, avatar }) {
+        const { issued, view, user } = await service.enter(code, openid, nickname, avatar);
+        return {
+          token: issued.token,
+          tokenExpireTime: issued.expiresAt,
+          activity: toActivity(view.activity, view.code, view.requireUserInfo),
+          state: toState(view),
+          user: toUserState(user),
+        };
+      },
+      async getActivityInfo({ token }) {
+        const { issued, view, user } = await service.info(token);
+        return {
+          token: issued.token,
+          tokenExpireTime: issued.expiresAt,
+          activity: toActivity(view.activity, view.code, view.requireUserInfo),
+          state: toState(view),
+          user: toUserState(user),
+        };
+      },
+      async submitUserInfo({ token, name, tel, address, otherInfo }) {
+        const issued = await service.submitUserInfo(token, { name, tel, address, otherInfo });
+        return { token: issued.token, tokenExpireTime: issued.expiresAt };
+      },
+      async draw({ token, requestId, code }) {
+        const { issued, answer, drawId } = await service.draw(token, requestId, code);
+        return {
+          token: issued.token,
+          tokenExpireTime: issued.expiresAt,
+          outcome: OUTCOME_OF[answer.outcome],
+          code: answer.code,
+          tip: answer.tip,
+          prize: answer.prize === undefined ? undefined : toWonPrize(answer.prize),
+          drawId,
+        };
+      },
+      async share({ token }) {
+        const { issued, counted, user } = await service.share(token);
+        return { token: issued.token, tokenExpireTime: issued.expiresAt, counted, user: toUserState(user) };
+      },
+      async listMyPrizes({ token }) {
+        const { issued, prizes } = await service.myPrizes(token);
+        return { token: issued.token, tokenExpireTime: issued.expiresAt, prizes: prizes.map(toWonPrize) };
+      },
+      async listWinners({ code }) {
+        const rows = await service.winners(code);
+        return {
+          winners: rows.map((r) => ({
+            nickname: maskNameOf(r.nickname),
+            avatar: r.headimgurl ?? '',
+            prizeName: r.prize_name,
+            money: r.money,
+            winTime: date(Number(r.create_time)),
+          })),
+        };
+      },
+    },
+  });
+}
+
+
+function maskNameOf(name: string | null): string {
+  return maskName(name ?? '');
+}

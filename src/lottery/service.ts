@@ -1,0 +1,565 @@
+/** The lottery's use cases; rules come from rules.ts, SQL from store.ts, time from the clock. */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Clock } from '../platform/clock.js';
+import { InvalidArgumentError, UnavailableError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import type { Locks } from '../platform/locks.js';
+import {
+  ActivityConfigInvalidError,
+  ActivityNotFoundError,
+  AREA,
+  AwardAlreadyClaimedError,
+  AwardNotFoundError,
+  InvalidUserTokenError,
+  NotWhitelistedError,
+} from './errors.js';
+import {
+  checkPrizeChange,
+  isRandomRedPacket,
+  legacyPrizeType,
+  parseActivityRow,
+  payout,
+  pickPrize,
+  poolKey,
+  POOL_SIZE,
+  sessionState,
+  toActivityColumns,
+  totalChance,
+  validateActivity,
+  winsPerSession,
+  type ActivityConfig,
+  type ActivityInput,
+  type PrizeConfig,
+  type PrizeKind,
+  type SessionState,
+} from './rules.js';
+import type { Counters, DrawResult, LotteryStore, MetaRow, PersonPrizeRow, StockRow, WinnerRow } from './store.js';
+import type { IssuedToken, UserIdentity, UserTokens } from './tokens.js';
+
+export type Outcome =
+  | 'win'
+  | 'no_award'
+  | 'stock_gone'
+  | 'no_times'
+  | 'have_award'
+  | 'not_started'
+  | 'game_over'
+  | 'closed'
+  | 'chances_over_100'
+  | 'need_user_info';
+
+export interface WonPrizeView {
+  readonly prizeId: number;
+  readonly name: string;
+  readonly kind: PrizeKind;
+  readonly legacyType: number;
+  readonly money: string;
+  readonly secret: string;
+  readonly claimed: boolean;
+  readonly info: string;
+  readonly winTime: number;
+  readonly claimTime: number;
+}
+
+/** What a draw answers; stored as JSON in the draw log so a replay returns it unchanged. */
+export interface DrawAnswer {
+  readonly outcome: Outcome;
+  readonly code: number;
+  readonly tip: string;
+  readonly prize?: WonPrizeView;
+}
+
+export interface ActivityView {
+  readonly activity: ActivityConfig;
+  readonly code: string;
+  readonly requireUserInfo: boolean;
+  readonly state: SessionState;
+  readonly participants: number;
+}
+
+export interface UserView {
+  readonly openid: string;
+  readonly counters: Counters;
+  /** -1 when unlimited. */
+  readonly playsLeft: number;
+  readonly hasUserInfo: boolean;
+}
+
+export interface UserInfoForm {
+  readonly name: string;
+  readonly tel: string;
+  readonly address: string;
+  readonly otherInfo: string;
+}
+
+const CACHE_MS = 1_000;
+/** Draw transactions in flight per process; kept under the connection pool so bursts queue here. */
+const DRAW_CONCURRENCY = 24;
+
+/** A counting semaphore without timeout: callers are bounded by their own gRPC deadline. */
+class Gate {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.free += 1;
+    }
+  }
+}
+const NEED_INFO_TIP = '请先填写您的信息';
+
+const bad = (field: string, problem: string): InvalidArgumentError => new InvalidArgumentError(field, problem, AREA);
+
+function text(field: string, value: string | undefined, max: number, required = false): string {
+  const v = (value ?? '').trim();
+  if (required && v === '') throw bad(field, 'is required');
+  if ([...v].length > max) throw bad(field, `must be at most ${max} characters`);
+  return v;
+}
+
+export function validateOpenid(openid: string | undefined, field = 'openid'): string {
+  const v = text(field, openid, 128, true);
+  if (/[\u0000-\u001f]/.test(v)) throw bad(field, 'must not contain control characters');
+  return v;
+}
+
+export function validateRequestId(id: string | undefined): string {
+  if (id === undefined || !/^[\w.:-]{1,64}$/.test(id)) throw bad('request_id', 'must be 1..64 of letters, digits, "_", ".", ":" or "-"');
+  return id;
+}
+
+function validateCode(code: string | undefined): string {
+  if (code === undefined || !/^[\w-]{1,32}$/.test(code)) throw bad('code', 'is required (the activity code)');
+  return code;
+}
+
+export function validateUserInfo(form: Partial<UserInfoForm>, needAddress: boolean): UserInfoForm {
+  const name = text('name', form.name, 64, true);
+  const tel = text('tel', form.tel, 20, true);
+  if (!/^\+?\d[\d -]{3,18}\d$/.test(tel)) throw bad('tel', 'must be a phone number');
+  const address = text('address', form.address, 255, needAddress);
+  const otherInfo = text('other_info', form.otherInfo, 1000);
+  return { name, tel, address, otherInfo };
+}
+
+/** 16 random digits: what the merchant types or scans. */
+function newSecret(): string {
+  return `${randomInt(1e8, 1e9)}${String(randomInt(0, 1e8)).padStart(8, '0')}`.slice(1);
+}
+
+function newCode(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+export function wonPrizeView(row: PersonPrizeRow, info: string): WonPrizeView {
+  const kind: PrizeKind = Number(row.prize_type) === 2 ? 'physical' : Number(row.money) > 0 ? 'red' : 'coupon';
+  return {
+    prizeId: Number(row.prize_id),
+    name: row.prize_name,
+    kind,
+    legacyType: Number(row.prize_type),
+    money: row.money,
+    secret: row.secret,
+    claimed: Number(row.status) === 1,
+    info,
+    winTime: Number(row.create_time),
+    claimTime: Number(row.claim_time),
+  };
+}
+
+export interface LotteryServiceDeps {
+  readonly store: LotteryStore;
+  readonly clock: Clock;
+  readonly locks: Locks;
+  readonly tokens: UserTokens;
+  readonly timeZone: string;
+  readonly logger: Logger;
+}
+
+export class LotteryService {
+  private readonly cache = new Map<number, { until: number; value: ActivityConfig | ActivityConfigInvalidError | undefined }>();
+  private readonly gate = new Gate(DRAW_CONCURRENCY);
+  private readonly codes = new Map<string, number>();
+  private readonly metaCache = new Map<number, { until: number; meta: MetaRow }>();
+  private readonly stockEnsured = new Set<string>();
+  private readonly exhausted = new Set<string>();
+  /** Counter rows known to exist (they are never deleted), so a draw need not insert them. */
+  private readonly countersEnsured = new Set<string>();
+
+  constructor(private readonly deps: LotteryServiceDeps) {}
+
+  private nowSeconds(): number {
+    return Math.floor(this.deps.clock.now().getTime() / 1000);
+  }
+
+  /** Reads an activity (briefly cached: the legacy admin's edits show within a second). */
+  private async config(aid: number, fresh = false): Promise<ActivityConfig> {
+    const now = Date.now();
+    let entry = fresh ? undefined : this.cache.get(aid);
+    if (entry === undefined || entry.until < now) {
+      const row = await this.deps.store.activityRow(aid);
+      let value: ActivityConfig | ActivityConfigInvalidError | undefined;
+      try {
+        value = row === undefined ? undefined : parseActivityRow(row, this.deps.timeZone);
+      } catch (err) {
+        if (!(err instanceof ActivityConfigInvalidError)) throw err;
+        value = err;
+      }
+      entry = { until: now + CACHE_MS, value };
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(aid, entry);
+    }
+    if (entry.value === undefined) throw new ActivityNotFoundError();
+    if (entry.value instanceof ActivityConfigInvalidError) throw entry.value;
+    return entry.value;
+  }
+
+  private async meta(aid: number, cached = false): Promise<MetaRow> {
+    const now = Date.now();
+    const hit = cached ? this.metaCache.get(aid) : undefined;
+    if (hit !== undefined && hit.until >= now) return hit.meta;
+    const meta = (await this.deps.store.metaByAid(aid)) ?? (await this.deps.store.ensureMeta(aid, newCode(), this.nowSeconds()));
+    if (this.metaCache.size > 10_000) this.metaCache.clear();
+    this.metaCache.set(aid, { until: now + CACHE_MS, meta });
+    return meta;
+  }
+
+  private async aidOfCode(code: string | undefined): Promise<number> {
+    const valid = validateCode(code);
+    // A code never changes hands, so a found one can be remembered for good.
+    const known = this.codes.get(valid);
+    if (known !== undefined) return known;
+    const meta = await this.deps.store.metaByCode(valid);
+    if (meta === undefined) throw new ActivityNotFoundError();
+    if (this.codes.size > 100_000) this.codes.clear();
+    this.codes.set(valid, Number(meta.aid));
+    return Number(meta.aid);
+  }
+
+  private async view(aid: number): Promise<ActivityView> {
+    const activity = await this.config(aid);
+    const [meta, participants] = await Promise.all([this.meta(aid), this.deps.store.participants(aid)]);
+    return {
+      activity,
+      code: meta.code,
+      requireUserInfo: Boolean(meta.require_user_info),
+      state: sessionState(activity.sessions, this.deps.clock.now().getTime()),
+      participants,
+    };
+  }
+
+  private async userView(activity: ActivityConfig, state: SessionState, user: UserIdentity, hasUserInfo: boolean): Promise<UserView> {
+    const counters = await this.deps.store.counters(activity.id, user.openid, state.phase === 'ongoing' ? state.index : -2);
+    const limits: number[] = [];
+    if (activity.maxEplay > 0) limits.push(activity.maxEplay + counters.sessionShares - counters.sessionPlays);
+    if (activity.maxPlay > 0) limits.push(activity.maxPlay - counters.totalPlays);
+    if (counters.sessionWins >= winsPerSession(activity) || state.phase !== 'ongoing') limits.push(0);
+    return { openid: user.openid, counters, playsLeft: limits.length === 0 ? -1 : Math.max(0, Math.min(...limits)), hasUserInfo };
+  }
+
+  // ---- admin --------------------------------------------------------------------------------
+
+  async saveActivity(aidRaw: number, input: ActivityInput, requireUserInfo: boolean): Promise<ActivityView> {
+    validateActivity(input);
+    const now = this.nowSeconds();
+    let aid = aidRaw;
+    if (aid === 0) {
+      aid = await this.deps.store.insertActivity(toActivityColumns(input, this.deps.timeZone, now, now));
+    } else {
+      const row = await this.deps.store.activityRow(aid);
+      if (row === undefined) throw new ActivityNotFoundError();
+      let before: ActivityConfig | undefined;
+      try {
+        before = parseActivityRow(row, this.deps.timeZone);
+      } catch (err) {
+        // A broken legacy row is what an admin fixes by saving a good one over it.
+        if (!(err instanceof ActivityConfigInvalidError)) throw err;
+      }
+      if (before !== undefined && before.sessions.length > 0 && (before.sessions[0]?.start ?? Infinity) <= this.deps.clock.now().getTime()) {
+        checkPrizeChange(before.prizes, input.prizes);
+      }
+      const { create_time: _keep, ...columns } = toActivityColumns(input, this.deps.timeZone, Number(row.create_time ?? now), now);
+      await this.deps.store.updateActivity(aid, columns);
+    }
+    await this.meta(aid);
+    await this.deps.store.setRequireUserInfo(aid, requireUserInfo);
+    this.cache.delete(aid);
+    this.metaCache.delete(aid);
+    await this.config(aid, true);
+    return this.view(aid);
+  }
+
+  async getActivity(aid: number, code: string): Promise<ActivityView> {
+    return this.view(aid > 0 ? aid : await this.aidOfCode(code));
+  }
+
+  async listPrizes(aid: number): Promise<{ activity: ActivityConfig; stock: Map<number, StockRow> }> {
+    if (aid <= 0) throw bad('activity_id', 'is required');
+    const activity = await this.config(aid, true);
+    const rows = await this.deps.store.stock(aid);
+    return { activity, stock: new Map(rows.map((r) => [Number(r.prize_id), r])) };
+  }
+
+  async addWhitelist(aid: number, openids: readonly string[]): Promise<number> {
+    if (aid <= 0) throw bad('activity_id', 'is required');
+    if (openids.length === 0 || openids.length > 1000) throw bad('openids', 'must hold 1..1000 users');
+    const clean = [...new Set(openids.map((o, i) => validateOpenid(o, `openids[${i}]`)))];
+    if ((await this.deps.store.activityRow(aid)) === undefined) throw new ActivityNotFoundError();
+    return this.deps.store.addWhitelist(aid, clean, this.nowSeconds());
+  }
+
+  async verifyAward(code: string, secretRaw: string): Promise<WonPrizeView> {
+    const aid = await this.aidOfCode(code);
+    const secret = (secretRaw ?? '').trim();
+    if (!/^\d{1,32}$/.test(secret)) throw bad('secret', 'must be the digits of a verification secret');
+    const now = this.nowSeconds();
+    const claimed = await this.deps.store.claim(aid, secret, now);
+    const row = await this.deps.store.prizeBySecret(aid, secret);
+    if (row === undefined) throw new AwardNotFoundError();
+    if (!claimed) throw new AwardAlreadyClaimedError();
+    return wonPrizeView(row, await this.prizeInfo(aid, Number(row.prize_id)));
+  }
+
+  private async prizeInfo(aid: number, prizeId: number): Promise<string> {
+    try {
+      return (await this.config(aid)).prizes[prizeId]?.info ?? '';
+    } catch {
+      return '';
+    }
+  }
+
+  // ---- users --------------------------------------------------------------------------------
+
+  async enter(code: string, openidRaw: string, nickname: string, avatar: string): Promise<{ issued: IssuedToken; view: ActivityView; user: UserView }> {
+    const openid = validateOpenid(openidRaw);
+    const nick = text('nickname', nickname, 64);
+    const avatarUrl = text('avatar', avatar, 255);
+    const aid = await this.aidOfCode(code);
+    const activity = await this.config(aid);
+    if (activity.activeType === 2 && !(await this.deps.store.isWhitelisted(aid, openid))) throw new NotWhitelistedError();
+    const person = await this.deps.store.upsertPerson(aid, openid, nick, avatarUrl, this.nowSeconds());
+    const identity = { aid, pid: Number(person.id), openid };
+    const view = await this.view(aid);
+    if (view.state.index >= 0) await this.ensureCounters(aid, openid, view.state.index);
+    const user = await this.userView(view.activity, view.state, identity, Number(person.info_time) > 0);
+    return { issued: await this.deps.tokens.issue(identity), view, user };
+  }
+
+  async info(token: string): Promise<{ issued: IssuedToken; view: ActivityView; user: UserView }> {
+    const identity = await this.deps.tokens.verify(token);
+    const view = await this.view(identity.aid);
+    const person = await this.deps.store.person(identity.aid, identity.openid);
+    const user = await this.userView(view.activity, view.state, identity, Number(person?.info_time ?? 0) > 0);
+    return { issued: await this.deps.tokens.issue(identity), view, user };
+  }
+
+  async submitUserInfo(token: string, form: Partial<UserInfoForm>): Promise<IssuedToken> {
+    const identity = await this.deps.tokens.verify(token);
+    const activity = await this.config(identity.aid);
+    const clean = validateUserInfo(form, activity.needAddress);
+    if (!(await this.deps.store.submitInfo(identity.aid, identity.openid, clean, this.nowSeconds()))) {
+      throw new InvalidUserTokenError('enter the activity again');
+    }
+    return this.deps.tokens.issue(identity);
+  }
+
+  async share(token: string): Promise<{ issued: IssuedToken; counted: boolean; user: UserView }> {
+    const identity = await this.deps.tokens.verify(token);
+    const activity = await this.config(identity.aid);
+    const state = sessionState(activity.sessions, this.deps.clock.now().getTime());
+    const counted =
+      activity.enabled &&
+      activity.share.enabled &&
+      state.phase === 'ongoing' &&
+      activity.maxShare > 0 &&
+      (await this.deps.store.share(identity.aid, identity.openid, state.index, activity.maxShare));
+    const person = await this.deps.store.person(identity.aid, identity.openid);
+    const user = await this.userView(activity, state, identity, Number(person?.info_time ?? 0) > 0);
+    return { issued: await this.deps.tokens.issue(identity), counted, user };
+  }
+
+  async myPrizes(token: string): Promise<{ issued: IssuedToken; prizes: WonPrizeView[] }> {
+    const identity = await this.deps.tokens.verify(token);
+    const rows = await this.deps.store.myPrizes(identity.aid, identity.openid);
+    let prizes: readonly PrizeConfig[] = [];
+    try {
+      prizes = (await this.config(identity.aid)).prizes;
+    } catch (err) {
+      if (!(err instanceof ActivityConfigInvalidError)) throw err;
+    }
+    return {
+      issued: await this.deps.tokens.issue(identity),
+      prizes: rows.map((r) => wonPrizeView(r, prizes[Number(r.prize_id)]?.info ?? '')),
+    };
+  }
+
+  async winners(code: string): Promise<WinnerRow[]> {
+    return this.deps.store.winners(await this.aidOfCode(code), 10);
+  }
+
+  // ---- draw ---------------------------------------------------------------------------------
+
+  async draw(token: string, requestIdRaw: string, code: string): Promise<{ issued: IssuedToken; answer: DrawAnswer; drawId: string }> {
+    const identity = await this.deps.tokens.verify(token);
+    if (code !== '' && (await this.aidOfCode(code)) !== identity.aid) throw new InvalidUserTokenError('the user token is for another activity');
+    const requestId = validateRequestId(requestIdRaw);
+    const activity = await this.config(identity.aid);
+    const work = (): Promise<{ answer: DrawAnswer; drawId: string }> => this.gate.run(() => this.drawLocked(identity, requestId, activity));
+    let ran = false;
+    let result: { answer: DrawAnswer; drawId: string };
+    try {
+      result = await this.deps.locks.withLock(
+        `lottery:draw:${identity.aid}:${identity.openid}`,
+        () => {
+          ran = true;
+          return work();
+        },
+        { area: AREA },
+      );
+    } catch (err) {
+      // The lock only spares the database some contention; with the lock service down the
+      // draw still runs, and the database still decides every limit.
+      if (ran || !(err instanceof UnavailableError)) throw err;
+      this.deps.logger.warn({ err }, 'lottery draw lock unavailable; drawing without it');
+      result = await work();
+    }
+    const { answer, drawId } = result;
+    return { issued: await this.deps.tokens.issue(identity), answer, drawId };
+  }
+
+  private async drawLocked(user: UserIdentity, requestId: string, activity: ActivityConfig): Promise<{ answer: DrawAnswer; drawId: string }> {
+    const { store, clock } = this.deps;
+    const now = clock.now().getTime();
+    const state = sessionState(activity.sessions, now);
+    const tips = activity.tips;
+    const early = async (outcome: Outcome, tip: string, code = 200): Promise<{ answer: DrawAnswer; drawId: string }> => {
+      const logged = await store.logOnly(
+        {
+          aid: activity.id,
+          openid: user.openid,
+          requestId,
+          session: state.index,
+          slot: -1,
+          prizeVersion: activity.prizeVersion,
+          poolKey: null,
+          prizeId: null,
+          outcome,
+          paidCents: 0,
+          now: Math.floor(now / 1000),
+        },
+        JSON.stringify({ outcome, code, tip } satisfies DrawAnswer),
+      );
+      return { answer: JSON.parse(logged.response) as DrawAnswer, drawId: logged.id };
+    };
+    if (!activity.enabled) return early('closed', tips.default);
+    if (state.phase === 'not_started') return early('not_started', tips.default);
+    if (state.phase !== 'ongoing') return early('game_over', tips.gameOver);
+    if (totalChance(activity.prizes) > POOL_SIZE) return early('chances_over_100', tips.default);
+    const meta = await this.meta(activity.id, true);
+    if (Boolean(meta.require_user_info)) {
+      const person = await store.person(activity.id, user.openid);
+      if (Number(person?.info_time ?? 0) === 0) return early('need_user_info', NEED_INFO_TIP, 201);
+    }
+
+    const versionKey = `${activity.id}:${activity.prizeVersion}`;
+    if (!this.stockEnsured.has(versionKey)) {
+      await store.ensureStock(activity.id, activity.prizes.map((p) => p.id));
+      this.stockEnsured.add(versionKey);
+    }
+    await this.ensureCounters(activity.id, user.openid, state.index);
+    const slot = randomInt(POOL_SIZE);
+    const prize = pickPrize(activity.prizes, slot);
+    const exhaustedKey = prize === undefined ? '' : `${versionKey}:${prize.id}`;
+    const cents = prize === undefined ? 0 : payout(prize, randomInt);
+    const secret = newSecret();
+    const nowSeconds = Math.floor(now / 1000);
+    const logged = await store.draw(
+      {
+        aid: activity.id,
+        pid: user.pid,
+        openid: user.openid,
+        session: state.index,
+        requestId,
+        now: nowSeconds,
+        maxSessionPlays: activity.maxEplay > 0 ? activity.maxEplay : undefined,
+        maxTotalPlays: activity.maxPlay > 0 ? activity.maxPlay : undefined,
+        maxWins: winsPerSession(activity),
+        slot,
+        prizeVersion: activity.prizeVersion,
+        ...(prize === undefined
+          ? {}
+          : {
+              win: {
+                prizeId: prize.id,
+                prizeName: prize.name,
+                poolKey: poolKey(activity.id, prize),
+                legacyType: legacyPrizeType(prize.kind),
+                claimedWhenWon: prize.kind !== 'physical',
+                claim: isRandomRedPacket(prize)
+                  ? { kind: 'budget', money: prize.money, cents, min: prize.min }
+                  : { kind: 'count', sum: prize.sum, cents },
+                secret,
+                knownExhausted: this.exhausted.has(exhaustedKey),
+              },
+            }),
+      },
+      (result) => JSON.stringify(this.answerOf(result, activity, prize, nowSeconds)),
+    );
+    if (logged.result?.kind === 'stock_gone') {
+      if (this.exhausted.size > 100_000) this.exhausted.clear();
+      this.exhausted.add(exhaustedKey);
+    }
+    return { answer: JSON.parse(logged.response) as DrawAnswer, drawId: logged.id };
+  }
+
+  /** Creates the user's counter rows once per process (Enter does it ahead of the first draw). */
+  private async ensureCounters(aid: number, openid: string, session: number): Promise<void> {
+    const key = `${aid}:${openid}:${session}`;
+    if (this.countersEnsured.has(key)) return;
+    await this.deps.store.ensureCounters(aid, openid, session);
+    if (this.countersEnsured.size > 200_000) this.countersEnsured.clear();
+    this.countersEnsured.add(key);
+  }
+
+  private answerOf(result: DrawResult, activity: ActivityConfig, prize: PrizeConfig | undefined, now: number): DrawAnswer {
+    const tips = activity.tips;
+    switch (result.kind) {
+      case 'no_times':
+        return { outcome: 'no_times', code: 200, tip: tips.noTimes };
+      case 'have_award':
+        return { outcome: 'have_award', code: 200, tip: tips.haveAward };
+      case 'no_award':
+        return { outcome: 'no_award', code: 200, tip: tips.noAward };
+      case 'stock_gone':
+        return { outcome: 'stock_gone', code: 200, tip: tips.noAward };
+      case 'win': {
+        const p = prize as PrizeConfig;
+        const claimed = p.kind !== 'physical';
+        return {
+          outcome: 'win',
+          code: 200,
+          tip: p.name,
+          prize: {
+            prizeId: p.id,
+            name: p.name,
+            kind: p.kind,
+            legacyType: legacyPrizeType(p.kind),
+            money: `${Math.floor(result.cents / 100)}.${String(result.cents % 100).padStart(2, '0')}`,
+            secret: result.secret,
+            claimed,
+            info: p.info,
+            winTime: now,
+            claimTime: claimed ? now : 0,
+          },
+        };
+      }
+    }
+  }
+}

@@ -1,0 +1,454 @@
+/**
+ * All SQL of the lottery. Invariants live here and are decided by the database: stock and
+ * red-packet money by conditional UPDATEs checked by affected rows, plays and wins per session
+ * likewise, all of a draw in one transaction with the prize row and the draw log (whose unique
+ * key makes a replayed request_id return the first answer).
+ */
+import type { Knex } from 'knex';
+import { isUniqueViolation } from '../platform/db.js';
+import { T } from './migrations.js';
+import type { ActivityColumns, ActivityRow } from './rules.js';
+
+export interface MetaRow {
+  aid: number;
+  code: string;
+  require_user_info: number | boolean;
+}
+
+export interface PersonRow {
+  id: number;
+  aid: number;
+  openid: string;
+  nickname: string;
+  headimgurl: string;
+  name: string;
+  tel: string;
+  address: string;
+  other_info: string | null;
+  info_time: number;
+}
+
+export interface PersonPrizeRow {
+  id: number;
+  aid: number;
+  pid: number;
+  openid: string;
+  prize_id: number;
+  prize_name: string;
+  prize_type: number;
+  money: string;
+  secret: string;
+  status: number;
+  session: number;
+  create_time: number;
+  claim_time: number;
+}
+
+export interface WinnerRow {
+  nickname: string | null;
+  headimgurl: string | null;
+  prize_name: string;
+  money: string;
+  create_time: number;
+}
+
+export interface StockRow {
+  prize_id: number;
+  won: number;
+  paid_cents: number | string;
+}
+
+export interface Counters {
+  readonly sessionPlays: number;
+  readonly sessionShares: number;
+  readonly sessionWins: number;
+  readonly totalPlays: number;
+}
+
+/** What a draw may take from stock: a counted prize (won < sum) or a random red packet (paid <= money). */
+export type StockClaim =
+  | { readonly kind: 'count'; readonly sum: number; readonly cents: number }
+  | { readonly kind: 'budget'; readonly money: number; readonly cents: number; readonly min: number };
+
+export interface DrawPlan {
+  readonly aid: number;
+  readonly pid: number;
+  readonly openid: string;
+  readonly session: number;
+  readonly requestId: string;
+  readonly now: number;
+  /** max_eplay; shares of the session are added to it in SQL. undefined = unlimited. */
+  readonly maxSessionPlays: number | undefined;
+  readonly maxTotalPlays: number | undefined;
+  readonly maxWins: number;
+  readonly slot: number;
+  readonly prizeVersion: string;
+  readonly win?: {
+    readonly prizeId: number;
+    readonly prizeName: string;
+    readonly poolKey: string;
+    readonly legacyType: number;
+    readonly claimedWhenWon: boolean;
+    readonly claim: StockClaim;
+    readonly secret: string;
+    /** Known exhausted by this process (a fast path only; the database would refuse anyway). */
+    readonly knownExhausted: boolean;
+  };
+}
+
+export type DrawResult =
+  | { readonly kind: 'no_times' | 'have_award' | 'no_award' }
+  | { readonly kind: 'stock_gone'; readonly prizeId: number }
+  | { readonly kind: 'win'; readonly prizeId: number; readonly cents: number; readonly secret: string };
+
+export interface LoggedDraw {
+  readonly id: string;
+  readonly response: string;
+}
+
+export interface LogEntry {
+  readonly aid: number;
+  readonly openid: string;
+  readonly requestId: string;
+  readonly session: number;
+  readonly slot: number;
+  readonly prizeVersion: string;
+  readonly poolKey: string | null;
+  readonly prizeId: number | null;
+  readonly outcome: string;
+  readonly paidCents: number;
+  readonly now: number;
+}
+
+class Replayed extends Error {}
+
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY']);
+
+async function retrying<R>(fn: () => Promise<R>): Promise<R> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 5 || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+export class LotteryStore {
+  constructor(private readonly knex: Knex) {}
+
+  // ---- activities ---------------------------------------------------------------------------
+
+  async activityRow(aid: number): Promise<ActivityRow | undefined> {
+    return this.knex<ActivityRow>(T.activity).where({ id: aid }).first();
+  }
+
+  async insertActivity(columns: ActivityColumns): Promise<number> {
+    const [id] = await this.knex(T.activity).insert(columns);
+    return Number(id);
+  }
+
+  async updateActivity(aid: number, columns: Partial<ActivityColumns>): Promise<void> {
+    await this.knex(T.activity).where({ id: aid }).update(columns);
+  }
+
+  async metaByAid(aid: number): Promise<MetaRow | undefined> {
+    return this.knex<MetaRow>(T.meta).where({ aid }).first();
+  }
+
+  async metaByCode(code: string): Promise<MetaRow | undefined> {
+    return this.knex<MetaRow>(T.meta).where({ code }).first();
+  }
+
+  /** Gives the activity a code if it has none yet (legacy rows get theirs on first use). */
+  async ensureMeta(aid: number, code: string, now: number): Promise<MetaRow> {
+    await this.knex(T.meta).insert({ aid, code, require_user_info: false, create_time: now }).onConflict('aid').ignore();
+    const row = await this.metaByAid(aid);
+    if (row === undefined) throw new Error('activity meta vanished after insert');
+    return row;
+  }
+
+  async setRequireUserInfo(aid: number, value: boolean): Promise<void> {
+    await this.knex(T.meta).where({ aid }).update({ require_user_info: value });
+  }
+
+  async ensureStock(aid: number, prizeIds: readonly number[]): Promise<void> {
+    if (prizeIds.length === 0) return;
+    await this.knex(T.stock)
+      .insert(prizeIds.map((prize_id) => ({ aid, prize_id, won: 0, paid_cents: 0 })))
+      .onConflict(['aid', 'prize_id'])
+      .ignore();
+  }
+
+  async stock(aid: number): Promise<StockRow[]> {
+    return this.knex<StockRow>(T.stock).where('aid', aid).select('prize_id', 'won', 'paid_cents');
+  }
+
+  // ---- people -------------------------------------------------------------------------------
+
+  async person(aid: number, openid: string): Promise<PersonRow | undefined> {
+    return this.knex<PersonRow>(T.person).where({ aid, openid }).first();
+  }
+
+  async upsertPerson(aid: number, openid: string, nickname: string, avatar: string, now: number): Promise<PersonRow> {
+    const profile: Record<string, string | number> = { update_time: now };
+    if (nickname !== '') profile.nickname = nickname;
+    if (avatar !== '') profile.headimgurl = avatar;
+    await this.knex(T.person)
+      .insert({ aid, openid, nickname, headimgurl: avatar, other_info: '', create_time: now, update_time: now })
+      .onConflict(['aid', 'openid'])
+      .merge(profile);
+    const row = await this.person(aid, openid);
+    if (row === undefined) throw new Error('person vanished after upsert');
+    return row;
+  }
+
+  async submitInfo(aid: number, openid: string, info: { name: string; tel: string; address: string; otherInfo: string }, now: number): Promise<boolean> {
+    const changed = await this.knex(T.person).where({ aid, openid }).update({
+      name: info.name,
+      tel: info.tel,
+      address: info.address,
+      other_info: info.otherInfo,
+      info_time: now,
+      update_time: now,
+    });
+    return changed === 1;
+  }
+
+  async participants(aid: number): Promise<number> {
+    const rows = (await this.knex(T.person).where('aid', aid).count({ n: '*' })) as Array<{ n: number | string }>;
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async isWhitelisted(aid: number, openid: string): Promise<boolean> {
+    return (await this.knex(T.whitelist).where({ aid, openid }).first('id')) !== undefined;
+  }
+
+  async addWhitelist(aid: number, openids: readonly string[], now: number): Promise<number> {
+    return this.knex.transaction(async (trx) => {
+      const [before] = (await trx(T.whitelist).where('aid', aid).whereIn('openid', openids).count({ n: '*' })) as Array<{ n: number | string }>;
+      await trx(T.whitelist)
+        .insert(openids.map((openid) => ({ aid, openid, create_time: now })))
+        .onConflict(['aid', 'openid'])
+        .ignore();
+      return openids.length - Number(before?.n ?? 0);
+    });
+  }
+
+  // ---- counters -----------------------------------------------------------------------------
+
+  async counters(aid: number, openid: string, session: number): Promise<Counters> {
+    const [s, u] = await Promise.all([
+      this.knex(T.sessionCounters).where({ aid, openid, session }).first<{ plays: number; shares: number; wins: number } | undefined>('plays', 'shares', 'wins'),
+      this.knex(T.userCounters).where({ aid, openid }).first<{ plays: number } | undefined>('plays'),
+    ]);
+    return {
+      sessionPlays: Number(s?.plays ?? 0),
+      sessionShares: Number(s?.shares ?? 0),
+      sessionWins: Number(s?.wins ?? 0),
+      totalPlays: Number(u?.plays ?? 0),
+    };
+  }
+
+  /** Counts a share if the session has fewer than maxShare; true when counted. */
+  async share(aid: number, openid: string, session: number, maxShare: number): Promise<boolean> {
+    const key = { aid, openid, session };
+    await this.ensureCounters(aid, openid, session);
+    return (await this.knex(T.sessionCounters).where(key).andWhere('shares', '<', maxShare).increment('shares', 1)) === 1;
+  }
+
+  // ---- draws --------------------------------------------------------------------------------
+
+  /**
+   * Runs one draw in one transaction: a play from the session (and total) allowance, then, if
+   * the slot fell in a prize's pool, a win from the session allowance and one from stock, the
+   * prize row, and the log row. Any refusal undoes what the draw took before it. A replayed
+   * request_id returns the first answer instead.
+   */
+  /**
+   * Creates the user's counter rows outside any transaction. Inserting them inside the draw's
+   * transaction, after an UPDATE that found nothing, takes gap locks that deadlock on MySQL
+   * under load; inside, the draw then only updates rows by primary key.
+   */
+  async ensureCounters(aid: number, openid: string, session: number): Promise<void> {
+    await this.knex(T.sessionCounters).insert({ aid, openid, session, plays: 0, shares: 0, wins: 0 }).onConflict(['aid', 'openid', 'session']).ignore();
+    await this.knex(T.userCounters).insert({ aid, openid, plays: 0 }).onConflict(['aid', 'openid']).ignore();
+  }
+
+  async draw(plan: DrawPlan, render: (result: DrawResult) => string): Promise<LoggedDraw & { result?: DrawResult }> {
+    try {
+      return await retrying(() =>
+        this.knex.transaction(async (trx) => {
+          const result = await this.drawIn(trx, plan);
+          const response = render(result);
+          const win = plan.win;
+          const id = await this.insertLog(trx, {
+            aid: plan.aid,
+            openid: plan.openid,
+            requestId: plan.requestId,
+            session: plan.session,
+            slot: plan.slot,
+            prizeVersion: plan.prizeVersion,
+            poolKey: win?.poolKey ?? null,
+            prizeId: win?.prizeId ?? null,
+            outcome: result.kind,
+            paidCents: result.kind === 'win' ? result.cents : 0,
+            now: plan.now,
+          }, response);
+          return { id, response, result };
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof Replayed)) throw err;
+      return this.storedDraw(plan.aid, plan.openid, plan.requestId);
+    }
+  }
+
+  /** Logs a draw that stopped before touching any allowance (closed, not started, ...). */
+  async logOnly(entry: LogEntry, response: string): Promise<LoggedDraw> {
+    try {
+      const id = await this.insertLog(this.knex, entry, response);
+      return { id, response };
+    } catch (err) {
+      if (!(err instanceof Replayed)) throw err;
+      return this.storedDraw(entry.aid, entry.openid, entry.requestId);
+    }
+  }
+
+  private async storedDraw(aid: number, openid: string, requestId: string): Promise<LoggedDraw> {
+    const row = await this.knex(T.drawLog).where({ aid, openid, request_id: requestId }).first<{ id: number | string; response: string } | undefined>('id', 'response');
+    if (row === undefined) throw new Error('replayed draw not found');
+    return { id: String(row.id), response: row.response };
+  }
+
+  private async insertLog(db: Knex | Knex.Transaction, e: LogEntry, response: string): Promise<string> {
+    try {
+      const [id] = await db(T.drawLog).insert({
+        aid: e.aid,
+        openid: e.openid,
+        request_id: e.requestId,
+        session: e.session,
+        slot: e.slot,
+        prize_version: e.prizeVersion,
+        pool_key: e.poolKey,
+        prize_id: e.prizeId,
+        outcome: e.outcome,
+        paid_cents: e.paidCents,
+        response,
+        create_time: e.now,
+      });
+      return String(id);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new Replayed();
+      throw err;
+    }
+  }
+
+  private async drawIn(trx: Knex.Transaction, plan: DrawPlan): Promise<DrawResult> {
+    const sessionKey = { aid: plan.aid, openid: plan.openid, session: plan.session };
+    const userKey = { aid: plan.aid, openid: plan.openid };
+
+    const takeSessionPlay = (): Promise<number> => {
+      const q = trx(T.sessionCounters).where(sessionKey).andWhere('wins', '<', plan.maxWins);
+      if (plan.maxSessionPlays !== undefined) q.andWhereRaw('?? < ? + ??', ['plays', plan.maxSessionPlays, 'shares']);
+      return q.increment('plays', 1);
+    };
+    if ((await takeSessionPlay()) === 0) {
+      const row = await trx(T.sessionCounters).where(sessionKey).first<{ wins: number } | undefined>('wins');
+      return { kind: Number(row?.wins ?? 0) >= plan.maxWins ? 'have_award' : 'no_times' };
+    }
+
+    const takeTotalPlay = (): Promise<number> => {
+      const q = trx(T.userCounters).where(userKey);
+      if (plan.maxTotalPlays !== undefined) q.andWhere('plays', '<', plan.maxTotalPlays);
+      return q.increment('plays', 1);
+    };
+    if ((await takeTotalPlay()) === 0) {
+      await trx(T.sessionCounters).where(sessionKey).decrement('plays', 1);
+      return { kind: 'no_times' };
+    }
+
+    const win = plan.win;
+    if (win === undefined) return { kind: 'no_award' };
+
+    const wonInSession = await trx(T.sessionCounters).where(sessionKey).andWhere('wins', '<', plan.maxWins).increment('wins', 1);
+    if (wonInSession === 0) return { kind: 'have_award' };
+
+    const cents = win.knownExhausted ? undefined : await this.takeStock(trx, plan.aid, win.prizeId, win.claim);
+    if (cents === undefined) {
+      await trx(T.sessionCounters).where(sessionKey).decrement('wins', 1);
+      return { kind: 'stock_gone', prizeId: win.prizeId };
+    }
+
+    await trx(T.personPrize).insert({
+      aid: plan.aid,
+      pid: plan.pid,
+      openid: plan.openid,
+      prize_id: win.prizeId,
+      prize_name: win.prizeName,
+      prize_type: win.legacyType,
+      money: formatCents(cents),
+      secret: win.secret,
+      status: win.claimedWhenWon ? 1 : 2,
+      session: plan.session,
+      create_time: plan.now,
+      claim_time: win.claimedWhenWon ? plan.now : 0,
+    });
+    return { kind: 'win', prizeId: win.prizeId, cents, secret: win.secret };
+  }
+
+  /** Takes one from stock; returns the cents paid, or undefined when the stock is gone. */
+  private async takeStock(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim): Promise<number | undefined> {
+    const key = { aid, prize_id: prizeId };
+    if (claim.kind === 'count') {
+      const changed = await trx(T.stock)
+        .where(key)
+        .andWhere('won', '<', claim.sum)
+        .update({ won: trx.raw('?? + 1', ['won']), paid_cents: trx.raw('?? + ?', ['paid_cents', claim.cents]) });
+      return changed === 1 ? claim.cents : undefined;
+    }
+    const pay = async (cents: number): Promise<boolean> =>
+      (await trx(T.stock)
+        .where(key)
+        .andWhereRaw('?? + ? <= ?', ['paid_cents', cents, claim.money])
+        .update({ won: trx.raw('?? + 1', ['won']), paid_cents: trx.raw('?? + ?', ['paid_cents', cents]) })) === 1;
+    if (await pay(claim.cents)) return claim.cents;
+    // The drawn amount no longer fits: pay what is left if it is still at least min (the
+    // update stays conditional, so a concurrent payment makes it fail instead of overpaying).
+    const row = await trx(T.stock).where(key).first<{ paid_cents: number | string } | undefined>('paid_cents');
+    const left = claim.money - Number(row?.paid_cents ?? claim.money);
+    if (left >= claim.min && left < claim.cents && (await pay(left))) return left;
+    return undefined;
+  }
+
+  // ---- prizes won ---------------------------------------------------------------------------
+
+  async myPrizes(aid: number, openid: string): Promise<PersonPrizeRow[]> {
+    return this.knex<PersonPrizeRow>(T.personPrize).where({ aid, openid }).orderBy('id', 'desc').limit(500);
+  }
+
+  async winners(aid: number, limit: number): Promise<WinnerRow[]> {
+    return this.knex(`${T.personPrize} as w`)
+      .leftJoin(`${T.person} as p`, 'p.id', 'w.pid')
+      .where('w.aid', aid)
+      .orderBy('w.id', 'desc')
+      .limit(limit)
+      .select<WinnerRow[]>('p.nickname', 'p.headimgurl', 'w.prize_name', 'w.money', 'w.create_time');
+  }
+
+  async prizeBySecret(aid: number, secret: string): Promise<PersonPrizeRow | undefined> {
+    return this.knex<PersonPrizeRow>(T.personPrize).where({ aid, secret }).first();
+  }
+
+  /** Marks an unclaimed prize claimed; false when it was claimed already (or is not there). */
+  async claim(aid: number, secret: string, now: number): Promise<boolean> {
+    const changed = await this.knex(T.personPrize).where({ aid, secret, status: 2 }).update({ status: 1, claim_time: now });
+    return changed === 1;
+  }
+}
+
+function formatCents(cents: number): string {
+  return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
