@@ -23,7 +23,7 @@ export interface Migration {
 }
 
 /** Connections per instance to MySQL. */
-export const DEFAULT_POOL_MAX = 32;
+export const DEFAULT_POOL_MAX = 64;
 
 export interface DatabaseOptions {
   readonly mysqlUrl: string | undefined;
