@@ -373,7 +373,10 @@ export class MemberService {
     if (uidsRaw.length === 0) throw new InvalidArgumentError('uids', 'at least one uid is required', AREA);
     if (uidsRaw.length > MAX_BATCH_UIDS) throw new InvalidArgumentError('uids', `at most ${MAX_BATCH_UIDS} uids`, AREA);
     const uids = uidsRaw.map((u) => validateUid(u, 'uids'));
-    const found = await this.store.getUsers([...new Set(uids)]);
+    // Through the point-read loader, so concurrent batches and single reads share queries.
+    const unique = [...new Set(uids)];
+    const users = await Promise.all(unique.map((uid) => this.store.getUser(uid)));
+    const found = new Map(unique.map((uid, i) => [uid, users[i]]));
     return uids.map((uid) => found.get(uid) ?? { uid, cpoint: 0, score: 0, grade: 0 });
   }
 

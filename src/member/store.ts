@@ -4,6 +4,7 @@
  * whose unique key makes the change happen once.
  */
 import type { Knex } from 'knex';
+import { createBatcher } from '../platform/batch.js';
 import { isUniqueViolation } from '../platform/db.js';
 import { DomainError } from '../platform/errors.js';
 import { AREA, BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
@@ -114,11 +115,30 @@ async function retryDeadlocks<R>(fn: () => Promise<R>): Promise<R> {
 }
 
 export class MemberStore {
-  constructor(private readonly knex: Knex) {}
+  /** Point reads arriving together share one `uid IN (...)` query. */
+  private readonly loadUser: (uid: string) => Promise<UserRow | undefined>;
+
+  constructor(private readonly knex: Knex) {
+    this.loadUser = createBatcher((uids) => this.usersByRequestedUid(uids), { keyOf: (uid) => uid });
+  }
+
+  /**
+   * Keys each found row by the uid it was asked for: MySQL compares uids case-insensitively,
+   * so a row the database matched may spell its uid differently from the request.
+   */
+  private async usersByRequestedUid(uids: readonly string[]): Promise<Map<string, UserRow>> {
+    const rows = await this.getUsers(uids);
+    const folded = new Map([...rows.values()].map((u) => [u.uid.toLowerCase(), u]));
+    const found = new Map<string, UserRow>();
+    for (const uid of uids) {
+      const user = rows.get(uid) ?? folded.get(uid.toLowerCase());
+      if (user !== undefined) found.set(uid, user);
+    }
+    return found;
+  }
 
   async getUser(uid: string): Promise<UserRow> {
-    const row = (await this.knex(T.users).select('uid', 'cpoint', 'score', 'grade').where({ uid }).first()) as Row | undefined;
-    return toUser(row, uid);
+    return (await this.loadUser(uid)) ?? toUser(undefined, uid);
   }
 
   async getUsers(uids: readonly string[]): Promise<Map<string, UserRow>> {

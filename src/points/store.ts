@@ -8,6 +8,7 @@
  * the user, and no range locks are taken that would deadlock inserts of other users' lots.
  */
 import type { Knex } from 'knex';
+import { createBatcher } from '../platform/batch.js';
 import { isUniqueViolation } from '../platform/db.js';
 import { ConcurrentUpdateError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { T } from './migrations.js';
@@ -160,11 +161,28 @@ const num = (v: Num): number => Number(v);
 
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
+interface HoldingsKey {
+  readonly openId: string;
+  readonly now: number;
+}
+
+// The instant is part of the key so that the batch's `now` is at least every caller's.
+const holdingsKeyOf = (k: HoldingsKey): string => `${k.openId}\u0000${k.now}`;
+
+export interface Holdings {
+  readonly balance: bigint;
+  readonly expiries: ReadonlyArray<{ at: number; points: bigint }>;
+}
+
 export class PointsStore {
+  private readonly loadHoldings: (key: HoldingsKey) => Promise<Holdings | undefined>;
+
   constructor(
     readonly knex: Knex,
     private readonly faults: StoreFaults = {},
-  ) {}
+  ) {
+    this.loadHoldings = createBatcher((keys) => this.holdingsOf(keys), { keyOf: holdingsKeyOf });
+  }
 
   /** Runs a transaction, retrying it when MySQL picks it as a deadlock victim. */
   private async tx<R>(fn: (trx: Knex.Transaction) => Promise<R>): Promise<R> {
@@ -189,18 +207,44 @@ export class PointsStore {
     return (await this.holdings(openId, now)).balance;
   }
 
-  /** Balance and expiries in one indexed query: unexpired remaining points grouped by expiry. */
-  async holdings(openId: string, now: number): Promise<{ balance: bigint; expiries: Array<{ at: number; points: bigint }> }> {
-    const rows = (await this.unexpired(this.knex(T.lots).select('expires_at').sum({ s: 'remaining' }).where('open_id', openId), now)
-      .groupBy('expires_at')
-      .orderBy('expires_at')) as Array<{ expires_at: Num | null; s: Num }>;
-    let balance = 0n;
-    const expiries: Array<{ at: number; points: bigint }> = [];
+  /** Balance and expiries from one indexed query, shared by the reads that arrive together. */
+  async holdings(openId: string, now: number): Promise<Holdings> {
+    return (await this.loadHoldings({ openId, now })) ?? { balance: 0n, expiries: [] };
+  }
+
+  /**
+   * Unexpired remaining points grouped by user and expiry. The batch is read as of its latest
+   * `now`: that instant is after every request in it arrived, so each sees a valid present.
+   */
+  private async holdingsOf(keys: readonly HoldingsKey[]): Promise<Map<string, Holdings>> {
+    const now = Math.max(...keys.map((k) => k.now));
+    const rows = (await this.unexpired(
+      this.knex(T.lots)
+        .select('open_id', 'expires_at')
+        .sum({ s: 'remaining' })
+        .whereIn('open_id', [...new Set(keys.map((k) => k.openId))]),
+      now,
+    )
+      .groupBy('open_id', 'expires_at')
+      .orderBy([
+        { column: 'open_id', order: 'asc' },
+        { column: 'expires_at', order: 'asc' },
+      ])) as Array<{ open_id: string; expires_at: Num | null; s: Num }>;
+    const byStored = new Map<string, { balance: bigint; expiries: Array<{ at: number; points: bigint }> }>();
     for (const r of rows) {
-      balance += big(r.s);
-      if (r.expires_at !== null) expiries.push({ at: num(r.expires_at), points: big(r.s) });
+      let h = byStored.get(r.open_id);
+      if (h === undefined) byStored.set(r.open_id, (h = { balance: 0n, expiries: [] }));
+      h.balance += big(r.s);
+      if (r.expires_at !== null) h.expiries.push({ at: num(r.expires_at), points: big(r.s) });
     }
-    return { balance, expiries };
+    // MySQL matches open ids case-insensitively: key each result by the id it was asked for.
+    const folded = new Map([...byStored].map(([id, h]) => [id.toLowerCase(), h]));
+    const found = new Map<string, Holdings>();
+    for (const key of keys) {
+      const h = byStored.get(key.openId) ?? folded.get(key.openId.toLowerCase());
+      if (h !== undefined) found.set(holdingsKeyOf(key), h);
+    }
+    return found;
   }
 
   private async sumUnexpiredIn(trx: Knex.Transaction, openId: string, now: number): Promise<bigint> {

@@ -5,7 +5,7 @@ import { expectError } from '../../support/errors.js';
 import { MemberStore } from '../../../src/member/store.js';
 import { newUid } from './helpers.js';
 
-describeEachStore('MemberService user lists', (ctx) => {
+describeEachStore('MemberService user lists', (ctx, store) => {
   const m = () => ctx().clients.member;
   let req = 0;
 
@@ -21,6 +21,20 @@ describeEachStore('MemberService user lists', (ctx) => {
     ]);
     const hundred = Array.from({ length: 100 }, (_, i) => `many-${i}`);
     expect((await m().batchGetUserInfo({ uids: hundred })).users).to.have.lengthOf(100);
+  });
+
+  it('parallel GetCpoint and BatchGetUserInfo calls (coalesced into shared queries) each answer their own users', async () => {
+    const uids = Array.from({ length: 60 }, () => newUid());
+    await Promise.all(uids.map((uid, i) => m().adminAddCpoint({ requestId: `p-${uid}`, uid, cpoint: String(i + 1), adminId: 'x' })));
+    const [singles, batches] = await Promise.all([
+      Promise.all(uids.map((uid) => m().getCpoint({ uid }))),
+      Promise.all(uids.map((uid, i) => m().batchGetUserInfo({ uids: [uid, uids[(i + 1) % uids.length] ?? uid, 'nobody-here'] }))),
+    ]);
+    expect(singles.map((r) => r.cpoint)).to.deep.equal(uids.map((_, i) => `${i + 1}.00`));
+    expect(batches.map((r) => r.users.map((u) => u.cpoint))).to.deep.equal(uids.map((_, i) => [`${i + 1}.00`, `${((i + 1) % 60) + 1}.00`, '0.00']));
+    // MariaDB compares uids case-insensitively; a batched read still finds the row it matched.
+    const shouted = (await m().getCpoint({ uid: uids[4]?.toUpperCase() })).cpoint;
+    expect(shouted).to.equal(store === 'mysql+redlock' ? '5.00' : '0.00');
   });
 
   it('refuses 0 or 101 uids and an empty uid', async () => {

@@ -86,6 +86,23 @@ describeEachStoreWithClock('PointsCenterService', '2026-03-10T10:00:00', (ctx, c
       expect((await points().getUserPoints({ openId: user })).nearestExpiry).to.equal(undefined);
     });
 
+    it('parallel GetUserPoints calls (coalesced into shared queries) each answer their own balance', async () => {
+      const users = Array.from({ length: 40 }, () => unique('par'));
+      await Promise.all(
+        users.map((openId, i) =>
+          points().changePoints({
+            requestId: unique('r'),
+            openId,
+            direction: ChangeDirection.CHANGE_DIRECTION_CREDIT,
+            faceValue: String(i + 1),
+            source: PointsSource.POINTS_SOURCE_OTHER,
+          }),
+        ),
+      );
+      const views = await Promise.all([...users, 'nobody-here'].map((openId) => points().getUserPoints({ openId })));
+      expect(views.map((v) => v.points)).to.deep.equal([...users.map((_, i) => String(i + 1)), '0']);
+    });
+
     it('a debit above the balance is refused and writes nothing', async () => {
       const user = unique('u');
       await credit(ctx().clients, user, 40);
