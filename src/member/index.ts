@@ -9,7 +9,7 @@ export const memberArea: Area = {
   name: 'member',
   migrations,
   create: ({ db, locks, clock, config }) => {
-    const service = new MemberService({ store: new MemberStore(db.knex), locks, clock, timeZone: config.timeZone });
+    const service = new MemberService({ store: new MemberStore(db.knex, db.dialect), locks, clock, timeZone: config.timeZone });
     return { services: [memberRpc(service)], guards: [(method) => service.guard(method)] };
   },
   bridge: memberBridge,

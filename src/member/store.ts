@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation } from '../platform/db.js';
+import { isUniqueViolation, type Dialect } from '../platform/db.js';
 import { DomainError } from '../platform/errors.js';
 import { AREA, BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
 import { T } from './migrations.js';
@@ -118,7 +118,10 @@ export class MemberStore {
   /** Point reads arriving together share one `uid IN (...)` query. */
   private readonly loadUser: (uid: string) => Promise<UserRow | undefined>;
 
-  constructor(private readonly knex: Knex) {
+  constructor(
+    private readonly knex: Knex,
+    private readonly dialect: Dialect,
+  ) {
     this.loadUser = createBatcher((uids) => this.usersByRequestedUid(uids), { keyOf: (uid) => uid });
   }
 
@@ -194,6 +197,26 @@ export class MemberStore {
     return changed === 1;
   }
 
+  /** The conditional debit that also answers the balance after (no extra SELECT); undefined when short. */
+  private async debitReturning(trx: Knex.Transaction, uid: string, amount: number, now: number): Promise<number | undefined> {
+    if (this.dialect === 'mysql') {
+      // LAST_INSERT_ID(expr) hands the new balance back in the statement's OK packet.
+      const [result] = (await trx.raw(`UPDATE ${T.users} SET cpoint = LAST_INSERT_ID(cpoint - ?), updated_at = ? WHERE uid = ? AND cpoint >= ?`, [
+        amount,
+        now,
+        uid,
+        amount,
+      ])) as [{ affectedRows: number; insertId: number | string }];
+      return result.affectedRows === 1 ? toInt(result.insertId) : undefined;
+    }
+    const rows = (await trx(T.users)
+      .where({ uid })
+      .andWhere('cpoint', '>=', amount)
+      .update({ cpoint: trx.raw('cpoint - ?', [amount]), updated_at: now }, ['cpoint'])) as Row[];
+    const row = rows[0];
+    return rows.length === 1 && row !== undefined ? toInt(row.cpoint) : undefined;
+  }
+
   private async credit(trx: Knex.Transaction, uid: string, amount: number, now: number): Promise<void> {
     await this.ensureUser(trx, uid, now);
     const changed = await trx(T.users)
@@ -240,8 +263,8 @@ export class MemberStore {
     const outcome = await retryDeadlocks(async () => {
       try {
         return await this.knex.transaction(async (trx) => {
-          if (!(await this.debit(trx, order.uid, order.amount, now))) throw new Rollback('insufficient' as const);
-          const balance = await this.balanceOf(trx, order.uid);
+          const balance = await this.debitReturning(trx, order.uid, order.amount, now);
+          if (balance === undefined) throw new Rollback('insufficient' as const);
           if (order.unpaid) {
             const moved = await trx(T.orders)
               .where({ order_id: order.orderId, status: ORDER_UNPAID })
