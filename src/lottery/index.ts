@@ -11,7 +11,7 @@ export const lotteryArea: Area = {
   migrations,
   create: ({ config, db, clock, locks, logger }) => {
     const service = new LotteryService({
-      store: new LotteryStore(db.knex),
+      store: new LotteryStore(db.knex, db.dialect),
       clock,
       locks,
       tokens: new UserTokens(config.jwtSecret, clock, logger),

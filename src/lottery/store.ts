@@ -5,7 +5,7 @@
  * key makes a replayed request_id return the first answer).
  */
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../platform/db.js';
+import { isUniqueViolation, type Dialect } from '../platform/db.js';
 import { T } from './migrations.js';
 import type { ActivityColumns, ActivityRow } from './rules.js';
 
@@ -122,6 +122,9 @@ export interface LogEntry {
 
 class Replayed extends Error {}
 
+/** The deferred stock take found the drawn amount no longer fits; the draw is redone. */
+class StockShort extends Error {}
+
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY']);
 
 async function retrying<R>(fn: () => Promise<R>): Promise<R> {
@@ -137,7 +140,10 @@ async function retrying<R>(fn: () => Promise<R>): Promise<R> {
 }
 
 export class LotteryStore {
-  constructor(private readonly knex: Knex) {}
+  constructor(
+    private readonly knex: Knex,
+    private readonly dialect: Dialect,
+  ) {}
 
   // ---- activities ---------------------------------------------------------------------------
 
@@ -279,12 +285,30 @@ export class LotteryStore {
 
   async draw(plan: DrawPlan, render: (result: DrawResult) => string): Promise<LoggedDraw & { result?: DrawResult }> {
     try {
-      return await retrying(() =>
-        this.knex.transaction(async (trx) => {
-          const result = await this.drawIn(trx, plan);
-          const response = render(result);
-          const win = plan.win;
-          const id = await this.insertLog(trx, {
+      // A hot prize's stock row stays locked from its UPDATE to COMMIT, so the stock is taken
+      // last. When the drawn amount does not fit, that try rolls back whole and the draw runs
+      // again taking stock first, where a red packet may pay what is left or end as stock_gone.
+      try {
+        return await this.drawOnce(plan, render, true);
+      } catch (err) {
+        if (!(err instanceof StockShort)) throw err;
+      }
+      return await this.drawOnce(plan, render, false);
+    } catch (err) {
+      if (!(err instanceof Replayed)) throw err;
+      return this.storedDraw(plan.aid, plan.openid, plan.requestId);
+    }
+  }
+
+  private drawOnce(plan: DrawPlan, render: (result: DrawResult) => string, deferStock: boolean): Promise<LoggedDraw & { result: DrawResult }> {
+    return retrying(() =>
+      this.knex.transaction(async (trx) => {
+        const result = await this.drawIn(trx, plan, deferStock);
+        const response = render(result);
+        const win = plan.win;
+        const id = await this.insertLog(
+          trx,
+          {
             aid: plan.aid,
             openid: plan.openid,
             requestId: plan.requestId,
@@ -296,14 +320,15 @@ export class LotteryStore {
             outcome: result.kind,
             paidCents: result.kind === 'win' ? result.cents : 0,
             now: plan.now,
-          }, response);
-          return { id, response, result };
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof Replayed)) throw err;
-      return this.storedDraw(plan.aid, plan.openid, plan.requestId);
-    }
+          },
+          response,
+        );
+        if (deferStock && result.kind === 'win' && win !== undefined && !(await this.takeExactStock(trx, plan.aid, win.prizeId, win.claim))) {
+          throw new StockShort();
+        }
+        return { id, response, result };
+      }),
+    );
   }
 
   /** Logs a draw that stopped before touching any allowance (closed, not started, ...). */
@@ -346,37 +371,58 @@ export class LotteryStore {
     }
   }
 
-  private async drawIn(trx: Knex.Transaction, plan: DrawPlan): Promise<DrawResult> {
+  /**
+   * Takes a play from the session and the total allowance, and on a winning slot the session's
+   * win as well, all or nothing. The session row's `wins < maxWins` guards every draw, winning
+   * or not, as the legacy game refuses a user who has won their share. True when taken.
+   */
+  private async takePlay(trx: Knex.Transaction, plan: DrawPlan): Promise<boolean> {
+    // A prize this process knows is gone ends as stock_gone; its win is not taken at all.
+    const wins = plan.win === undefined || plan.win.knownExhausted ? 0 : 1;
+    if (this.dialect === 'mysql') {
+      // One multi-table UPDATE: both counter rows change (2 affected) or neither does.
+      let sql = `UPDATE ${T.sessionCounters} s JOIN ${T.userCounters} u ON u.aid = s.aid AND u.openid = s.openid
+        SET s.plays = s.plays + 1, s.wins = s.wins + ?, u.plays = u.plays + 1
+        WHERE s.aid = ? AND s.openid = ? AND s.session = ? AND s.wins < ?`;
+      const bindings: Array<string | number> = [wins, plan.aid, plan.openid, plan.session, plan.maxWins];
+      if (plan.maxSessionPlays !== undefined) {
+        sql += ' AND s.plays < ? + s.shares';
+        bindings.push(plan.maxSessionPlays);
+      }
+      if (plan.maxTotalPlays !== undefined) {
+        sql += ' AND u.plays < ?';
+        bindings.push(plan.maxTotalPlays);
+      }
+      const [result] = (await trx.raw(sql, bindings)) as [{ affectedRows: number }];
+      return result.affectedRows === 2;
+    }
     const sessionKey = { aid: plan.aid, openid: plan.openid, session: plan.session };
-    const userKey = { aid: plan.aid, openid: plan.openid };
+    const session = trx(T.sessionCounters).where(sessionKey).andWhere('wins', '<', plan.maxWins);
+    if (plan.maxSessionPlays !== undefined) session.andWhereRaw('?? < ? + ??', ['plays', plan.maxSessionPlays, 'shares']);
+    if ((await session.update({ plays: trx.raw('?? + 1', ['plays']), wins: trx.raw('?? + ?', ['wins', wins]) })) === 0) return false;
+    const total = trx(T.userCounters).where({ aid: plan.aid, openid: plan.openid });
+    if (plan.maxTotalPlays !== undefined) total.andWhere('plays', '<', plan.maxTotalPlays);
+    if ((await total.increment('plays', 1)) === 1) return true;
+    await trx(T.sessionCounters)
+      .where(sessionKey)
+      .update({ plays: trx.raw('?? - 1', ['plays']), wins: trx.raw('?? - ?', ['wins', wins]) });
+    return false;
+  }
 
-    const takeSessionPlay = (): Promise<number> => {
-      const q = trx(T.sessionCounters).where(sessionKey).andWhere('wins', '<', plan.maxWins);
-      if (plan.maxSessionPlays !== undefined) q.andWhereRaw('?? < ? + ??', ['plays', plan.maxSessionPlays, 'shares']);
-      return q.increment('plays', 1);
-    };
-    if ((await takeSessionPlay()) === 0) {
+  private async drawIn(trx: Knex.Transaction, plan: DrawPlan, deferStock: boolean): Promise<DrawResult> {
+    const sessionKey = { aid: plan.aid, openid: plan.openid, session: plan.session };
+    if (!(await this.takePlay(trx, plan))) {
+      // Nothing was taken; a user who has won their share hears so, anyone else is out of plays.
       const row = await trx(T.sessionCounters).where(sessionKey).first<{ wins: number } | undefined>('wins');
       return { kind: Number(row?.wins ?? 0) >= plan.maxWins ? 'have_award' : 'no_times' };
-    }
-
-    const takeTotalPlay = (): Promise<number> => {
-      const q = trx(T.userCounters).where(userKey);
-      if (plan.maxTotalPlays !== undefined) q.andWhere('plays', '<', plan.maxTotalPlays);
-      return q.increment('plays', 1);
-    };
-    if ((await takeTotalPlay()) === 0) {
-      await trx(T.sessionCounters).where(sessionKey).decrement('plays', 1);
-      return { kind: 'no_times' };
     }
 
     const win = plan.win;
     if (win === undefined) return { kind: 'no_award' };
 
-    const wonInSession = await trx(T.sessionCounters).where(sessionKey).andWhere('wins', '<', plan.maxWins).increment('wins', 1);
-    if (wonInSession === 0) return { kind: 'have_award' };
-
-    const cents = win.knownExhausted ? undefined : await this.takeStock(trx, plan.aid, win.prizeId, win.claim);
+    if (win.knownExhausted) return { kind: 'stock_gone', prizeId: win.prizeId };
+    // Deferred: the caller takes exactly the drawn cents from stock as the last statement.
+    const cents = deferStock ? win.claim.cents : await this.takeStock(trx, plan.aid, win.prizeId, win.claim);
     if (cents === undefined) {
       await trx(T.sessionCounters).where(sessionKey).decrement('wins', 1);
       return { kind: 'stock_gone', prizeId: win.prizeId };
@@ -399,22 +445,24 @@ export class LotteryStore {
     return { kind: 'win', prizeId: win.prizeId, cents, secret: win.secret };
   }
 
+  /** Takes one from stock paying exactly the drawn cents; false when that does not fit. */
+  private async takeExactStock(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim): Promise<boolean> {
+    return (await this.pay(trx, aid, prizeId, claim, claim.cents)) === 1;
+  }
+
+  private pay(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim, cents: number): Promise<number> {
+    const q = trx(T.stock).where({ aid, prize_id: prizeId });
+    if (claim.kind === 'count') q.andWhere('won', '<', claim.sum);
+    else q.andWhereRaw('?? + ? <= ?', ['paid_cents', cents, claim.money]);
+    return q.update({ won: trx.raw('?? + 1', ['won']), paid_cents: trx.raw('?? + ?', ['paid_cents', cents]) });
+  }
+
   /** Takes one from stock; returns the cents paid, or undefined when the stock is gone. */
   private async takeStock(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim): Promise<number | undefined> {
+    if (await this.takeExactStock(trx, aid, prizeId, claim)) return claim.cents;
+    if (claim.kind === 'count') return undefined;
     const key = { aid, prize_id: prizeId };
-    if (claim.kind === 'count') {
-      const changed = await trx(T.stock)
-        .where(key)
-        .andWhere('won', '<', claim.sum)
-        .update({ won: trx.raw('?? + 1', ['won']), paid_cents: trx.raw('?? + ?', ['paid_cents', claim.cents]) });
-      return changed === 1 ? claim.cents : undefined;
-    }
-    const pay = async (cents: number): Promise<boolean> =>
-      (await trx(T.stock)
-        .where(key)
-        .andWhereRaw('?? + ? <= ?', ['paid_cents', cents, claim.money])
-        .update({ won: trx.raw('?? + 1', ['won']), paid_cents: trx.raw('?? + ?', ['paid_cents', cents]) })) === 1;
-    if (await pay(claim.cents)) return claim.cents;
+    const pay = async (cents: number): Promise<boolean> => (await this.pay(trx, aid, prizeId, claim, cents)) === 1;
     // The drawn amount no longer fits: pay what is left if it is still at least min (the
     // update stays conditional, so a concurrent payment makes it fail instead of overpaying).
     const row = await trx(T.stock).where(key).first<{ paid_cents: number | string } | undefined>('paid_cents');

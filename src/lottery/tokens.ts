@@ -26,7 +26,8 @@ export interface IssuedToken {
 }
 
 export class UserTokens {
-  private readonly key: Uint8Array;
+  /** Imported once: handing jose the raw bytes would import a CryptoKey on every sign and verify. */
+  private readonly key: Promise<CryptoKey>;
 
   constructor(
     secret: string | undefined,
@@ -39,7 +40,10 @@ export class UserTokens {
           'die with this process and are not accepted by other instances; set it in any multi-instance deployment',
       );
     }
-    this.key = new TextEncoder().encode(secret ?? randomBytes(32).toString('hex'));
+    const raw = new TextEncoder().encode(secret ?? randomBytes(32).toString('hex'));
+    this.key = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    // A key that cannot be imported fails each sign and verify, as before, not the process.
+    void this.key.catch(() => undefined);
   }
 
   async issue(user: UserIdentity): Promise<IssuedToken> {
@@ -52,7 +56,7 @@ export class UserTokens {
       .setAudience(AUDIENCE)
       .setIssuedAt(now)
       .setExpirationTime(exp)
-      .sign(this.key);
+      .sign(await this.key);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
@@ -61,7 +65,7 @@ export class UserTokens {
     if (token === undefined || token === '' || token.length > 4096) throw new InvalidUserTokenError();
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,
