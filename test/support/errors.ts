@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { GrpcStatus, HuodongError } from '@huodong/clients';
+import { InvalidArgumentError } from '../../src/platform/errors.js';
 
 /** Awaits a call expected to fail and returns its HuodongError after checking code/reason. */
 export async function expectError(
@@ -17,4 +18,15 @@ export async function expectError(
     return e;
   }
   throw new Error(`expected ${GrpcStatus[code]}${reason ? ` ${reason}` : ''}, but the call succeeded`);
+}
+
+/** Runs a pure validation expected to throw InvalidArgumentError and returns the field it names. */
+export function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(InvalidArgumentError);
+    return (err as InvalidArgumentError).field;
+  }
+  throw new Error('expected InvalidArgumentError');
 }

@@ -11,8 +11,8 @@ import {
   type ActivityDef,
   type UnitDef,
 } from '../../../src/grant/rules.js';
-import { InvalidArgumentError } from '../../../src/platform/errors.js';
 import { FakeClock } from '../../support/clock.js';
+import { fieldOf } from '../../support/errors.js';
 
 const clock = new FakeClock('2026-06-01T00:00:00Z');
 const now = (): number => Math.floor(clock.now().getTime() / 1000);
@@ -44,16 +44,6 @@ const unit = (over: Partial<UnitDef> = {}): UnitDef => ({
 });
 
 const request = { source: 'gtj', branch: 'ln' };
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(InvalidArgumentError);
-    return (err as InvalidArgumentError).field;
-  }
-  throw new Error('expected InvalidArgumentError');
-}
 
 describe('grant rules', () => {
   it('tells identity kinds apart and refuses unknown forms', () => {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { InvalidArgumentError } from '../../../src/platform/errors.js';
 import { formatHundredths, parseCap, parseHundredths } from '../../../src/member/money.js';
 import {
   cycleOf,
@@ -14,18 +13,9 @@ import {
   type TaskState,
 } from '../../../src/member/rules.js';
 import { FakeClock } from '../../support/clock.js';
+import { fieldOf } from '../../support/errors.js';
 
 const TZ = 'Asia/Shanghai';
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(InvalidArgumentError);
-    return (err as InvalidArgumentError).field;
-  }
-  throw new Error('expected InvalidArgumentError');
-}
 
 const baseTask: Task = {
   id: 1,

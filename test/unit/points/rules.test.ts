@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { InvalidArgumentError } from '../../../src/platform/errors.js';
 import {
   cycleKey,
   localDate,
@@ -12,20 +11,11 @@ import {
   type CycleRule,
 } from '../../../src/points/rules.js';
 import { FakeClock } from '../../support/clock.js';
+import { fieldOf } from '../../support/errors.js';
 
 const TZ = 'Asia/Shanghai';
 /** An instant given as Shanghai wall time. */
 const sh = (wall: string): Date => new Date(`${wall}+08:00`);
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(InvalidArgumentError);
-    return (err as InvalidArgumentError).field;
-  }
-  throw new Error('expected InvalidArgumentError');
-}
 
 describe('points rules: calendar in Asia/Shanghai', () => {
   it('puts 23:59:59 and 00:00:00 on different days (UTC 16:00 is Shanghai midnight)', () => {

@@ -1,16 +1,6 @@
 import { expect } from 'chai';
-import { InvalidArgumentError } from '../../../src/platform/errors.js';
 import { MAX_DATA_BYTES, serializeData, validateActid, validateCas, validateOpenid } from '../../../src/userdata/service.js';
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(InvalidArgumentError);
-    return (err as InvalidArgumentError).field;
-  }
-  throw new Error('expected InvalidArgumentError');
-}
+import { fieldOf } from '../../support/errors.js';
 
 describe('userdata rules', () => {
   it('accepts positive activity ids up to uint64 and refuses the rest, naming actid', () => {
