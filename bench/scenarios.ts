@@ -19,6 +19,12 @@ export interface BenchContext {
 
 export interface Scenario {
   readonly name: string;
+  /**
+   * The name of a raw-SQL limit scenario of the same area: the report then also gives this
+   * scenario's throughput against the lower of the echo limit and that one (a BENCH_FILTER
+   * that picks this scenario runs its limit too).
+   */
+  readonly limit?: string;
   /** Prepares data; returns the call to measure, given a unique sequence number. */
   setup(ctx: BenchContext): Promise<(i: number) => Promise<unknown>>;
 }

@@ -1,4 +1,4 @@
-import type { Migration } from '../platform/db.js';
+import { isMysql, type Migration } from '../platform/db.js';
 
 export const T = {
   users: 'member_users',
@@ -12,6 +12,59 @@ export const T = {
   switches: 'member_api_switches',
   legacyApps: 'member_legacy_apps',
 } as const;
+
+/** member_orders.status */
+export const ORDER_UNPAID = 1;
+export const ORDER_CONSUMED = 2;
+export const ORDER_REVOKED = 3;
+
+/**
+ * MySQL only: one order payment as one round trip. The statements and their checks are those of
+ * the SQLite path in store.ts (payOrder): the conditional debit checked by affected rows, the
+ * order row (a new one, or the stored unpaid one moving to consumed) and the journal row, all
+ * committed together or rolled back together. Answers one row (outcome, balance): 'paid' with
+ * the balance after, 'insufficient', or 'raced' when the order id is already taken.
+ */
+export const PAY_ORDER_PROCEDURE = 'member_pay_order';
+const payOrderProcedure = `
+CREATE PROCEDURE ${PAY_ORDER_PROCEDURE}(
+  IN p_order_id VARCHAR(128), IN p_uid VARCHAR(64), IN p_amount BIGINT, IN p_unpaid TINYINT,
+  IN p_source VARCHAR(64), IN p_operator VARCHAR(64), IN p_note VARCHAR(255), IN p_now BIGINT)
+MODIFIES SQL DATA
+pay: BEGIN
+  DECLARE v_balance BIGINT;
+  DECLARE v_taken TINYINT DEFAULT 0;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+  START TRANSACTION;
+  -- LAST_INSERT_ID(expr) keeps the balance after, sparing a SELECT.
+  UPDATE ${T.users} SET cpoint = LAST_INSERT_ID(cpoint - p_amount), updated_at = p_now WHERE uid = p_uid AND cpoint >= p_amount;
+  IF ROW_COUNT() <> 1 THEN
+    ROLLBACK;
+    SELECT 'insufficient' AS outcome, NULL AS balance;
+    LEAVE pay;
+  END IF;
+  SET v_balance = LAST_INSERT_ID();
+  IF p_unpaid THEN
+    UPDATE ${T.orders} SET status = ${ORDER_CONSUMED}, balance_after = v_balance, updated_at = p_now
+      WHERE order_id = p_order_id AND status = ${ORDER_UNPAID};
+    IF ROW_COUNT() <> 1 THEN SET v_taken = 1; END IF;
+  ELSE
+    BEGIN
+      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
+      INSERT INTO ${T.orders} (order_id, uid, cpoint, status, revoked_cpoint, balance_after, created_at, updated_at)
+        VALUES (p_order_id, p_uid, p_amount, ${ORDER_CONSUMED}, 0, v_balance, p_now, p_now);
+    END;
+  END IF;
+  IF v_taken THEN
+    ROLLBACK;
+    SELECT 'raced' AS outcome, NULL AS balance;
+    LEAVE pay;
+  END IF;
+  INSERT INTO ${T.journal} (uid, amount, score, balance_after, kind, ref, source, operator, note, created_at)
+    VALUES (p_uid, -p_amount, 0, v_balance, 'consume', p_order_id, p_source, p_operator, p_note, p_now);
+  COMMIT;
+  SELECT 'paid' AS outcome, v_balance AS balance;
+END`;
 
 export const migrations: readonly Migration[] = [
   {
@@ -66,7 +119,7 @@ export const migrations: readonly Migration[] = [
         t.string('order_id', 128).notNullable().unique({ indexName: 'member_orders_order_id' });
         t.string('uid', 64).notNullable();
         t.bigInteger('cpoint').notNullable();
-        // 1 unpaid, 2 consumed, 3 revoked
+        // ORDER_UNPAID, ORDER_CONSUMED or ORDER_REVOKED
         t.tinyint('status').notNullable();
         t.bigInteger('revoked_cpoint').notNullable().defaultTo(0);
         t.bigInteger('balance_after').nullable();
@@ -171,6 +224,15 @@ export const migrations: readonly Migration[] = [
     async down(knex) {
       await knex.schema.dropTable(T.legacyApps);
       await knex.schema.dropTable(T.switches);
+    },
+  },
+  {
+    name: '20261122000206_create_member_pay_order_procedure',
+    async up(knex) {
+      if (isMysql(knex)) await knex.raw(payOrderProcedure);
+    },
+    async down(knex) {
+      if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${PAY_ORDER_PROCEDURE}`);
     },
   },
 ];

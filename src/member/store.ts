@@ -8,16 +8,14 @@ import { createBatcher } from '../platform/batch.js';
 import { isUniqueViolation, type Dialect } from '../platform/db.js';
 import { DomainError } from '../platform/errors.js';
 import { AREA, BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
-import { T } from './migrations.js';
+import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
 import { MAX_BALANCE, toInt } from './money.js';
 import type { GradeRow, Task, TaskState, Verdict } from './rules.js';
 
 /** The progress row holding a task's all-time totals (no real cycle number is this low). */
 export const ALL_TIME = -1_000_000_000;
 
-export const ORDER_UNPAID = 1;
-export const ORDER_CONSUMED = 2;
-export const ORDER_REVOKED = 3;
+export { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID };
 
 export interface OrderRow {
   readonly id: number;
@@ -71,6 +69,16 @@ export interface LegacyAppRow {
 type Row = Record<string, unknown>;
 
 /** Signals a rollback whose outcome the caller handles (not an error to report). */
+/** The journal's who-columns, cut to their widths. */
+function journalActorColumns(actor: Actor): { source: string; operator: string; note: string } {
+  return { source: actor.source.slice(0, 64), operator: actor.operator.slice(0, 64), note: actor.note.slice(0, 255) };
+}
+
+function journalActor(actor: Actor): [string, string, string] {
+  const { source, operator, note } = journalActorColumns(actor);
+  return [source, operator, note];
+}
+
 class Rollback<T> extends Error {
   constructor(readonly value: T) {
     super('rollback');
@@ -242,11 +250,71 @@ export class MemberStore {
       balance_after: entry.balanceAfter,
       kind: entry.kind,
       ref: entry.ref,
-      source: entry.actor.source.slice(0, 64),
-      operator: entry.actor.operator.slice(0, 64),
-      note: entry.actor.note.slice(0, 255),
+      ...journalActorColumns(entry.actor),
       created_at: entry.now,
     });
+  }
+
+  /** MySQL: the transaction of payOrderInTransaction, run by the stored procedure in one round trip. */
+  private async payOrderByProcedure(
+    order: { orderId: string; uid: string; amount: number; unpaid: boolean },
+    actor: Actor,
+    now: number,
+  ): Promise<number | 'insufficient' | 'raced'> {
+    const [resultSets] = (await this.knex.raw(`CALL ${PAY_ORDER_PROCEDURE}(?, ?, ?, ?, ?, ?, ?, ?)`, [
+      order.orderId,
+      order.uid,
+      order.amount,
+      order.unpaid ? 1 : 0,
+      ...journalActor(actor),
+      now,
+    ])) as [[Row[], ...unknown[]]];
+    const row = resultSets[0][0];
+    if (row === undefined) throw new Error(`${PAY_ORDER_PROCEDURE} answered no row`);
+    if (row.outcome === 'paid') return toInt(row.balance);
+    if (row.outcome === 'insufficient' || row.outcome === 'raced') return row.outcome;
+    throw new Error(`${PAY_ORDER_PROCEDURE} answered outcome ${String(row.outcome)}`);
+  }
+
+  private async payOrderInTransaction(
+    order: { orderId: string; uid: string; amount: number; unpaid: boolean },
+    actor: Actor,
+    now: number,
+  ): Promise<number | 'insufficient' | 'raced'> {
+    try {
+      return await this.knex.transaction(async (trx) => {
+        const balance = await this.debitReturning(trx, order.uid, order.amount, now);
+        if (balance === undefined) throw new Rollback('insufficient' as const);
+        if (order.unpaid) {
+          const moved = await trx(T.orders)
+            .where({ order_id: order.orderId, status: ORDER_UNPAID })
+            .update({ status: ORDER_CONSUMED, balance_after: balance, updated_at: now });
+          if (moved !== 1) throw new Rollback('raced' as const);
+        } else {
+          try {
+            await trx(T.orders).insert({
+              order_id: order.orderId,
+              uid: order.uid,
+              cpoint: order.amount,
+              status: ORDER_CONSUMED,
+              revoked_cpoint: 0,
+              balance_after: balance,
+              created_at: now,
+              updated_at: now,
+            });
+          } catch (err) {
+            // The order id is taken: this debit rolls back and the caller reads the stored order.
+            if (isUniqueViolation(err)) throw new Rollback('raced' as const);
+            throw err;
+          }
+        }
+        await this.journal(trx, { uid: order.uid, amount: -order.amount, balanceAfter: balance, kind: 'consume', ref: order.orderId, actor, now });
+        return balance;
+      });
+    } catch (err) {
+      if (err instanceof Rollback) return err.value as 'raced' | 'insufficient';
+      throw err;
+    }
   }
 
   /**
@@ -260,42 +328,7 @@ export class MemberStore {
     actor: Actor,
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
-    const outcome = await retryDeadlocks(async () => {
-      try {
-        return await this.knex.transaction(async (trx) => {
-          const balance = await this.debitReturning(trx, order.uid, order.amount, now);
-          if (balance === undefined) throw new Rollback('insufficient' as const);
-          if (order.unpaid) {
-            const moved = await trx(T.orders)
-              .where({ order_id: order.orderId, status: ORDER_UNPAID })
-              .update({ status: ORDER_CONSUMED, balance_after: balance, updated_at: now });
-            if (moved !== 1) throw new Rollback('raced' as const);
-          } else {
-            try {
-              await trx(T.orders).insert({
-                order_id: order.orderId,
-                uid: order.uid,
-                cpoint: order.amount,
-                status: ORDER_CONSUMED,
-                revoked_cpoint: 0,
-                balance_after: balance,
-                created_at: now,
-                updated_at: now,
-              });
-            } catch (err) {
-              // The order id is taken: this debit rolls back and the caller reads the stored order.
-              if (isUniqueViolation(err)) throw new Rollback('raced' as const);
-              throw err;
-            }
-          }
-          await this.journal(trx, { uid: order.uid, amount: -order.amount, balanceAfter: balance, kind: 'consume', ref: order.orderId, actor, now });
-          return balance;
-        });
-      } catch (err) {
-        if (err instanceof Rollback) return err.value as 'raced' | 'insufficient';
-        throw err;
-      }
-    });
+    const outcome = await retryDeadlocks(() => (this.dialect === 'mysql' ? this.payOrderByProcedure(order, actor, now) : this.payOrderInTransaction(order, actor, now)));
     if (outcome === 'insufficient' && !order.unpaid) {
       // Remember the order as unpaid, so it can be checked (10004) and paid later.
       await this.knex(T.orders)

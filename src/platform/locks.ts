@@ -83,6 +83,7 @@ export function createRedlockLocks(redisUrls: readonly string[]): RedisLocks {
         // Commands issued while (re)connecting wait briefly instead of failing at once; after one
         // failed reconnect they fail, and the caller gets UNAVAILABLE.
         maxRetriesPerRequest: 1,
+        enableAutoPipelining: true,
         connectTimeout: 2_000,
         retryStrategy: (times) => Math.min(times * 100, 1_000),
       }),
