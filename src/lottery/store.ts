@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { isUniqueViolation, type Dialect } from '../platform/db.js';
-import { T } from './migrations.js';
+import { DRAW_PROCEDURE, T } from './migrations.js';
 import type { ActivityColumns, ActivityRow } from './rules.js';
 
 export interface MetaRow {
@@ -288,15 +288,76 @@ export class LotteryStore {
       // A hot prize's stock row stays locked from its UPDATE to COMMIT, so the stock is taken
       // last. When the drawn amount does not fit, that try rolls back whole and the draw runs
       // again taking stock first, where a red packet may pay what is left or end as stock_gone.
-      try {
-        return await this.drawOnce(plan, render, true);
-      } catch (err) {
-        if (!(err instanceof StockShort)) throw err;
+      if (this.dialect === 'mysql') {
+        const first = await retrying(() => this.drawByProcedure(plan, render));
+        if (first !== 'short') return first;
+      } else {
+        try {
+          return await this.drawOnce(plan, render, true);
+        } catch (err) {
+          if (!(err instanceof StockShort)) throw err;
+        }
       }
       return await this.drawOnce(plan, render, false);
     } catch (err) {
       if (!(err instanceof Replayed)) throw err;
       return this.storedDraw(plan.aid, plan.openid, plan.requestId);
+    }
+  }
+
+  /** MySQL: drawOnce with the stock taken last, run by the stored procedure in one round trip. */
+  private async drawByProcedure(plan: DrawPlan, render: (result: DrawResult) => string): Promise<(LoggedDraw & { result: DrawResult }) | 'short'> {
+    const win = plan.win;
+    const result: DrawResult =
+      win === undefined
+        ? { kind: 'no_award' }
+        : win.knownExhausted
+          ? { kind: 'stock_gone', prizeId: win.prizeId }
+          : { kind: 'win', prizeId: win.prizeId, cents: win.claim.cents, secret: win.secret };
+    // Every answer the procedure may log, rendered beforehand: a refusal's or the drawn result's.
+    const refused = { no_times: render({ kind: 'no_times' }), have_award: render({ kind: 'have_award' }) } as const;
+    const response = render(result);
+    const [resultSets] = (await this.knex.raw(`CALL ${DRAW_PROCEDURE}(${'?, '.repeat(25)}?)`, [
+      plan.aid,
+      plan.pid,
+      plan.openid,
+      plan.session,
+      plan.requestId,
+      plan.now,
+      plan.maxSessionPlays ?? null,
+      plan.maxTotalPlays ?? null,
+      plan.maxWins,
+      plan.slot,
+      plan.prizeVersion,
+      win?.prizeId ?? null,
+      win?.poolKey ?? null,
+      win?.knownExhausted === true ? 1 : 0,
+      win?.prizeName ?? null,
+      win?.legacyType ?? null,
+      win?.claimedWhenWon === true ? 1 : 0,
+      win?.secret ?? null,
+      win === undefined ? null : formatCents(win.claim.cents),
+      win?.claim.kind ?? null,
+      win?.claim.kind === 'count' ? win.claim.sum : null,
+      win?.claim.kind === 'budget' ? win.claim.money : null,
+      win?.claim.cents ?? null,
+      refused.no_times,
+      refused.have_award,
+      response,
+    ])) as [[Array<{ outcome: string; log_id: number | string | null }>, ...unknown[]]];
+    const row = resultSets[0][0];
+    switch (row?.outcome) {
+      case 'short':
+        return 'short';
+      case 'replayed':
+        throw new Replayed();
+      case 'no_times':
+      case 'have_award':
+        return { id: String(row.log_id), response: refused[row.outcome], result: { kind: row.outcome } };
+      case result.kind:
+        return { id: String(row.log_id), response, result };
+      default:
+        throw new Error(`${DRAW_PROCEDURE} answered outcome ${String(row?.outcome)}`);
     }
   }
 
@@ -379,23 +440,6 @@ export class LotteryStore {
   private async takePlay(trx: Knex.Transaction, plan: DrawPlan): Promise<boolean> {
     // A prize this process knows is gone ends as stock_gone; its win is not taken at all.
     const wins = plan.win === undefined || plan.win.knownExhausted ? 0 : 1;
-    if (this.dialect === 'mysql') {
-      // One multi-table UPDATE: both counter rows change (2 affected) or neither does.
-      let sql = `UPDATE ${T.sessionCounters} s JOIN ${T.userCounters} u ON u.aid = s.aid AND u.openid = s.openid
-        SET s.plays = s.plays + 1, s.wins = s.wins + ?, u.plays = u.plays + 1
-        WHERE s.aid = ? AND s.openid = ? AND s.session = ? AND s.wins < ?`;
-      const bindings: Array<string | number> = [wins, plan.aid, plan.openid, plan.session, plan.maxWins];
-      if (plan.maxSessionPlays !== undefined) {
-        sql += ' AND s.plays < ? + s.shares';
-        bindings.push(plan.maxSessionPlays);
-      }
-      if (plan.maxTotalPlays !== undefined) {
-        sql += ' AND u.plays < ?';
-        bindings.push(plan.maxTotalPlays);
-      }
-      const [result] = (await trx.raw(sql, bindings)) as [{ affectedRows: number }];
-      return result.affectedRows === 2;
-    }
     const sessionKey = { aid: plan.aid, openid: plan.openid, session: plan.session };
     const session = trx(T.sessionCounters).where(sessionKey).andWhere('wins', '<', plan.maxWins);
     if (plan.maxSessionPlays !== undefined) session.andWhereRaw('?? < ? + ??', ['plays', plan.maxSessionPlays, 'shares']);
