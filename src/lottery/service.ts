@@ -349,19 +349,19 @@ export class LotteryService {
     const view = await this.view(aid);
     if (view.state.index >= 0) await this.ensureCounters(aid, openid, view.state.index);
     const user = await this.userView(view.activity, view.state, identity, Number(person.info_time) > 0);
-    return { issued: await this.deps.tokens.issue(identity), view, user };
+    return { issued: this.deps.tokens.issue(identity), view, user };
   }
 
   async info(token: string): Promise<{ issued: IssuedToken; view: ActivityView; user: UserView }> {
-    const identity = await this.deps.tokens.verify(token);
+    const identity = this.deps.tokens.verify(token);
     const view = await this.view(identity.aid);
     const person = await this.deps.store.person(identity.aid, identity.openid);
     const user = await this.userView(view.activity, view.state, identity, Number(person?.info_time ?? 0) > 0);
-    return { issued: await this.deps.tokens.issue(identity), view, user };
+    return { issued: this.deps.tokens.issue(identity), view, user };
   }
 
   async submitUserInfo(token: string, form: Partial<UserInfoForm>): Promise<IssuedToken> {
-    const identity = await this.deps.tokens.verify(token);
+    const identity = this.deps.tokens.verify(token);
     const activity = await this.config(identity.aid);
     const clean = validateUserInfo(form, activity.needAddress);
     if (!(await this.deps.store.submitInfo(identity.aid, identity.openid, clean, this.nowSeconds()))) {
@@ -371,7 +371,7 @@ export class LotteryService {
   }
 
   async share(token: string): Promise<{ issued: IssuedToken; counted: boolean; user: UserView }> {
-    const identity = await this.deps.tokens.verify(token);
+    const identity = this.deps.tokens.verify(token);
     const activity = await this.config(identity.aid);
     const state = sessionState(activity.sessions, this.deps.clock.now().getTime());
     const counted =
@@ -382,11 +382,11 @@ export class LotteryService {
       (await this.deps.store.share(identity.aid, identity.openid, state.index, activity.maxShare));
     const person = await this.deps.store.person(identity.aid, identity.openid);
     const user = await this.userView(activity, state, identity, Number(person?.info_time ?? 0) > 0);
-    return { issued: await this.deps.tokens.issue(identity), counted, user };
+    return { issued: this.deps.tokens.issue(identity), counted, user };
   }
 
   async myPrizes(token: string): Promise<{ issued: IssuedToken; prizes: WonPrizeView[] }> {
-    const identity = await this.deps.tokens.verify(token);
+    const identity = this.deps.tokens.verify(token);
     const rows = await this.deps.store.myPrizes(identity.aid, identity.openid);
     let prizes: readonly PrizeConfig[] = [];
     try {
@@ -395,7 +395,7 @@ export class LotteryService {
       if (!(err instanceof ActivityConfigInvalidError)) throw err;
     }
     return {
-      issued: await this.deps.tokens.issue(identity),
+      issued: this.deps.tokens.issue(identity),
       prizes: rows.map((r) => wonPrizeView(r, prizes[Number(r.prize_id)]?.info ?? '')),
     };
   }
@@ -407,7 +407,7 @@ export class LotteryService {
   // ---- draw ---------------------------------------------------------------------------------
 
   async draw(token: string, requestIdRaw: string, code: string): Promise<{ issued: IssuedToken; answer: DrawAnswer; drawId: string }> {
-    const identity = await this.deps.tokens.verify(token);
+    const identity = this.deps.tokens.verify(token);
     if (code !== '' && (await this.aidOfCode(code)) !== identity.aid) throw new InvalidUserTokenError('the user token is for another activity');
     const requestId = validateRequestId(requestIdRaw);
     const activity = await this.config(identity.aid);
@@ -431,7 +431,7 @@ export class LotteryService {
       result = await work();
     }
     const { answer, drawId } = result;
-    return { issued: await this.deps.tokens.issue(identity), answer, drawId };
+    return { issued: this.deps.tokens.issue(identity), answer, drawId };
   }
 
   private async drawLocked(user: UserIdentity, requestId: string, activity: ActivityConfig): Promise<{ answer: DrawAnswer; drawId: string }> {

@@ -4,8 +4,8 @@
  * `alg: none` and key-confusion tokens are refused; time comes from the injected clock.
  */
 import { randomBytes } from 'node:crypto';
-import { jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../platform/clock.js';
+import { Hs256Jwt } from '../platform/jwt.js';
 import type { Logger } from '../platform/logger.js';
 import { InvalidUserTokenError } from './errors.js';
 
@@ -26,8 +26,7 @@ export interface IssuedToken {
 }
 
 export class UserTokens {
-  /** Imported once: handing jose the raw bytes would import a CryptoKey on every sign and verify. */
-  private readonly key: Promise<CryptoKey>;
+  private readonly jwt: Hs256Jwt;
 
   constructor(
     secret: string | undefined,
@@ -40,45 +39,29 @@ export class UserTokens {
           'die with this process and are not accepted by other instances; set it in any multi-instance deployment',
       );
     }
-    const raw = new TextEncoder().encode(secret ?? randomBytes(32).toString('hex'));
-    this.key = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    // A key that cannot be imported fails each sign and verify, as before, not the process.
-    void this.key.catch(() => undefined);
+    this.jwt = new Hs256Jwt(secret ?? randomBytes(32).toString('hex'));
   }
 
-  async issue(user: UserIdentity): Promise<IssuedToken> {
-    const now = Math.floor(this.clock.now().getTime() / 1000);
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
+  }
+
+  issue(user: UserIdentity): IssuedToken {
+    const now = this.nowSeconds();
     const exp = now + TOKEN_TTL_SECONDS;
-    const token = await new SignJWT({ aid: user.aid, pid: user.pid })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(user.openid)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt(now)
-      .setExpirationTime(exp)
-      .sign(await this.key);
+    const token = this.jwt.sign({ aid: user.aid, pid: user.pid, sub: user.openid, iss: ISSUER, aud: AUDIENCE, iat: now, exp });
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
   /** Verifies a token; `aid`, when given, must be the token's activity. */
-  async verify(token: string | undefined, aid?: number): Promise<UserIdentity> {
+  verify(token: string | undefined, aid?: number): UserIdentity {
     if (token === undefined || token === '' || token.length > 4096) throw new InvalidUserTokenError();
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, await this.key, {
-        algorithms: ['HS256'],
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        currentDate: this.clock.now(),
-        requiredClaims: ['exp', 'sub'],
-      }));
-    } catch {
-      throw new InvalidUserTokenError('the user token is invalid or expired; enter the activity again');
-    }
-    const { aid: tokenAid, pid } = payload;
+    const payload = this.jwt.verify(token, { issuer: ISSUER, audience: AUDIENCE, now: this.nowSeconds() });
+    if (payload === undefined) throw new InvalidUserTokenError('the user token is invalid or expired; enter the activity again');
+    const { aid: tokenAid, pid, sub } = payload;
     const positive = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
-    if (!positive(tokenAid) || !positive(pid) || typeof payload.sub !== 'string') throw new InvalidUserTokenError();
+    if (!positive(tokenAid) || !positive(pid) || typeof sub !== 'string') throw new InvalidUserTokenError();
     if (aid !== undefined && aid !== tokenAid) throw new InvalidUserTokenError('the user token is for another activity');
-    return { aid: tokenAid, pid, openid: payload.sub };
+    return { aid: tokenAid, pid, openid: sub };
   }
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { SignJWT, UnsecuredJWT } from 'jose';
+import { jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { InvalidUserTokenError } from '../../../src/lottery/errors.js';
 import { TOKEN_TTL_SECONDS, UserTokens } from '../../../src/lottery/tokens.js';
 import { FakeClock } from '../../support/clock.js';
@@ -8,9 +8,9 @@ import { FakeClock } from '../../support/clock.js';
 const SECRET = 'x'.repeat(40);
 const silent = pino({ level: 'silent' });
 
-async function refused(p: Promise<unknown>): Promise<string> {
+function refused(verify: () => unknown): string {
   try {
-    await p;
+    verify();
   } catch (err) {
     expect(err).to.be.instanceOf(InvalidUserTokenError);
     return (err as InvalidUserTokenError).message;
@@ -24,24 +24,24 @@ describe('lottery user tokens', () => {
   it('issues a token bound to activity and user that verifies until it expires', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
     const tokens = new UserTokens(SECRET, clock, silent);
-    const { token, expiresAt } = await tokens.issue(user);
+    const { token, expiresAt } = tokens.issue(user);
     expect(expiresAt.getTime() - clock.now().getTime()).to.equal(TOKEN_TTL_SECONDS * 1000);
-    expect(await tokens.verify(token)).to.deep.equal(user);
-    expect(await tokens.verify(token, 7)).to.deep.equal(user);
-    await refused(tokens.verify(token, 8));
+    expect(tokens.verify(token)).to.deep.equal(user);
+    expect(tokens.verify(token, 7)).to.deep.equal(user);
+    refused(() => tokens.verify(token, 8));
     clock.advance(TOKEN_TTL_SECONDS * 1000 - 1000);
-    await tokens.verify(token);
+    tokens.verify(token);
     clock.advance(2000);
-    await refused(tokens.verify(token));
+    refused(() => tokens.verify(token));
   });
 
   it('refuses alg none, another secret, another algorithm, and missing claims', async () => {
     const clock = new FakeClock();
     const tokens = new UserTokens(SECRET, clock, silent);
     const none = new UnsecuredJWT({ aid: 7, pid: 3 }).setSubject('o').setIssuer('huodong.lottery').setAudience('lottery-user').setExpirationTime('10m').encode();
-    await refused(tokens.verify(none));
+    refused(() => tokens.verify(none));
     const other = new UserTokens('y'.repeat(40), clock, silent);
-    await refused(tokens.verify((await other.issue(user)).token));
+    refused(() => tokens.verify((other.issue(user)).token));
     const hs512 = await new SignJWT({ aid: 7, pid: 3 })
       .setProtectedHeader({ alg: 'HS512' })
       .setSubject('o')
@@ -49,7 +49,7 @@ describe('lottery user tokens', () => {
       .setAudience('lottery-user')
       .setExpirationTime(Math.floor(clock.now().getTime() / 1000) + 600)
       .sign(new TextEncoder().encode(SECRET));
-    await refused(tokens.verify(hs512));
+    refused(() => tokens.verify(hs512));
     const noAid = await new SignJWT({ pid: 3 })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('o')
@@ -57,7 +57,7 @@ describe('lottery user tokens', () => {
       .setAudience('lottery-user')
       .setExpirationTime(Math.floor(clock.now().getTime() / 1000) + 600)
       .sign(new TextEncoder().encode(SECRET));
-    await refused(tokens.verify(noAid));
+    refused(() => tokens.verify(noAid));
   });
 
   it('without a configured secret, warns and uses a per-process random one', async () => {
@@ -66,6 +66,58 @@ describe('lottery user tokens', () => {
     const a = new UserTokens(undefined, new FakeClock(), logger);
     const b = new UserTokens(undefined, new FakeClock(), logger);
     expect(lines.join('')).to.contain('HUODONG_JWT_SECRET');
-    await refused(b.verify((await a.issue(user)).token));
+    refused(() => b.verify((a.issue(user)).token));
+  });
+
+  it('speaks standard JWT: its tokens verify with jose, and jose-signed tokens with the same claims verify here', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const tokens = new UserTokens(SECRET, clock, silent);
+    const key = new TextEncoder().encode(SECRET);
+    const { payload, protectedHeader } = await jwtVerify(tokens.issue(user).token, key, {
+      algorithms: ['HS256'],
+      issuer: 'huodong.lottery',
+      audience: 'lottery-user',
+      currentDate: clock.now(),
+    });
+    expect(protectedHeader.alg).to.equal('HS256');
+    expect(payload).to.include({ aid: 7, pid: 3, sub: 'o-1' });
+    const byJose = await new SignJWT({ aid: 7, pid: 3 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('o-1')
+      .setIssuer('huodong.lottery')
+      .setAudience(['lottery-user', 'other'])
+      .setExpirationTime(Math.floor(clock.now().getTime() / 1000) + 60)
+      .sign(key);
+    expect(tokens.verify(byJose)).to.deep.equal(user);
+  });
+
+  it('refuses tampered, malformed, not-yet-valid and foreign-issuer tokens', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const tokens = new UserTokens(SECRET, clock, silent);
+    const key = new TextEncoder().encode(SECRET);
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const [header = '', body = '', signature = ''] = tokens.issue(user).token.split('.');
+    const forgedBody = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), aid: 8 })).toString('base64url');
+    refused(() => tokens.verify(`${header}.${forgedBody}.${signature}`));
+    // The same 32 signature bytes spelled with other unused trailing bits (43 characters carry 258 bits).
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = signature.slice(0, -1) + (alphabet[alphabet.indexOf(signature.at(-1) ?? 'A') ^ 1] ?? '');
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(signature, 'base64url'))).to.equal(true);
+    refused(() => tokens.verify(`${header}.${body}.${respelled}`));
+    for (const malformed of [`${header}.${body}`, `${header}.${body}.${signature}.x`, `${header}.${body}.`, `${header}.${body}.${signature}=`, 'a.b.c', '...']) {
+      refused(() => tokens.verify(malformed));
+    }
+    const signed = (claims: Record<string, unknown>): Promise<string> =>
+      new SignJWT({ aid: 7, pid: 3, sub: 'o-1', iss: 'huodong.lottery', aud: 'lottery-user', exp: now + 60, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    for (const token of await Promise.all([
+      signed({ nbf: now + 30 }),
+      signed({ iss: 'someone.else' }),
+      signed({ aud: 'another-audience' }),
+      signed({ exp: now }),
+      signed({ exp: 'never' }),
+    ])) {
+      refused(() => tokens.verify(token));
+    }
+    expect(tokens.verify(await signed({ nbf: now }))).to.deep.equal(user);
   });
 });
