@@ -94,7 +94,7 @@ export interface UserInfoForm {
 
 const CACHE_MS = 1_000;
 /** Draw transactions in flight per process; kept under the connection pool so bursts queue here. */
-const DRAW_CONCURRENCY = Number(process.env.XGATE ?? 24);
+const DRAW_CONCURRENCY = 24;
 
 /** A counting semaphore without timeout: callers are bounded by their own gRPC deadline. */
 class Gate {
