@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../platform/clock.js';
-import { classifyStoreError } from '../platform/db.js';
+import { classifyStoreError, retryConflicts } from '../platform/db.js';
 import { InvalidArgumentError, LockBusyError, UnavailableError } from '../platform/errors.js';
 import type { Locks } from '../platform/locks.js';
 import type { Logger } from '../platform/logger.js';
@@ -85,8 +85,6 @@ export interface EntitlementPage {
 /** The worker's lease ran out and another worker took the claim; this attempt is undone. */
 class LeaseLostError extends Error {}
 
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
-const MAX_TX_ATTEMPTS = 4;
 
 export function newId(): string {
   return randomBytes(16).toString('hex').toUpperCase();
@@ -152,7 +150,7 @@ export class GrantService {
   private async accept(appId: string, input: ParticipateInput): Promise<ClaimView> {
     const now = this.clock.now();
     const id = newId();
-    await this.retrying(() =>
+    await retryConflicts(() =>
       this.store.transaction(async (trx) => {
         await this.takeNonce(trx, appId, input.nonce, now);
         await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, 'pending', undefined));
@@ -177,7 +175,7 @@ export class GrantService {
       return await this.locks.withLock(
         lockKey(input),
         () =>
-          this.retrying(() =>
+          retryConflicts(() =>
             this.store.transaction(async (trx) => {
               const now = this.clock.now();
               await this.takeNonce(trx, appId, input.nonce, now);
@@ -241,19 +239,6 @@ export class GrantService {
       createdAt: now.getTime(),
       completedAt: outcome === undefined ? undefined : now.getTime(),
     };
-  }
-
-  /** Retries a transaction the database aborted as a deadlock victim or lock-wait timeout. */
-  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await fn();
-      } catch (err) {
-        const code = (err as { code?: unknown } | null)?.code;
-        if (attempt >= MAX_TX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
-      }
-    }
   }
 
   /**
@@ -341,7 +326,7 @@ export class GrantService {
       await this.locks.withLock(
         lockKey(input),
         () =>
-          this.retrying(() =>
+          retryConflicts(() =>
             this.store.transaction(async (trx) => {
               const now = this.clock.now();
               const outcome = await this.decide(trx, claim.id, input, now, new Date(claim.createdAt));

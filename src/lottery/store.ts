@@ -5,7 +5,7 @@
  * key makes a replayed request_id return the first answer).
  */
 import type { Knex } from 'knex';
-import { isUniqueViolation, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
 import { DRAW_PROCEDURE, T } from './migrations.js';
 import type { ActivityColumns, ActivityRow } from './rules.js';
 
@@ -124,20 +124,6 @@ class Replayed extends Error {}
 
 /** The deferred stock take found the drawn amount no longer fits; the draw is redone. */
 class StockShort extends Error {}
-
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY']);
-
-async function retrying<R>(fn: () => Promise<R>): Promise<R> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (attempt >= 5 || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
-    }
-  }
-}
 
 export class LotteryStore {
   constructor(
@@ -289,7 +275,7 @@ export class LotteryStore {
       // last. When the drawn amount does not fit, that try rolls back whole and the draw runs
       // again taking stock first, where a red packet may pay what is left or end as stock_gone.
       if (this.dialect === 'mysql') {
-        const first = await retrying(() => this.drawByProcedure(plan, render));
+        const first = await retryConflicts(() => this.drawByProcedure(plan, render));
         if (first !== 'short') return first;
       } else {
         try {
@@ -362,7 +348,7 @@ export class LotteryStore {
   }
 
   private drawOnce(plan: DrawPlan, render: (result: DrawResult) => string, deferStock: boolean): Promise<LoggedDraw & { result: DrawResult }> {
-    return retrying(() =>
+    return retryConflicts(() =>
       this.knex.transaction(async (trx) => {
         const result = await this.drawIn(trx, plan, deferStock);
         const response = render(result);

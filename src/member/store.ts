@@ -5,9 +5,8 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation, type Dialect } from '../platform/db.js';
-import { DomainError } from '../platform/errors.js';
-import { AREA, BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
+import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
 import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
 import { MAX_BALANCE, toInt } from './money.js';
 import type { GradeRow, Task, TaskState, Verdict } from './rules.js';
@@ -102,24 +101,6 @@ function toOrder(row: Row): OrderRow {
 function toUser(row: Row | undefined, uid: string): UserRow {
   if (row === undefined) return { uid, cpoint: 0, score: 0, grade: 0 };
   return { uid: String(row.uid), cpoint: toInt(row.cpoint), score: toInt(row.score), grade: toInt(row.grade) };
-}
-
-const DEADLOCK_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
-const DEADLOCK_RETRIES = 3;
-
-/** MySQL may pick a transaction as a deadlock victim; it is rolled back whole, so retry. */
-async function retryDeadlocks<R>(fn: () => Promise<R>): Promise<R> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code !== 'string' || !DEADLOCK_CODES.has(code)) throw err;
-      if (attempt >= DEADLOCK_RETRIES) {
-        throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent update conflict, retry', { cause: err });
-      }
-    }
-  }
 }
 
 export class MemberStore {
@@ -328,7 +309,7 @@ export class MemberStore {
     actor: Actor,
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
-    const outcome = await retryDeadlocks(() => (this.dialect === 'mysql' ? this.payOrderByProcedure(order, actor, now) : this.payOrderInTransaction(order, actor, now)));
+    const outcome = await retryConflicts(() => (this.dialect === 'mysql' ? this.payOrderByProcedure(order, actor, now) : this.payOrderInTransaction(order, actor, now)));
     if (outcome === 'insufficient' && !order.unpaid) {
       // Remember the order as unpaid, so it can be checked (10004) and paid later.
       await this.knex(T.orders)
@@ -353,7 +334,7 @@ export class MemberStore {
    * was not in a revocable state (the caller reads it to say why).
    */
   async revokeOrder(orderId: string, uid: string, amount: number, actor: Actor, now: number): Promise<number | false> {
-    return retryDeadlocks(() =>
+    return retryConflicts(() =>
       this.knex.transaction(async (trx) => {
         const moved = await trx(T.orders)
           .where({ order_id: orderId, uid, status: ORDER_CONSUMED })
@@ -396,7 +377,7 @@ export class MemberStore {
     actor: Actor,
     now: number,
   ): Promise<number | undefined> {
-    return retryDeadlocks(() =>
+    return retryConflicts(() =>
       this.knex.transaction(async (trx) => {
         if (!(await this.claimRequest(trx, request.kind, request.requestId, request.fingerprint, now))) return undefined;
         if (request.amount > 0) await this.credit(trx, request.uid, request.amount, now);
@@ -432,7 +413,7 @@ export class MemberStore {
     now: number,
   ): Promise<TaskOutcome | undefined> {
     const { uid, task, cycle, target } = request;
-    return retryDeadlocks(() =>
+    return retryConflicts(() =>
       this.knex.transaction(async (trx) => {
         if (!(await this.claimRequest(trx, 'task', request.requestId, request.fingerprint, now))) return undefined;
         await this.ensureUser(trx, uid, now);

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { UnavailableError } from './errors.js';
+import { DomainError, UnavailableError } from './errors.js';
 
 export type Dialect = 'mysql' | 'sqlite';
 
@@ -117,9 +117,37 @@ const UNAVAILABLE_CODES = new Set([
   'SQLITE_BUSY',
 ]);
 
-/** Turns a store outage into UnavailableError; anything else is returned unchanged. */
+/** MySQL aborted the transaction whole (deadlock victim, lock-wait timeout): it may simply run again. */
+const CONFLICT_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+function isConflict(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && CONFLICT_CODES.has(code);
+}
+
+/**
+ * Runs `fn`, a whole transaction, again when the database aborted it as a deadlock victim or
+ * after a lock-wait timeout, after a short jittered pause. The last failure propagates (and
+ * answers ABORTED CONFLICT, see classifyStoreError).
+ */
+export async function retryConflicts<R>(fn: () => Promise<R>, attempts = 5): Promise<R> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts || !isConflict(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, attempt * 5 + Math.random() * 10));
+    }
+  }
+}
+
+/**
+ * Turns a store outage into UnavailableError and a conflict that outlived its retries into
+ * ABORTED CONFLICT; anything else is returned unchanged.
+ */
 export function classifyStoreError(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err;
+  if (isConflict(err)) return new DomainError('ABORTED', 'CONFLICT', 'common', 'concurrent update conflict, retry', { cause: err });
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
     return new UnavailableError('the database', err);

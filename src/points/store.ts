@@ -9,7 +9,7 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts } from '../platform/db.js';
 import { ConcurrentUpdateError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { T } from './migrations.js';
 
@@ -159,8 +159,6 @@ export interface StoreFaults {
 export const big = (v: Num | null | undefined): bigint => (v === null || v === undefined ? 0n : BigInt(String(v)));
 const num = (v: Num): number => Number(v);
 
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
-
 interface HoldingsKey {
   readonly openId: string;
   readonly now: number;
@@ -185,16 +183,8 @@ export class PointsStore {
   }
 
   /** Runs a transaction, retrying it when MySQL picks it as a deadlock victim. */
-  private async tx<R>(fn: (trx: Knex.Transaction) => Promise<R>): Promise<R> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.knex.transaction(fn);
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (attempt >= 5 || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
-        await new Promise((r) => setTimeout(r, attempt * 5 + Math.random() * 10));
-      }
-    }
+  private tx<R>(fn: (trx: Knex.Transaction) => Promise<R>): Promise<R> {
+    return retryConflicts(() => this.knex.transaction(fn));
   }
 
   private unexpired(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
