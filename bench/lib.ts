@@ -10,6 +10,8 @@ export interface Result {
   readonly rps: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** The echo limit measured right before this result, when there is one. */
+  readonly echo?: Result;
 }
 
 export interface LoadOptions {
@@ -55,25 +57,28 @@ export async function runLoad(name: string, options: LoadOptions, call: (i: numb
 }
 
 /**
- * Prints every result against the echo limit and, where a scenario names a raw-SQL limit,
- * against the lower of the two (`limits` maps a scenario to its limit's name).
+ * Prints every result against its echo limit (the one measured next to it, else `echo`) and,
+ * where a scenario names a raw-SQL limit, against the lower of the two (`limits` maps a
+ * scenario to its limit's name).
  */
 export function printTable(results: readonly Result[], echo: Result, limits: ReadonlyMap<string, string> = new Map()): void {
   const byName = new Map(results.map((r) => [r.name, r]));
   const percent = (rps: number, of: number): string => `${((rps / of) * 100).toFixed(1)}%`;
   const rows = results.map((r) => {
     const limit = byName.get(limits.get(r.name) ?? '');
+    const echoRps = (r.echo ?? echo).rps;
     return [
       r.name,
       r.rps.toFixed(0),
       r.p50Ms.toFixed(2),
       r.p99Ms.toFixed(2),
-      percent(r.rps, echo.rps),
-      limit === undefined ? '' : percent(r.rps, Math.min(echo.rps, limit.rps)),
+      echoRps.toFixed(0),
+      percent(r.rps, echoRps),
+      limit === undefined ? '' : percent(r.rps, Math.min(echoRps, limit.rps)),
       String(r.errors),
     ];
   });
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs echo', 'vs min(echo, raw SQL)', 'errors'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'echo req/s', 'vs echo', 'vs min(echo, raw SQL)', 'errors'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
   process.stdout.write(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);

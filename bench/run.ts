@@ -99,8 +99,11 @@ async function main(): Promise<void> {
       if (!picked.has(scenario.name)) continue;
       const call = await scenario.setup(ctx);
       await settle(pool);
-      const result = await runLoad(scenario.name, load, call);
-      process.stdout.write(`${scenario.name}: ${result.rps.toFixed(0)} req/s\n`);
+      // The echo limit is measured again next to each scenario, so a machine that slows down
+      // or speeds up during a long run does not skew the ratios.
+      const adjacentEcho = await measureEcho();
+      const result = { ...(await runLoad(scenario.name, load, call)), echo: adjacentEcho };
+      process.stdout.write(`${scenario.name}: ${result.rps.toFixed(0)} req/s (echo ${adjacentEcho.rps.toFixed(0)})\n`);
       results.push(result);
     }
   } finally {
