@@ -85,7 +85,6 @@ export interface EntitlementPage {
 /** The worker's lease ran out and another worker took the claim; this attempt is undone. */
 class LeaseLostError extends Error {}
 
-
 export function newId(): string {
   return randomBytes(16).toString('hex').toUpperCase();
 }

@@ -370,7 +370,7 @@ export class LotteryStore {
           },
           response,
         );
-        if (deferStock && result.kind === 'win' && win !== undefined && !(await this.takeExactStock(trx, plan.aid, win.prizeId, win.claim))) {
+        if (deferStock && result.kind === 'win' && win !== undefined && !(await this.payFromStock(trx, plan.aid, win.prizeId, win.claim, win.claim.cents))) {
           throw new StockShort();
         }
         return { id, response, result };
@@ -475,29 +475,26 @@ export class LotteryStore {
     return { kind: 'win', prizeId: win.prizeId, cents, secret: win.secret };
   }
 
-  /** Takes one from stock paying exactly the drawn cents; false when that does not fit. */
-  private async takeExactStock(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim): Promise<boolean> {
-    return (await this.pay(trx, aid, prizeId, claim, claim.cents)) === 1;
-  }
-
-  private pay(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim, cents: number): Promise<number> {
+  /**
+   * Takes one from stock paying `cents`, within a count prize's sum or a red packet's money;
+   * false when that does not fit.
+   */
+  private async payFromStock(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim, cents: number): Promise<boolean> {
     const q = trx(T.stock).where({ aid, prize_id: prizeId });
     if (claim.kind === 'count') q.andWhere('won', '<', claim.sum);
     else q.andWhereRaw('?? + ? <= ?', ['paid_cents', cents, claim.money]);
-    return q.update({ won: trx.raw('?? + 1', ['won']), paid_cents: trx.raw('?? + ?', ['paid_cents', cents]) });
+    return (await q.update({ won: trx.raw('?? + 1', ['won']), paid_cents: trx.raw('?? + ?', ['paid_cents', cents]) })) === 1;
   }
 
   /** Takes one from stock; returns the cents paid, or undefined when the stock is gone. */
   private async takeStock(trx: Knex.Transaction, aid: number, prizeId: number, claim: StockClaim): Promise<number | undefined> {
-    if (await this.takeExactStock(trx, aid, prizeId, claim)) return claim.cents;
+    if (await this.payFromStock(trx, aid, prizeId, claim, claim.cents)) return claim.cents;
     if (claim.kind === 'count') return undefined;
-    const key = { aid, prize_id: prizeId };
-    const pay = async (cents: number): Promise<boolean> => (await this.pay(trx, aid, prizeId, claim, cents)) === 1;
     // The drawn amount no longer fits: pay what is left if it is still at least min (the
     // update stays conditional, so a concurrent payment makes it fail instead of overpaying).
-    const row = await trx(T.stock).where(key).first<{ paid_cents: number | string } | undefined>('paid_cents');
+    const row = await trx(T.stock).where({ aid, prize_id: prizeId }).first<{ paid_cents: number | string } | undefined>('paid_cents');
     const left = claim.money - Number(row?.paid_cents ?? claim.money);
-    if (left >= claim.min && left < claim.cents && (await pay(left))) return left;
+    if (left >= claim.min && left < claim.cents && (await this.payFromStock(trx, aid, prizeId, claim, left))) return left;
     return undefined;
   }
 

@@ -35,6 +35,14 @@ export interface UserRow {
   readonly grade: number;
 }
 
+/** An order to pay: a new one, or the stored unpaid one (`unpaid`). */
+export interface OrderPayment {
+  readonly orderId: string;
+  readonly uid: string;
+  readonly amount: number;
+  readonly unpaid: boolean;
+}
+
 /** Who moved value, for the journal. */
 export interface Actor {
   readonly source: string;
@@ -67,17 +75,12 @@ export interface LegacyAppRow {
 
 type Row = Record<string, unknown>;
 
-/** Signals a rollback whose outcome the caller handles (not an error to report). */
 /** The journal's who-columns, cut to their widths. */
-function journalActorColumns(actor: Actor): { source: string; operator: string; note: string } {
+function journalActorColumns(actor: Actor): Actor {
   return { source: actor.source.slice(0, 64), operator: actor.operator.slice(0, 64), note: actor.note.slice(0, 255) };
 }
 
-function journalActor(actor: Actor): [string, string, string] {
-  const { source, operator, note } = journalActorColumns(actor);
-  return [source, operator, note];
-}
-
+/** Signals a rollback whose outcome the caller handles (not an error to report). */
 class Rollback<T> extends Error {
   constructor(readonly value: T) {
     super('rollback');
@@ -238,16 +241,19 @@ export class MemberStore {
 
   /** MySQL: the transaction of payOrderInTransaction, run by the stored procedure in one round trip. */
   private async payOrderByProcedure(
-    order: { orderId: string; uid: string; amount: number; unpaid: boolean },
+    order: OrderPayment,
     actor: Actor,
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
+    const who = journalActorColumns(actor);
     const [resultSets] = (await this.knex.raw(`CALL ${PAY_ORDER_PROCEDURE}(?, ?, ?, ?, ?, ?, ?, ?)`, [
       order.orderId,
       order.uid,
       order.amount,
       order.unpaid ? 1 : 0,
-      ...journalActor(actor),
+      who.source,
+      who.operator,
+      who.note,
       now,
     ])) as [[Row[], ...unknown[]]];
     const row = resultSets[0][0];
@@ -258,7 +264,7 @@ export class MemberStore {
   }
 
   private async payOrderInTransaction(
-    order: { orderId: string; uid: string; amount: number; unpaid: boolean },
+    order: OrderPayment,
     actor: Actor,
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
@@ -305,7 +311,7 @@ export class MemberStore {
    * wrote the same order first (the caller reads it again).
    */
   async payOrder(
-    order: { orderId: string; uid: string; amount: number; unpaid: boolean },
+    order: OrderPayment,
     actor: Actor,
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {

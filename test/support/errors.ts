@@ -20,13 +20,18 @@ export async function expectError(
   throw new Error(`expected ${GrpcStatus[code]}${reason ? ` ${reason}` : ''}, but the call succeeded`);
 }
 
-/** Runs a pure validation expected to throw InvalidArgumentError and returns the field it names. */
-export function fieldOf(fn: () => unknown): string {
+/** Runs `fn`, expected to throw an instance of `type`, and returns what it threw. */
+export function thrownBy<E extends Error>(fn: () => unknown, type: new (...args: never[]) => E): E {
   try {
     fn();
   } catch (err) {
-    expect(err).to.be.instanceOf(InvalidArgumentError);
-    return (err as InvalidArgumentError).field;
+    expect(err).to.be.instanceOf(type);
+    return err as E;
   }
-  throw new Error('expected InvalidArgumentError');
+  throw new Error(`expected ${type.name}`);
+}
+
+/** Runs a pure validation expected to throw InvalidArgumentError and returns the field it names. */
+export function fieldOf(fn: () => unknown): string {
+  return thrownBy(fn, InvalidArgumentError).field;
 }

@@ -360,6 +360,17 @@ describeLottery('LotteryService no-win conditions and limits', (ctx) => {
     expect(info.user).to.include({ totalPlays: 3, sessionPlays: 1, playsLeft: 0 });
   });
 
+  it('a winning draw refused by max_play gives the session its play and its win back', async () => {
+    const a = await save(ctx(), { maxPlay: 1, maxPrize: 5, prizes: [prize({ sum: 100, chance: '100' })] });
+    const { token } = await enter(ctx(), a.code);
+    expect((await draw(ctx(), token)).outcome).to.equal(O.OUTCOME_WIN);
+    expect((await draw(ctx(), token)).outcome).to.equal(O.OUTCOME_NO_TIMES);
+    const info = await ctx().t.clients.lottery.getActivityInfo({ token });
+    expect(info.user).to.include({ totalPlays: 1, sessionPlays: 1, sessionWins: 1 });
+    const stock = await ctx().t.clients.lottery.listActivityPrizes({ activityId: a.activityId });
+    expect(stock.prizes[0]?.won).to.equal(1);
+  });
+
   it('stock gone: the drawn prize without stock is a no-win with the no_award tip', async () => {
     const a = await save(ctx(), { prizes: [prize({ sum: 1, chance: '100' })] });
     expect((await draw(ctx(), (await enter(ctx(), a.code)).token)).outcome).to.equal(O.OUTCOME_WIN);

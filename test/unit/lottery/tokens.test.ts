@@ -4,18 +4,13 @@ import { jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { InvalidUserTokenError } from '../../../src/lottery/errors.js';
 import { TOKEN_TTL_SECONDS, UserTokens } from '../../../src/lottery/tokens.js';
 import { FakeClock } from '../../support/clock.js';
+import { thrownBy } from '../../support/errors.js';
 
 const SECRET = 'x'.repeat(40);
 const silent = pino({ level: 'silent' });
 
 function refused(verify: () => unknown): string {
-  try {
-    verify();
-  } catch (err) {
-    expect(err).to.be.instanceOf(InvalidUserTokenError);
-    return (err as InvalidUserTokenError).message;
-  }
-  throw new Error('expected the token to be refused');
+  return thrownBy(verify, InvalidUserTokenError).message;
 }
 
 describe('lottery user tokens', () => {
