@@ -5,7 +5,7 @@
  * key makes a replayed request_id return the first answer).
  */
 import type { Knex } from 'knex';
-import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
 import { DRAW_PROCEDURE, T } from './migrations.js';
 import type { ActivityColumns, ActivityRow } from './rules.js';
 
@@ -303,7 +303,7 @@ export class LotteryStore {
     // Every answer the procedure may log, rendered beforehand: a refusal's or the drawn result's.
     const refused = { no_times: render({ kind: 'no_times' }), have_award: render({ kind: 'have_award' }) } as const;
     const response = render(result);
-    const [resultSets] = (await this.knex.raw(`CALL ${DRAW_PROCEDURE}(${'?, '.repeat(25)}?)`, [
+    const rows = await callProcedure<{ outcome: string; log_id: number | string | null }>(this.knex, DRAW_PROCEDURE, [
       plan.aid,
       plan.pid,
       plan.openid,
@@ -330,8 +330,8 @@ export class LotteryStore {
       refused.no_times,
       refused.have_award,
       response,
-    ])) as [[Array<{ outcome: string; log_id: number | string | null }>, ...unknown[]]];
-    const row = resultSets[0][0];
+    ]);
+    const row = rows[0];
     switch (row?.outcome) {
       case 'short':
         return 'short';

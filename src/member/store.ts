@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
 import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
 import { MAX_BALANCE, toInt } from './money.js';
@@ -246,7 +246,7 @@ export class MemberStore {
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
     const who = journalActorColumns(actor);
-    const [resultSets] = (await this.knex.raw(`CALL ${PAY_ORDER_PROCEDURE}(?, ?, ?, ?, ?, ?, ?, ?)`, [
+    const rows = await callProcedure<Row>(this.knex, PAY_ORDER_PROCEDURE, [
       order.orderId,
       order.uid,
       order.amount,
@@ -255,8 +255,8 @@ export class MemberStore {
       who.operator,
       who.note,
       now,
-    ])) as [[Row[], ...unknown[]]];
-    const row = resultSets[0][0];
+    ]);
+    const row = rows[0];
     if (row === undefined) throw new Error(`${PAY_ORDER_PROCEDURE} answered no row`);
     if (row.outcome === 'paid') return toInt(row.balance);
     if (row.outcome === 'insufficient' || row.outcome === 'raced') return row.outcome;

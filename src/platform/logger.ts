@@ -19,3 +19,14 @@ export function createLogger(level: string): Logger {
   };
   return pino(options, pino.destination({ dest: 1, sync: false }));
 }
+
+/**
+ * A sibling of `logger` on the same stream, level and bindings, without redaction: for the one
+ * line per RPC, whose fields our own code fills (method, validated request id, status, reason,
+ * duration) and so hold nothing to redact. Redaction walks every line for its paths and cost
+ * more than the rest of that line.
+ */
+export function accessLogger(logger: Logger): Logger {
+  const stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
+  return pino({ level: logger.level, base: logger.bindings() }, stream);
+}

@@ -72,6 +72,8 @@ export type Guard = (method: string, app: App) => Promise<void> | void;
 export interface RpcDeps {
   readonly apps: AppStore;
   readonly logger: Logger;
+  /** The one line per RPC (see accessLogger); `logger` when not given. */
+  readonly access?: Logger;
   readonly guards?: readonly Guard[];
 }
 
@@ -139,34 +141,47 @@ function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
 }
 
 /**
- * An AbortSignal that fires when the caller cancels or its deadline passes. Built only when a
- * handler asks for it: most handlers never do, and it costs a timer and listeners per call.
+ * The CallContext of one call: a single object per call, whose AbortSignal (a timer and a
+ * listener) and child logger are built only when a handler asks for them; most never do.
  */
-function lazySignal(call: grpc.ServerUnaryCall<unknown, unknown>, deadline: number): {
-  get(): AbortSignal;
-  dispose(): void;
-} {
-  let controller: AbortController | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const onCancel = (): void => controller?.abort(new Error('cancelled'));
-  return {
-    get() {
-      if (controller === undefined) {
-        controller = new AbortController();
-        if (call.cancelled) controller.abort(new Error('cancelled'));
-        call.once('cancelled', onCancel);
-        if (Number.isFinite(deadline)) {
-          timer = setTimeout(() => controller?.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
-        }
+class RpcCallContext implements CallContext {
+  private child: Logger | undefined;
+  private controller: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private onCancel: (() => void) | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly requestId: string,
+    readonly app: App,
+    private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
+    private readonly deadline: number,
+    private readonly logger: Logger,
+  ) {}
+
+  get log(): Logger {
+    return (this.child ??= this.logger.child({ method: this.method, requestId: this.requestId }));
+  }
+
+  /** Aborted when the caller cancels or its deadline passes. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.call.cancelled) controller.abort(new Error('cancelled'));
+      this.onCancel = () => controller.abort(new Error('cancelled'));
+      this.call.once('cancelled', this.onCancel);
+      if (Number.isFinite(this.deadline)) {
+        this.timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, this.deadline - Date.now()));
       }
-      return controller.signal;
-    },
-    dispose() {
-      if (controller === undefined) return;
-      clearTimeout(timer);
-      call.removeListener('cancelled', onCancel);
-    },
-  };
+    }
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    if (this.onCancel !== undefined) this.call.removeListener('cancelled', this.onCancel);
+  }
 }
 
 function unaryHandler<Req, Res>(
@@ -175,36 +190,27 @@ function unaryHandler<Req, Res>(
   scope: Scope,
   deps: RpcDeps,
 ): grpc.handleUnaryCall<Req, Res> {
+  const access = deps.access ?? deps.logger;
+  const guards = deps.guards ?? [];
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(call.metadata);
-    let child: Logger | undefined;
-    const logger = (): Logger => (child ??= deps.logger.child({ method: path, requestId }));
-    const deadline = deadlineOf(call);
-    const signal = lazySignal(call, deadline);
+    let context: RpcCallContext | undefined;
     const finish = (code: grpc.status, reason?: string): void => {
-      signal.dispose();
+      context?.dispose();
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.logger.info({ method: path, requestId, code: grpc.status[code], reason, durationMs }, 'rpc');
+      access.info({ method: path, requestId, code: grpc.status[code], reason, durationMs }, 'rpc');
     };
     const run = async (): Promise<Res> => {
+      const deadline = deadlineOf(call);
       if (call.cancelled || deadline <= Date.now()) {
         throw new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded');
       }
       const app = await deps.apps.authenticate(bearerToken(call.metadata));
       if (!app.scopes.has(scope)) throw new PermissionDeniedError(scope);
-      for (const guard of deps.guards ?? []) await guard(path, app);
-      return method(call.request, {
-        requestId,
-        method: path,
-        app,
-        get signal() {
-          return signal.get();
-        },
-        get log() {
-          return logger();
-        },
-      });
+      for (const guard of guards) await guard(path, app);
+      context = new RpcCallContext(path, requestId, app, call, deadline, deps.logger);
+      return method(call.request, context);
     };
     run().then(
       (response) => {
@@ -212,7 +218,7 @@ function unaryHandler<Req, Res>(
         finish(grpc.status.OK);
       },
       (err: unknown) => {
-        const status = toServiceError(err, logger());
+        const status = toServiceError(err, context?.log ?? deps.logger.child({ method: path, requestId }));
         callback(status);
         finish(status.code ?? grpc.status.UNKNOWN, status.metadata?.get('huodong-reason')[0]?.toString());
       },
