@@ -108,7 +108,7 @@ export async function callProcedure<Row>(knex: Knex, name: string, args: Readonl
   const connection = await client.acquireConnection();
   try {
     const results = await new Promise<unknown>((resolve, reject) => {
-      connection.query(`CALL ${name}(${args.map(() => '?').join(', ')})`, [...args], (err, value) => (err ? reject(err) : resolve(value)));
+      connection.execute(`CALL ${name}(${args.map(() => '?').join(', ')})`, [...args], (err, value) => (err ? reject(err) : resolve(value)));
     });
     const [first] = results as [Row[], ...unknown[]];
     return first;
