@@ -115,10 +115,11 @@ export class AppStore {
   /** Resolves a bearer token to its app, or throws UnauthenticatedError. */
   async authenticate(token: string | undefined): Promise<App> {
     if (token === undefined || token === '') throw new UnauthenticatedError();
-    const hash = hashToken(token);
     const now = Date.now();
-    let entry = this.cache.get(hash);
+    // Keyed by the token itself, so a cached app costs no hashing either.
+    let entry = this.cache.get(token);
     if (entry === undefined || entry.until < now) {
+      const hash = hashToken(token);
       const row = await this.knex<AppRow>(TABLE).where({ token_hash: hash }).first();
       const app =
         row !== undefined && timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))
@@ -126,7 +127,7 @@ export class AppStore {
           : undefined;
       entry = { app, until: now + CACHE_TTL_MS };
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(hash, entry);
+      this.cache.set(token, entry);
     }
     if (entry.app === undefined) throw new UnauthenticatedError('unknown or revoked app token');
     return entry.app;
