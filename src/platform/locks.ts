@@ -118,11 +118,8 @@ export function createRedlockLocks(redisUrls: readonly string[]): RedisLocks {
         try {
           return await fn();
         } finally {
-          // The release is sent, not awaited: the answer need not wait a Redis round trip. A
-          // later acquire through this client queues behind it on the same connection, so it
-          // still finds the lock free. A lock that expired or whose Redis vanished needs no
-          // release; the database kept us safe.
-          void lock.release().catch(() => undefined);
+          // A lock that expired or whose Redis vanished needs no release; the DB kept us safe.
+          await lock.release().catch(() => undefined);
         }
       }
     },

@@ -3,12 +3,12 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Structured JSON logs to stdout; secrets are redacted even if someone logs a whole request.
+ * Structured JSON logs (to stdout unless a destination is given); secrets are redacted even if someone logs a whole request.
  * Writes are asynchronous: lines logged while a write is in flight go out together in the next
  * one (a line per RPC would otherwise cost a syscall each), a line logged when idle is written
  * at once, and pino flushes what is left when the process exits.
  */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
   const options = {
     level,
     base: { service: 'huodong' },
@@ -17,7 +17,7 @@ export function createLogger(level: string): Logger {
       censor: '[redacted]',
     },
   };
-  return pino(options, pino.destination({ dest: 1, sync: false }));
+  return pino(options, destination);
 }
 
 /**

@@ -72,9 +72,12 @@ export type Guard = (method: string, app: App) => Promise<void> | void;
 export interface RpcDeps {
   readonly apps: AppStore;
   readonly logger: Logger;
-  /** The one line per RPC (see accessLogger); `logger` when not given. */
-  readonly access?: Logger;
   readonly guards?: readonly Guard[];
+}
+
+/** RpcDeps plus the logger of the one line per RPC (see accessLogger), built once per server. */
+export interface HandlerDeps extends RpcDeps {
+  readonly access: Logger;
 }
 
 const STATUS_OF: Record<ErrorKind, grpc.status> = {
@@ -188,9 +191,9 @@ function unaryHandler<Req, Res>(
   path: string,
   method: (request: Req, context: CallContext) => Promise<Res>,
   scope: Scope,
-  deps: RpcDeps,
+  deps: HandlerDeps,
 ): grpc.handleUnaryCall<Req, Res> {
-  const access = deps.access ?? deps.logger;
+  const { access } = deps;
   const guards = deps.guards ?? [];
   return (call, callback) => {
     const started = process.hrtime.bigint();
@@ -244,7 +247,7 @@ export function grpcMethod<Req, Res>(
 }
 
 /** Adds one area's service to the server, with every method behind the middleware. */
-export function addService(server: grpc.Server, registration: ServiceRegistration, deps: RpcDeps): void {
+export function addService(server: grpc.Server, registration: ServiceRegistration, deps: HandlerDeps): void {
   const { definition } = registration;
   const grpcDefinition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};

@@ -31,7 +31,7 @@ export async function startGrpcServer(options: {
     // not expose; it cost a few percent of every call.
     'grpc.enable_channelz': 0,
   });
-  const deps = { ...options.deps, access: options.deps.access ?? accessLogger(options.deps.logger) };
+  const deps = { ...options.deps, access: accessLogger(options.deps.logger) };
   for (const registration of options.services) addService(server, registration, deps);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });

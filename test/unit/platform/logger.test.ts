@@ -1,10 +1,9 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { pino } from 'pino';
-import { accessLogger } from '../../../src/platform/logger.js';
+import { accessLogger, createLogger } from '../../../src/platform/logger.js';
 
-/** A pino logger with the service's redaction, writing its lines into `lines`. */
-function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+/** The service's logger, writing its lines into `lines` instead of stdout. */
+function capture(level: string): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -12,21 +11,27 @@ function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>>
       done();
     },
   });
-  const logger = pino({ level: 'info', base: { service: 'huodong' }, redact: { paths: ['token', '*.token'], censor: '[redacted]' } }, stream);
-  return { logger, lines };
+  return { logger: createLogger(level, stream), lines };
 }
 
-describe('accessLogger', () => {
-  it('writes to the same stream with the same level and bindings, while the main logger keeps redacting', () => {
-    const { logger, lines } = capture();
+describe('logger', () => {
+  it('redacts tokens, authorization and secrets, top level and one level down', () => {
+    const { logger, lines } = capture('info');
+    logger.info({ token: 't', authorization: 'Bearer t', call: { token: 't', secret: 's' } }, 'whole request');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include({ token: '[redacted]', authorization: '[redacted]' });
+    expect(lines[0]?.call).to.deep.equal({ token: '[redacted]', secret: '[redacted]' });
+  });
+
+  it('accessLogger writes to the same stream, in order, with the same level and bindings', () => {
+    const { logger, lines } = capture('info');
     const access = accessLogger(logger);
+    logger.info('before');
     access.info({ method: '/huodong.member.v1.MemberService/GetCpoint', requestId: 'r-1', code: 'OK' }, 'rpc');
     access.debug({ requestId: 'r-2' }, 'below the level');
-    logger.info({ token: 'secret-token', call: { token: 'nested' } }, 'something');
+    logger.info('after');
 
-    expect(lines).to.have.length(2);
-    expect(lines[0]).to.include({ service: 'huodong', method: '/huodong.member.v1.MemberService/GetCpoint', requestId: 'r-1', code: 'OK', msg: 'rpc' });
-    expect(lines[1]).to.include({ token: '[redacted]' });
-    expect(lines[1]?.call).to.deep.equal({ token: '[redacted]' });
+    expect(lines.map((l) => l.msg)).to.deep.equal(['before', 'rpc', 'after']);
+    expect(lines[1]).to.include({ service: 'huodong', level: 30, method: '/huodong.member.v1.MemberService/GetCpoint', requestId: 'r-1', code: 'OK' });
   });
 });
