@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { migrate, openDatabase, type Database } from '../../../src/platform/db.js';
+import { isUniqueViolation, migrate, openDatabase, type Database } from '../../../src/platform/db.js';
 import { createLocalLocks, createRedlockLocks, type Locks } from '../../../src/platform/locks.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { DailyJob, DailyJobScheduler } from '../../../src/points/job.js';
@@ -102,6 +102,55 @@ for (const store of STORE_KINDS) {
       // and without the fault the same exchange goes through
       const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
       expect(String(ok.record.balance_after)).to.equal('30');
+      await checkLedger(db.knex, user);
+    });
+
+    it('an exchange whose last statement fails (the period key is taken) leaves points, stock and records as they were', async () => {
+      // No fault hook here: on MySQL this runs the points_debit procedure, whose exchange row is
+      // its last statement, after the debit, the lots, the draws and the stock update.
+      clock.set(sh('2026-03-10T10:00:00'));
+      const user = unique('last');
+      await change(user, 'credit', 60, 'task');
+      await change(user, 'credit', 50, 'other');
+      const prize = await service.savePrize({
+        prizeId: unique('p'),
+        faceValue: '100',
+        title: 'Cup',
+        description: '',
+        icon: '',
+        total: '3',
+        type: 'virtualGoods',
+        exchangeLimit: 'once',
+        disabled: false,
+      });
+      const stored = await pointsStore.getPrize(prize.prize_id);
+      if (stored === undefined) throw new Error('prize not stored');
+      await db.knex('points_exchanges').insert({
+        open_id: user,
+        prize_id: prize.prize_id,
+        request_id: unique('old'),
+        request_hash: '',
+        record_id: -1,
+        period_key: 'once',
+        title: '',
+        icon: '',
+        face_value: 0,
+        type: 'virtualGoods',
+        address: '',
+        user_name: '',
+        tel: '',
+        created_at: 0,
+      });
+      const before = await snapshot(db.knex, user);
+      const debit = { openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prize_id, description: '', prizeType: 'virtualGoods' as const, requestId: unique('x'), requestHash: 'h' };
+      let error: unknown;
+      await pointsStore
+        .exchange({ debit, prize: stored, periodKey: 'once', requestId: debit.requestId, requestHash: 'h', address: '', userName: '', tel: '' })
+        .catch((err: unknown) => {
+          error = err;
+        });
+      expect(isUniqueViolation(error), `a unique violation, got ${String(error)}`).to.equal(true);
+      expect(await snapshot(db.knex, user)).to.deep.equal(before);
       await checkLedger(db.knex, user);
     });
 
