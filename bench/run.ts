@@ -13,7 +13,7 @@ import { createClients } from '@huodong/clients';
 import mysql from 'mysql2/promise';
 import { DEFAULT_POOL_MAX } from '../src/platform/db.js';
 import { freshMysqlDatabase } from '../test/support/app.js';
-import { ECHO_PATH } from './echo.js';
+import { ECHO_CHANNEL_OPTIONS, ECHO_PATH } from './echo.js';
 import { freePort, printTable, runLoad, startChild, stopChild, type Result } from './lib.js';
 import { scenarios } from './scenarios.js';
 
@@ -25,7 +25,7 @@ const tsx = ['--import', 'tsx'];
 
 async function measureEcho(): Promise<Result> {
   const port = await freePort();
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), ECHO_CHANNEL_OPTIONS);
   const payload = Buffer.from(randomBytes(48));
   const echo = (): Promise<Buffer> =>
     new Promise((resolve, reject) =>
