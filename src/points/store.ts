@@ -159,6 +159,9 @@ export interface StoreFaults {
 export const big = (v: Num | null | undefined): bigint => (v === null || v === undefined ? 0n : BigInt(String(v)));
 const num = (v: Num): number => Number(v);
 
+/** points_rules holds one row. */
+const RULE_ID = 1;
+
 /** The change record's columns but its id. */
 function changeFields(c: ChangeInput, direction: 1 | 2, balanceAfter: bigint, expiresAt: number | undefined): Omit<ChangeRow, 'id'> {
   return {
@@ -196,6 +199,7 @@ export class PointsStore {
   /** MySQL: credits, debits and exchanges run as one stored-procedure call each. */
   private readonly procedures: boolean;
   private readonly loadHoldings: (key: HoldingsKey) => Promise<Holdings | undefined>;
+  private readonly loadRule: (id: number) => Promise<RuleRow | undefined>;
 
   constructor(
     readonly knex: Knex,
@@ -203,6 +207,13 @@ export class PointsStore {
   ) {
     this.procedures = isMysql(knex);
     this.loadHoldings = createBatcher((keys) => this.holdingsOf(keys), { keyOf: holdingsKeyOf });
+    this.loadRule = createBatcher(
+      async () => {
+        const row = (await this.knex(T.rules).where('id', RULE_ID).first()) as RuleRow | undefined;
+        return new Map(row === undefined ? [] : [[String(RULE_ID), row]]);
+      },
+      { keyOf: String },
+    );
   }
 
   /** Runs a transaction, retrying it when MySQL picks it as a deadlock victim. */
@@ -587,12 +598,13 @@ export class PointsStore {
 
   // ---- rule -------------------------------------------------------------------------------
 
-  async getRule(): Promise<RuleRow | undefined> {
-    return (await this.knex(T.rules).where('id', 1).first()) as RuleRow | undefined;
+  /** The one rule row; reads that arrive together (every credit needs it) share one query. */
+  getRule(): Promise<RuleRow | undefined> {
+    return this.loadRule(RULE_ID);
   }
 
   async saveRule(row: RuleRow): Promise<void> {
-    await this.knex(T.rules).insert({ id: 1, ...row }).onConflict('id').merge(row);
+    await this.knex(T.rules).insert({ id: RULE_ID, ...row }).onConflict('id').merge(row);
   }
 
   // ---- daily job --------------------------------------------------------------------------
