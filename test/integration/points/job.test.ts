@@ -68,22 +68,16 @@ for (const store of STORE_KINDS) {
     const change = (openId: string, direction: 'credit' | 'debit', faceValue: number, source: 'task' | 'other' = 'task') =>
       service.changePoints({ requestId: unique('r'), openId, direction, faceValue: String(faceValue), source, changeId: '', description: '', prizeType: undefined });
 
+    /** A once-only prize of 100 points, stock 3. */
+    const oncePrize = (title: string, type: 'goods' | 'virtualGoods') =>
+      service.savePrize({ prizeId: unique('p'), faceValue: '100', title, description: '', icon: '', total: '3', type, exchangeLimit: 'once', disabled: false });
+
     it('a failure injected after the debit and the stock update leaves points, stock and records as they were', async () => {
       clock.set(sh('2026-03-10T10:00:00'));
       const user = unique('fault');
       await change(user, 'credit', 80, 'task');
       await change(user, 'credit', 50, 'other');
-      const prize = await service.savePrize({
-        prizeId: unique('p'),
-        faceValue: '100',
-        title: 'Tea',
-        description: '',
-        icon: '',
-        total: '3',
-        type: 'goods',
-        exchangeLimit: 'once',
-        disabled: false,
-      });
+      const prize = await oncePrize('Tea', 'goods');
       const before = await snapshot(db.knex, user);
       faults.afterStockTaken = () => {
         throw new Error('injected: the database went away after the stock update');
@@ -112,17 +106,7 @@ for (const store of STORE_KINDS) {
       const user = unique('last');
       await change(user, 'credit', 60, 'task');
       await change(user, 'credit', 50, 'other');
-      const prize = await service.savePrize({
-        prizeId: unique('p'),
-        faceValue: '100',
-        title: 'Cup',
-        description: '',
-        icon: '',
-        total: '3',
-        type: 'virtualGoods',
-        exchangeLimit: 'once',
-        disabled: false,
-      });
+      const prize = await oncePrize('Cup', 'virtualGoods');
       const stored = await pointsStore.getPrize(prize.prize_id);
       if (stored === undefined) throw new Error('prize not stored');
       await db.knex('points_exchanges').insert({
