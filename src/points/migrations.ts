@@ -21,7 +21,7 @@ export const T = {
  * by primary key with conditional updates; the draws, stock and exchange row. All of it commits
  * together or rolls back together. A unique violation (a replayed request id, an exchange
  * limit) rolls back and surfaces as the original ER_DUP_ENTRY, as the SQLite path raises it.
- * Each answers one row: outcome ('ok', 'insufficient', 'sold_out' or 'lot_conflict'), the
+ * Each answers one row: outcome ('ok', 'recorded', 'insufficient', 'sold_out' or 'lot_conflict'), the
  * change record's id and balance_after, and the exchange row's id.
  */
 export const CREDIT_PROCEDURE = 'points_credit';
@@ -79,6 +79,12 @@ debit: BEGIN
     ORDER BY CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id;
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_done = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+  -- A request already recorded is answered from its record, even when the balance has since
+  -- run short; one recorded concurrently is caught by the unique key instead.
+  IF p_request_id IS NOT NULL AND EXISTS (SELECT 1 FROM ${T.changes} WHERE open_id = p_open_id AND request_id = p_request_id) THEN
+    SELECT 'recorded' AS outcome, NULL AS id, NULL AS balance_after, NULL AS exchange_id;
+    LEAVE debit;
+  END IF;
   START TRANSACTION;
   UPDATE ${T.accounts} SET balance = balance - p_amount, updated_at = p_now WHERE open_id = p_open_id AND balance >= p_amount;
   IF ROW_COUNT() <> 1 THEN

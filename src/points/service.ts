@@ -37,6 +37,7 @@ import {
   type ExchangeRow,
   type LimitKind,
   type PointsStore,
+  RequestRecorded,
   type PrizeKind,
   type PrizeRow,
   type Source,
@@ -301,7 +302,7 @@ export class PointsService {
           tel: e.shipping.tel,
         });
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
         const again = await this.replayExchange(e.openId, e.requestId, e.hash);
         if (again) return again;
         throw new ExchangeLimitReachedError(key);
@@ -519,8 +520,7 @@ export class PointsService {
     const description = optionalText(input.description, 'description', 1024);
     const prizeType = input.prizeType ?? 'integral';
     const hash = fingerprint(['change', openId, input.direction, amount, input.source, changeId, description, prizeType]);
-    const prior = await this.replay(openId, requestId, hash);
-    if (prior) return prior;
+    // No replay check up front: a replay is told apart by the store, in the same round trip.
     const source = input.source;
     const direction = input.direction;
     return this.userLock(openId, async () => {
@@ -530,7 +530,7 @@ export class PointsService {
         if (direction === 'debit') return await this.store.debit(change);
         return await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) });
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
         const again = await this.replay(openId, requestId, hash);
         if (again) return again;
         throw err;

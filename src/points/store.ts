@@ -156,6 +156,18 @@ export interface StoreFaults {
   afterStockTaken?(): void | Promise<void>;
 }
 
+/**
+ * A debit's request id already has a change record: the caller answers from that record. (A
+ * credit finds out from the unique key instead; a debit checks first, because a replay must get
+ * its first answer even when the balance has since run short.)
+ */
+export class RequestRecorded extends Error {
+  constructor() {
+    super('the request id already has a change record');
+    this.name = 'RequestRecorded';
+  }
+}
+
 export const big = (v: Num | null | undefined): bigint => (v === null || v === undefined ? 0n : BigInt(String(v)));
 const num = (v: Num): number => Number(v);
 
@@ -313,6 +325,9 @@ export class PointsStore {
    * with a conditional update; throws InsufficientPointsError (rolling back) if not covered.
    */
   private async debitIn(trx: Knex.Transaction, c: ChangeInput): Promise<ChangeRow> {
+    if (c.requestId !== undefined && (await trx(T.changes).first('id').where({ open_id: c.openId, request_id: c.requestId })) !== undefined) {
+      throw new RequestRecorded();
+    }
     const moved = await trx(T.accounts)
       .where('open_id', c.openId)
       .where('balance', '>=', c.amount.toString())
@@ -387,6 +402,8 @@ export class PointsStore {
       case 'ok':
         if (row.id === null) break;
         return { id: row.id, balanceAfter: big(row.balance_after), exchangeId: row.exchange_id };
+      case 'recorded':
+        throw new RequestRecorded();
       case 'insufficient':
         throw new InsufficientPointsError(c.amount.toString());
       case 'sold_out':

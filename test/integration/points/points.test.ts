@@ -133,6 +133,20 @@ describeEachStoreWithClock('PointsCenterService', '2026-03-10T10:00:00', (ctx, c
       expect(await balanceOf(ctx().clients, user)).to.equal(25);
     });
 
+    it('a replayed debit gets its first answer even after the balance has run short', async () => {
+      const user = unique('u');
+      await credit(ctx().clients, user, 30, PointsSource.POINTS_SOURCE_INVITE);
+      const req = { requestId: unique('r'), openId: user, direction: ChangeDirection.CHANGE_DIRECTION_DEBIT, faceValue: '20', source: PointsSource.POINTS_SOURCE_OTHER };
+      const first = await points().changePoints(req);
+      expect(first.record?.balanceAfter).to.equal('10');
+      const again = await points().changePoints(req);
+      expect(again.record?.recordId).to.equal(first.record?.recordId);
+      expect(again.record?.balanceAfter).to.equal('10');
+      await expectError(points().changePoints({ ...req, faceValue: '5' }), GrpcStatus.ALREADY_EXISTS, 'IDEMPOTENCY_KEY_REUSED');
+      await expectError(points().changePoints({ ...req, requestId: unique('r') }), GrpcStatus.FAILED_PRECONDITION, 'INSUFFICIENT_POINTS');
+      expect((await checkLedger(knex(), user)).balance).to.equal(10);
+    });
+
     it('applies the rule validity per source (sign: 7 days) and never for unlisted sources', async () => {
       await points().savePointsRule({
         ruleDetail: '签到积分7天有效',
