@@ -21,7 +21,8 @@ export const T = {
  * by primary key with conditional updates; the draws, stock and exchange row. All of it commits
  * together or rolls back together. A unique violation (a replayed request id, an exchange
  * limit) rolls back and surfaces as the original ER_DUP_ENTRY, as the SQLite path raises it.
- * Each answers one row: outcome ('ok', 'recorded', 'insufficient', 'sold_out' or 'lot_conflict'), the
+ * Each answers one row: outcome ('ok', 'recorded', 'limit_reached', 'insufficient', 'sold_out' or
+ * 'lot_conflict'), the
  * change record's id and balance_after, and the exchange row's id.
  */
 export const CREDIT_PROCEDURE = 'points_credit';
@@ -83,6 +84,12 @@ debit: BEGIN
   -- run short; one recorded concurrently is caught by the unique key instead.
   IF p_request_id IS NOT NULL AND EXISTS (SELECT 1 FROM ${T.changes} WHERE open_id = p_open_id AND request_id = p_request_id) THEN
     SELECT 'recorded' AS outcome, NULL AS id, NULL AS balance_after, NULL AS exchange_id;
+    LEAVE debit;
+  END IF;
+  -- The exchange limit, before any work (its unique key still decides under a race).
+  IF p_prize_id IS NOT NULL AND EXISTS (SELECT 1 FROM ${T.exchanges}
+      WHERE open_id = p_open_id AND prize_id = p_prize_id AND period_key = p_period_key) THEN
+    SELECT 'limit_reached' AS outcome, NULL AS id, NULL AS balance_after, NULL AS exchange_id;
     LEAVE debit;
   END IF;
   START TRANSACTION;

@@ -114,6 +114,18 @@ export function ruleOfTask(task: Pick<TaskRow, 'type' | 'cycle_type' | 'cycle_da
   return task.type === 'cyclicTask' ? { kind: task.cycle_type as CycleKind, day: task.cycle_day } : undefined;
 }
 
+/** Why this prize cannot be exchanged (or sent) as asked, or undefined when it can. */
+function exchangeRefusal(prize: PrizeRow, e: { sent: boolean; shipping: { address: string; userName: string; tel: string } }): Error | undefined {
+  if (e.sent && prize.type !== 'virtualGoods') return new InvalidArgumentError('prize_id', 'must name a virtual prize', AREA);
+  if (prize.type === 'goods') {
+    if (e.shipping.address === '') return new InvalidArgumentError('shipping.address', 'is required for physical goods', AREA);
+    if (e.shipping.userName === '') return new InvalidArgumentError('shipping.user_name', 'is required for physical goods', AREA);
+    if (e.shipping.tel === '') return new InvalidArgumentError('shipping.tel', 'is required for physical goods', AREA);
+  }
+  if (prize.disabled === true || prize.disabled === 1) return new PrizeUnavailableError();
+  return undefined;
+}
+
 export class PointsService {
   constructor(
     readonly store: PointsStore,
@@ -264,21 +276,17 @@ export class PointsService {
     shipping: { address: string; userName: string; tel: string };
     sent: boolean;
   }): Promise<ExchangeResult> {
-    const replayed = await this.replayExchange(e.openId, e.requestId, e.hash);
-    if (replayed) return replayed;
-    const prize = await this.store.getPrize(e.prizeId);
-    if (prize === undefined) throw new PrizeNotFoundError(e.prizeId);
-    if (e.sent && prize.type !== 'virtualGoods') throw new InvalidArgumentError('prize_id', 'must name a virtual prize', AREA);
-    if (prize.type === 'goods') {
-      if (e.shipping.address === '') throw new InvalidArgumentError('shipping.address', 'is required for physical goods', AREA);
-      if (e.shipping.userName === '') throw new InvalidArgumentError('shipping.user_name', 'is required for physical goods', AREA);
-      if (e.shipping.tel === '') throw new InvalidArgumentError('shipping.tel', 'is required for physical goods', AREA);
+    const found = await this.store.getPrize(e.prizeId);
+    const prize = found === undefined ? new PrizeNotFoundError(e.prizeId) : (exchangeRefusal(found, e) ?? found);
+    if (prize instanceof Error) {
+      // A replay gets its first answer even when the prize has changed since.
+      const replayed = await this.replayExchange(e.openId, e.requestId, e.hash);
+      if (replayed) return replayed;
+      throw prize;
     }
-    if (prize.disabled === true || prize.disabled === 1) throw new PrizeUnavailableError();
     return this.userLock(e.openId, async () => {
       const at = this.clock.now();
       const key = periodKey(prize.exchange_limit, at, this.timeZone);
-      if (await this.store.hasExchangeInPeriod(e.openId, prize.prize_id, key)) throw new ExchangeLimitReachedError(key);
       const amount = e.faceValue ?? big(prize.face_value);
       try {
         return await this.store.exchange({

@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
 import { callProcedure, isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
-import { ConcurrentUpdateError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
+import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { CREDIT_PROCEDURE, DEBIT_PROCEDURE, T } from './migrations.js';
 
 export type Source = 'task' | 'exchange' | 'other' | 'sign' | 'invite' | 'expiredTask';
@@ -171,6 +171,21 @@ export class RequestRecorded extends Error {
 export const big = (v: Num | null | undefined): bigint => (v === null || v === undefined ? 0n : BigInt(String(v)));
 const num = (v: Num): number => Number(v);
 
+/**
+ * Rows keyed by the id each caller asked for. MySQL matches ids case-insensitively, so there a
+ * row found under another case answers the id asked for, as a single-row query would.
+ */
+function keyedAsAsked<R>(asked: readonly string[], rows: readonly R[], idOf: (row: R) => string, caseInsensitive: boolean): Map<string, R> {
+  const exact = new Map(rows.map((r) => [idOf(r), r]));
+  const folded = new Map(caseInsensitive ? rows.map((r) => [idOf(r).toLowerCase(), r]) : []);
+  const found = new Map<string, R>();
+  for (const id of asked) {
+    const row = exact.get(id) ?? folded.get(id.toLowerCase());
+    if (row !== undefined) found.set(id, row);
+  }
+  return found;
+}
+
 /** points_rules holds one row. */
 const RULE_ID = 1;
 
@@ -212,6 +227,7 @@ export class PointsStore {
   private readonly procedures: boolean;
   private readonly loadHoldings: (key: HoldingsKey) => Promise<Holdings | undefined>;
   private readonly loadRule: (id: number) => Promise<RuleRow | undefined>;
+  private readonly loadPrize: (prizeId: string) => Promise<PrizeRow | undefined>;
 
   constructor(
     readonly knex: Knex,
@@ -219,6 +235,7 @@ export class PointsStore {
   ) {
     this.procedures = isMysql(knex);
     this.loadHoldings = createBatcher((keys) => this.holdingsOf(keys), { keyOf: holdingsKeyOf });
+    this.loadPrize = createBatcher((ids) => this.prizesOf(ids), { keyOf: (id) => id });
     this.loadRule = createBatcher(
       async () => {
         const row = (await this.knex(T.rules).where('id', RULE_ID).first()) as RuleRow | undefined;
@@ -325,9 +342,6 @@ export class PointsStore {
    * with a conditional update; throws InsufficientPointsError (rolling back) if not covered.
    */
   private async debitIn(trx: Knex.Transaction, c: ChangeInput): Promise<ChangeRow> {
-    if (c.requestId !== undefined && (await trx(T.changes).first('id').where({ open_id: c.openId, request_id: c.requestId })) !== undefined) {
-      throw new RequestRecorded();
-    }
     const moved = await trx(T.accounts)
       .where('open_id', c.openId)
       .where('balance', '>=', c.amount.toString())
@@ -373,14 +387,28 @@ export class PointsStore {
       const { id, balanceAfter } = await this.callChange(DEBIT_PROCEDURE, c, [null, null, null, null, null, null, null]);
       return { id, ...changeFields(c, 2, balanceAfter, undefined) };
     }
-    return this.tx((trx) => this.debitIn(trx, c));
+    return this.tx(async (trx) => {
+      await this.assertNotRecorded(trx, c);
+      return this.debitIn(trx, c);
+    });
+  }
+
+  /** A debit looks for its request id before anything else (see RequestRecorded). */
+  private async assertNotRecorded(trx: Knex.Transaction, c: ChangeInput): Promise<void> {
+    if (c.requestId === undefined) return;
+    if ((await trx(T.changes).first('id').where({ open_id: c.openId, request_id: c.requestId })) !== undefined) throw new RequestRecorded();
   }
 
   /**
    * One procedure call (MySQL); its refusals come back as the errors the SQLite path throws.
    * Deadlock victims run again, like every transaction here.
    */
-  private async callChange(procedure: string, c: ChangeInput, extra: ReadonlyArray<string | number | null>): Promise<{ id: Num; balanceAfter: bigint; exchangeId: Num | null }> {
+  private async callChange(
+    procedure: string,
+    c: ChangeInput,
+    extra: ReadonlyArray<string | number | null>,
+    periodKey = '',
+  ): Promise<{ id: Num; balanceAfter: bigint; exchangeId: Num | null }> {
     const args = [
       c.openId,
       c.amount.toString(),
@@ -404,6 +432,8 @@ export class PointsStore {
         return { id: row.id, balanceAfter: big(row.balance_after), exchangeId: row.exchange_id };
       case 'recorded':
         throw new RequestRecorded();
+      case 'limit_reached':
+        throw new ExchangeLimitReachedError(periodKey);
       case 'insufficient':
         throw new InsufficientPointsError(c.amount.toString());
       case 'sold_out':
@@ -414,7 +444,10 @@ export class PointsStore {
     throw new Error(`${procedure} answered ${JSON.stringify(row)}`);
   }
 
-  /** Debit, stock and exchange record in one transaction, or none of them. */
+  /**
+   * Debit, stock and exchange record in one transaction, or none of them. A recorded request id
+   * (RequestRecorded) and a taken exchange limit are told before any work, in that order.
+   */
   async exchange(e: ExchangeInput): Promise<{ exchange: ExchangeRow; record: ChangeRow }> {
     const row = {
       open_id: e.debit.openId,
@@ -441,11 +474,13 @@ export class PointsStore {
         row.address,
         row.user_name,
         row.tel,
-      ]);
+      ], row.period_key);
       if (exchangeId === null) throw new Error(`${DEBIT_PROCEDURE} answered no exchange id`);
       return { exchange: { id: exchangeId, record_id: id, ...row }, record: { id, ...changeFields(e.debit, 2, balanceAfter, undefined) } };
     }
     return this.tx(async (trx) => {
+      await this.assertNotRecorded(trx, e.debit);
+      if (await this.hasExchangeInPeriod(e.debit.openId, e.prize.prize_id, e.periodKey, trx)) throw new ExchangeLimitReachedError(e.periodKey);
       const record = await this.debitIn(trx, e.debit);
       const taken = await trx(T.prizes)
         .where('prize_id', e.prize.prize_id)
@@ -476,8 +511,8 @@ export class PointsStore {
     return { exchange, record };
   }
 
-  async hasExchangeInPeriod(openId: string, prizeId: string, periodKey: string): Promise<boolean> {
-    const row: unknown = await this.knex(T.exchanges).select('id').where({ open_id: openId, prize_id: prizeId, period_key: periodKey }).first();
+  async hasExchangeInPeriod(openId: string, prizeId: string, periodKey: string, db: Knex = this.knex): Promise<boolean> {
+    const row: unknown = await db(T.exchanges).select('id').where({ open_id: openId, prize_id: prizeId, period_key: periodKey }).first();
     return row !== undefined;
   }
 
@@ -503,8 +538,14 @@ export class PointsStore {
 
   // ---- prizes -----------------------------------------------------------------------------
 
-  async getPrize(prizeId: string): Promise<PrizeRow | undefined> {
-    return (await this.knex(T.prizes).where('prize_id', prizeId).first()) as PrizeRow | undefined;
+  /** A prize by id; reads that arrive together (every exchange starts with one) share one query. */
+  getPrize(prizeId: string): Promise<PrizeRow | undefined> {
+    return this.loadPrize(prizeId);
+  }
+
+  private async prizesOf(ids: readonly string[]): Promise<Map<string, PrizeRow>> {
+    const rows = (await this.knex(T.prizes).whereIn('prize_id', [...ids])) as PrizeRow[];
+    return keyedAsAsked(ids, rows, (r) => r.prize_id, this.procedures);
   }
 
   async listPrizes(): Promise<PrizeRow[]> {

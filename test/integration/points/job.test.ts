@@ -99,9 +99,10 @@ for (const store of STORE_KINDS) {
       await checkLedger(db.knex, user);
     });
 
-    it('an exchange whose last statement fails (the period key is taken) leaves points, stock and records as they were', async () => {
-      // No fault hook here: on MySQL this runs the points_debit procedure, whose exchange row is
-      // its last statement, after the debit, the lots, the draws and the stock update.
+    it('an exchange whose last statement fails leaves points, stock and records as they were', async () => {
+      // No fault hook here: on MySQL this runs the points_debit procedure. A planted exchange row
+      // holds the request id (but no change record, and another period), so every check passes
+      // and the exchange row, the last statement after the debit, lots, draws and stock, fails.
       clock.set(sh('2026-03-10T10:00:00'));
       const user = unique('last');
       await change(user, 'credit', 60, 'task');
@@ -109,13 +110,14 @@ for (const store of STORE_KINDS) {
       const prize = await oncePrize('Cup', 'virtualGoods');
       const stored = await pointsStore.getPrize(prize.prize_id);
       if (stored === undefined) throw new Error('prize not stored');
+      const requestId = unique('x');
       await db.knex('points_exchanges').insert({
         open_id: user,
         prize_id: prize.prize_id,
-        request_id: unique('old'),
+        request_id: requestId,
         request_hash: '',
         record_id: -1,
-        period_key: 'once',
+        period_key: 'planted',
         title: '',
         icon: '',
         face_value: 0,
@@ -126,10 +128,10 @@ for (const store of STORE_KINDS) {
         created_at: 0,
       });
       const before = await snapshot(db.knex, user);
-      const debit = { openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prize_id, description: '', prizeType: 'virtualGoods' as const, requestId: unique('x'), requestHash: 'h' };
+      const debit = { openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prize_id, description: '', prizeType: 'virtualGoods' as const, requestId, requestHash: 'h' };
       let error: unknown;
       await pointsStore
-        .exchange({ debit, prize: stored, periodKey: 'once', requestId: debit.requestId, requestHash: 'h', address: '', userName: '', tel: '' })
+        .exchange({ debit, prize: stored, periodKey: 'once', requestId, requestHash: 'h', address: '', userName: '', tel: '' })
         .catch((err: unknown) => {
           error = err;
         });

@@ -186,6 +186,21 @@ describeEachStoreWithClock('PointsCenterService', '2026-03-10T10:00:00', (ctx, c
   });
 
   describe('prizes and exchanges', () => {
+    it('a replayed exchange gets its first answer after the prize is disabled; a new one is refused', async () => {
+      const user = unique('u');
+      await credit(ctx().clients, user, 250);
+      const prize = await savePrize(ctx().clients, { faceValue: '100' });
+      const requestId = unique('x');
+      const done = await points().exchangePrize({ requestId, openId: user, prizeId: prize.prizeId });
+      await ctx().clients.points.savePrize({ prize: { ...prize, disabled: true } });
+      const replay = await points().exchangePrize({ requestId, openId: user, prizeId: prize.prizeId });
+      expect(replay.exchange?.exchangeId).to.equal(done.exchange?.exchangeId);
+      expect(replay.balanceAfter).to.equal('150');
+      await expectError(points().exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prizeId }), GrpcStatus.FAILED_PRECONDITION, 'PRIZE_UNAVAILABLE');
+      await expectError(points().exchangePrize({ requestId, openId: user, prizeId: unique('gone') }), GrpcStatus.ALREADY_EXISTS, 'IDEMPOTENCY_KEY_REUSED');
+      expect((await checkLedger(knex(), user)).balance).to.equal(150);
+    });
+
     it('exchanges physical goods with shipping data, once per day, and lists them', async () => {
       const user = unique('u');
       await credit(ctx().clients, user, 250);
