@@ -65,7 +65,7 @@ END`;
 const debitProcedure = `
 CREATE PROCEDURE ${DEBIT_PROCEDURE}(${CHANGE_PARAMS},
   IN p_prize_id VARCHAR(64), IN p_period_key VARCHAR(16), IN p_title VARCHAR(128), IN p_icon VARCHAR(1024),
-  IN p_address VARCHAR(512), IN p_user_name VARCHAR(64), IN p_tel VARCHAR(32))
+  IN p_type VARCHAR(16), IN p_address VARCHAR(512), IN p_user_name VARCHAR(64), IN p_tel VARCHAR(32))
 MODIFIES SQL DATA
 debit: BEGIN
   DECLARE v_available BIGINT;
@@ -138,7 +138,7 @@ debit: BEGIN
     INSERT INTO ${T.exchanges} (open_id, prize_id, request_id, request_hash, record_id, period_key, title, icon, face_value,
         type, address, user_name, tel, created_at)
       VALUES (p_open_id, p_prize_id, p_request_id, p_request_hash, v_id, p_period_key, p_title, p_icon, p_amount,
-        p_prize_type, p_address, p_user_name, p_tel, p_now);
+        p_type, p_address, p_user_name, p_tel, p_now);
   END IF;
   COMMIT;
   SELECT 'ok' AS outcome, v_id AS id, v_available - p_amount AS balance_after,

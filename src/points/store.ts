@@ -186,6 +186,9 @@ function keyedAsAsked<R>(asked: readonly string[], rows: readonly R[], idOf: (ro
   return found;
 }
 
+/** points_debit's exchange parameters (prize id to tel) for a debit that is no exchange. */
+const NO_EXCHANGE: readonly null[] = Array.from({ length: 8 }, () => null);
+
 /** points_rules holds one row. */
 const RULE_ID = 1;
 
@@ -384,7 +387,7 @@ export class PointsStore {
 
   async debit(c: ChangeInput): Promise<ChangeRow> {
     if (this.procedures) {
-      const { id, balanceAfter } = await this.callChange(DEBIT_PROCEDURE, c, [null, null, null, null, null, null, null]);
+      const { id, balanceAfter } = await this.callChange(DEBIT_PROCEDURE, c, NO_EXCHANGE);
       return { id, ...changeFields(c, 2, balanceAfter, undefined) };
     }
     return this.tx(async (trx) => {
@@ -471,6 +474,7 @@ export class PointsStore {
         row.period_key,
         row.title,
         row.icon,
+        row.type,
         row.address,
         row.user_name,
         row.tel,
