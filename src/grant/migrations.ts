@@ -1,4 +1,5 @@
-import type { Migration } from '../platform/db.js';
+import { isMysql, type Migration } from '../platform/db.js';
+import { UNIT_CODE } from './rules.js';
 
 export const T = {
   activities: 'grant_activities',
@@ -9,6 +10,80 @@ export const T = {
   nonces: 'grant_nonces',
   claims: 'grant_claims',
 } as const;
+
+/**
+ * MySQL only: a claim's writes as one round trip, inside the caller's transaction (the claim
+ * row follows it there, and the caller commits or rolls back). The statements and checks are
+ * those of the SQLite path in store.ts (grantUnits), in the same order: the nonce (inserted, or
+ * re-taken when expired; `replayed` when live), then each unit all or nothing: the person slot
+ * (`count < limit`), the unit's entitlements, the quota (`granted < quota`), and when the quota
+ * is gone the entitlements deleted and the slot given back. `p_units` is a JSON array of
+ * `{unit, limit, products: [{activityId, productUri, startAt, endAt, activateType, grantedAt}]}`;
+ * `p_now` is the nonce's time.
+ * Answers one row: outcome (`ok` or `replayed`) and the units' codes, comma-separated.
+ */
+export const GRANT_UNITS_PROCEDURE = 'grant_units';
+const grantUnitsProcedure = `
+CREATE PROCEDURE ${GRANT_UNITS_PROCEDURE}(IN p_app_id VARCHAR(36), IN p_nonce VARCHAR(128), IN p_now BIGINT,
+  IN p_expired_before BIGINT, IN p_identity VARCHAR(128), IN p_claim_id VARCHAR(32), IN p_units LONGTEXT)
+MODIFIES SQL DATA
+grant_units: BEGIN
+  DECLARE v_taken TINYINT DEFAULT 1;
+  DECLARE v_i INT DEFAULT 0;
+  DECLARE v_j INT;
+  DECLARE v_unit VARCHAR(32);
+  DECLARE v_limit INT;
+  DECLARE v_products LONGTEXT;
+  DECLARE v_product LONGTEXT;
+  DECLARE v_code INT;
+  DECLARE v_codes TEXT DEFAULT '';
+  IF p_nonce IS NOT NULL THEN
+    BEGIN
+      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 0;
+      INSERT INTO ${T.nonces} (app_id, nonce, created_at) VALUES (p_app_id, p_nonce, p_now);
+    END;
+    -- A plain read first: a live nonce is a replay without taking any lock.
+    IF NOT v_taken AND IFNULL((SELECT created_at FROM ${T.nonces} WHERE app_id = p_app_id AND nonce = p_nonce), p_expired_before) < p_expired_before THEN
+      UPDATE ${T.nonces} SET created_at = p_now WHERE app_id = p_app_id AND nonce = p_nonce AND created_at < p_expired_before;
+      SET v_taken = ROW_COUNT() = 1;
+    END IF;
+    IF NOT v_taken THEN
+      SELECT 'replayed' AS outcome, NULL AS codes;
+      LEAVE grant_units;
+    END IF;
+  END IF;
+  WHILE v_i < JSON_LENGTH(p_units) DO
+    SET v_unit = JSON_UNQUOTE(JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].unit')));
+    SET v_limit = JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].limit'));
+    SET v_products = JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].products'));
+    INSERT IGNORE INTO ${T.personCounts} (sub_activity_id, identity, count) VALUES (v_unit, p_identity, 0);
+    UPDATE ${T.personCounts} SET count = count + 1 WHERE sub_activity_id = v_unit AND identity = p_identity AND count < v_limit;
+    IF ROW_COUNT() <> 1 THEN
+      SET v_code = ${UNIT_CODE.PERSON_LIMIT};
+    ELSE
+      SET v_j = 0;
+      WHILE v_j < JSON_LENGTH(v_products) DO
+        SET v_product = JSON_EXTRACT(v_products, CONCAT('$[', v_j, ']'));
+        INSERT INTO ${T.entitlements} (identity, claim_id, activity_id, sub_activity_id, product_uri, start_at, end_at, activate_type, granted_at)
+          VALUES (p_identity, p_claim_id, JSON_UNQUOTE(JSON_EXTRACT(v_product, '$.activityId')), v_unit,
+            JSON_UNQUOTE(JSON_EXTRACT(v_product, '$.productUri')), JSON_EXTRACT(v_product, '$.startAt'),
+            JSON_EXTRACT(v_product, '$.endAt'), JSON_EXTRACT(v_product, '$.activateType'), JSON_EXTRACT(v_product, '$.grantedAt'));
+        SET v_j = v_j + 1;
+      END WHILE;
+      UPDATE ${T.units} SET granted = granted + 1 WHERE id = v_unit AND granted < quota;
+      IF ROW_COUNT() = 1 THEN
+        SET v_code = 0;
+      ELSE
+        DELETE FROM ${T.entitlements} WHERE claim_id = p_claim_id AND sub_activity_id = v_unit;
+        UPDATE ${T.personCounts} SET count = count - 1 WHERE sub_activity_id = v_unit AND identity = p_identity AND count > 0;
+        SET v_code = ${UNIT_CODE.QUOTA_EXHAUSTED};
+      END IF;
+    END IF;
+    SET v_codes = CONCAT(v_codes, IF(v_i = 0, '', ','), v_code);
+    SET v_i = v_i + 1;
+  END WHILE;
+  SELECT 'ok' AS outcome, v_codes AS codes;
+END`;
 
 export const migrations: readonly Migration[] = [
   {
@@ -124,6 +199,15 @@ export const migrations: readonly Migration[] = [
     async down(knex) {
       await knex.schema.dropTable(T.claims);
       await knex.schema.dropTable(T.nonces);
+    },
+  },
+  {
+    name: '20261122000504_create_grant_units_procedure',
+    async up(knex) {
+      if (isMysql(knex)) await knex.raw(grantUnitsProcedure);
+    },
+    async down(knex) {
+      if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${GRANT_UNITS_PROCEDURE}`);
     },
   },
 ];

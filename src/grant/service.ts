@@ -36,14 +36,14 @@ import {
   unitPrecheck,
   validateParticipate,
   verdict,
+  type ActivityDef,
   type GrantedProduct,
   type Outcome,
   type ParticipateInput,
   type RawParticipate,
   type UnitDef,
-  type UnitVerdict,
 } from './rules.js';
-import type { ClaimRow, ClaimStatus, GrantStore } from './store.js';
+import type { ClaimRow, ClaimStatus, ClaimWrites, GrantStore } from './store.js';
 
 export interface GrantOptions {
   /** Delay before the background worker first looks for claims (tests simulate a crash with it). */
@@ -177,8 +177,8 @@ export class GrantService {
           retryConflicts(() =>
             this.store.transaction(async (trx) => {
               const now = this.clock.now();
-              await this.takeNonce(trx, appId, input.nonce, now);
-              const outcome = await this.decide(trx, id, input, now);
+              const nonce = { appId, nonce: input.nonce, now: seconds(now), expiredBefore: seconds(now) - NONCE_WINDOW_SECONDS };
+              const outcome = await this.decide(trx, id, input, now, now, nonce);
               await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, statusOf(outcome), outcome));
               return {
                 claimId: id,
@@ -241,64 +241,78 @@ export class GrantService {
   }
 
   /**
-   * Evaluates the activity and each unit for the request, granting inside `trx`. Windows are
-   * judged at `joinedAt`, when the claim was made, so a claim completed late (after a restart)
-   * is not refused for time it spent waiting; "N days" entitlements start at the grant.
+   * Evaluates the activity and each unit for the request, then makes the claim's writes inside
+   * `trx` in one go (the nonce, when given, and the grants of the units that passed their
+   * checks). Windows are judged at `joinedAt`, when the claim was made, so a claim completed
+   * late (after a restart) is not refused for time it spent waiting; "N days" entitlements
+   * start at the grant. A replayed nonce throws NonceReplayedError.
    */
-  private async decide(trx: Knex, claimId: string, input: ParticipateInput, nowDate: Date, joinedAtDate: Date = nowDate): Promise<Outcome> {
+  private async decide(
+    trx: Knex,
+    claimId: string,
+    input: ParticipateInput,
+    nowDate: Date,
+    joinedAtDate: Date = nowDate,
+    nonce?: ClaimWrites['nonce'],
+  ): Promise<Outcome> {
     const now = seconds(nowDate);
-    const joinedAt = seconds(joinedAtDate);
-    const activity = await this.store.activityForParticipant(input.activityLabel, input.identity, trx);
-    if (activity === undefined) return simpleOutcome(RESULT.NO_ACTIVITY);
-    const kind = classifyIdentity(input.identity);
-    if (kind === undefined) return simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is of no known kind');
-    if (activity.blocked) {
-      return simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is blocked');
-    }
-    const gate = activityGate(activity, joinedAt);
-    if (gate !== 0) return activityRefused(activity, gate);
-    const units = await this.store.unitsOf(activity.id, trx);
-    if (units.length === 0) return activityRefused(activity, UNIT_CODE.ACTIVITY_EMPTY);
-
-    const verdicts: UnitVerdict[] = [];
+    const plan = await this.plan(trx, claimId, input, now, seconds(joinedAtDate));
+    const eligible = plan.kind === 'units' ? plan.units.filter((u) => u.code === 0) : [];
+    const codes = await this.store.grantUnits(trx, {
+      identity: input.identity,
+      claimId,
+      nonce,
+      units: eligible.map(({ unit, products }) => ({ unitId: unit.id, perPersonLimit: unit.perPersonLimit, products })),
+    });
+    if (codes === 'replayed') throw new NonceReplayedError();
+    if (plan.kind === 'refused') return plan.outcome;
     const granted: GrantedProduct[] = [];
-    for (const unit of units) {
-      const pre = unitPrecheck(unit, activity, input, kind, joinedAt);
-      if (pre !== 0) {
-        verdicts.push(verdict(unit, pre));
-        continue;
-      }
-      const products = unit.products.map((p) => ({
-        ...productWindow(p, now),
-        activityId: activity.id,
-        subActivityId: unit.id,
-        productUri: p.productUri,
-        activateType: p.activateType,
-        claimId,
-        grantedAt: now,
-      }));
-      const code = await this.grantUnit(trx, unit, input.identity, claimId, products);
-      verdicts.push(verdict(unit, code));
-      if (code === 0) granted.push(...products);
-    }
-    return resolveOutcome(activity, verdicts, granted);
+    let next = 0;
+    const verdicts = plan.units.map(({ unit, code, products }) => {
+      const final = code === 0 ? codes[next++] ?? UNIT_CODE.QUOTA_EXHAUSTED : code;
+      if (final === 0) granted.push(...products);
+      return verdict(unit, final);
+    });
+    return resolveOutcome(plan.activity, verdicts, granted);
   }
 
-  /**
-   * A unit's grant, all or nothing: person slot, entitlements, then the quota. The quota row is
-   * the one every participant of the unit contends for, so it is taken last to hold its lock
-   * for the shortest time. A refusal undoes what this transaction wrote for the unit (rows it
-   * still holds locked); any failure rolls back the whole transaction.
-   */
-  private async grantUnit(trx: Knex, unit: UnitDef, identity: string, claimId: string, products: readonly GrantedProduct[]): Promise<number> {
-    // Granted never goes down, so a unit read as full is full; this only spares the writes.
-    if (unit.granted >= unit.quota) return UNIT_CODE.QUOTA_EXHAUSTED;
-    if (!(await this.store.takePersonSlot(trx, unit.id, identity, unit.perPersonLimit))) return UNIT_CODE.PERSON_LIMIT;
-    await this.store.insertEntitlements(trx, identity, products);
-    if (await this.store.takeQuota(trx, unit.id)) return 0;
-    await this.store.deleteEntitlements(trx, claimId, unit.id);
-    await this.store.returnPersonSlot(trx, unit.id, identity);
-    return UNIT_CODE.QUOTA_EXHAUSTED;
+  /** The reads and checks of a claim: an outcome already, or each unit's code before writing. */
+  private async plan(
+    trx: Knex,
+    claimId: string,
+    input: ParticipateInput,
+    now: number,
+    joinedAt: number,
+  ): Promise<{ kind: 'refused'; outcome: Outcome } | { kind: 'units'; activity: ActivityDef; units: Array<{ unit: UnitDef; code: number; products: GrantedProduct[] }> }> {
+    const refused = (outcome: Outcome) => ({ kind: 'refused' as const, outcome });
+    const activity = await this.store.activityForParticipant(input.activityLabel, input.identity, trx);
+    if (activity === undefined) return refused(simpleOutcome(RESULT.NO_ACTIVITY));
+    const kind = classifyIdentity(input.identity);
+    if (kind === undefined) return refused(simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is of no known kind'));
+    if (activity.blocked) return refused(simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is blocked'));
+    const gate = activityGate(activity, joinedAt);
+    if (gate !== 0) return refused(activityRefused(activity, gate));
+    const units = await this.store.unitsOf(activity.id, trx);
+    if (units.length === 0) return refused(activityRefused(activity, UNIT_CODE.ACTIVITY_EMPTY));
+    return {
+      kind: 'units',
+      activity,
+      units: units.map((unit) => {
+        const pre = unitPrecheck(unit, activity, input, kind, joinedAt);
+        // Granted never goes down, so a unit read as full is full; this only spares the writes.
+        const code = pre !== 0 ? pre : unit.granted >= unit.quota ? UNIT_CODE.QUOTA_EXHAUSTED : 0;
+        const products = unit.products.map((p) => ({
+          ...productWindow(p, now),
+          activityId: activity.id,
+          subActivityId: unit.id,
+          productUri: p.productUri,
+          activateType: p.activateType,
+          claimId,
+          grantedAt: now,
+        }));
+        return { unit, code, products };
+      }),
+    };
   }
 
   // --- background completion ------------------------------------------------------------

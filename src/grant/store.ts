@@ -4,13 +4,21 @@
  * one transaction.
  */
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../platform/db.js';
+import { isMysql, isUniqueViolation } from '../platform/db.js';
 import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
-import { T } from './migrations.js';
-import type { ActivityDef, FilterRules, GrantedProduct, ProductDef, UnitDef } from './rules.js';
+import { GRANT_UNITS_PROCEDURE, T } from './migrations.js';
+import { UNIT_CODE, type ActivityDef, type FilterRules, type GrantedProduct, type ProductDef, type UnitDef } from './rules.js';
 
 export type ClaimStatus = 'pending' | 'granted' | 'refused';
+
+/** What one claim writes: its nonce (sync Participate takes it here), and the units to grant. */
+export interface ClaimWrites {
+  readonly identity: string;
+  readonly claimId: string;
+  readonly nonce: { readonly appId: string; readonly nonce: string; readonly now: number; readonly expiredBefore: number } | undefined;
+  readonly units: ReadonlyArray<{ readonly unitId: string; readonly perPersonLimit: number; readonly products: readonly GrantedProduct[] }>;
+}
 
 export interface ClaimRow {
   readonly id: string;
@@ -226,6 +234,63 @@ export class GrantStore {
   }
 
   // --- the grant ------------------------------------------------------------------------
+
+  /**
+   * A claim's writes inside `trx`: the nonce when given (false when it is a replay), then each
+   * unit all or nothing, in order: the person slot, the entitlements, the quota, and when the
+   * quota is gone the entitlements and the slot given back. Answers a code per unit: 0,
+   * PERSON_LIMIT or QUOTA_EXHAUSTED. On MySQL one procedure call (grant_units) does it all.
+   */
+  async grantUnits(trx: Knex, claim: ClaimWrites): Promise<number[] | 'replayed'> {
+    if (isMysql(this.knex)) return this.grantUnitsByProcedure(trx, claim);
+    const { nonce, identity, claimId } = claim;
+    if (nonce !== undefined && !(await this.acceptNonce(trx, nonce.appId, nonce.nonce, nonce.now, nonce.expiredBefore))) return 'replayed';
+    const codes: number[] = [];
+    for (const unit of claim.units) {
+      if (!(await this.takePersonSlot(trx, unit.unitId, identity, unit.perPersonLimit))) {
+        codes.push(UNIT_CODE.PERSON_LIMIT);
+        continue;
+      }
+      await this.insertEntitlements(trx, identity, unit.products);
+      if (await this.takeQuota(trx, unit.unitId)) {
+        codes.push(0);
+        continue;
+      }
+      await this.deleteEntitlements(trx, claimId, unit.unitId);
+      await this.returnPersonSlot(trx, unit.unitId, identity);
+      codes.push(UNIT_CODE.QUOTA_EXHAUSTED);
+    }
+    return codes;
+  }
+
+  private async grantUnitsByProcedure(trx: Knex, claim: ClaimWrites): Promise<number[] | 'replayed'> {
+    const units = claim.units.map((u) => ({
+      unit: u.unitId,
+      limit: u.perPersonLimit,
+      products: u.products.map((p) => ({
+        activityId: p.activityId,
+        productUri: p.productUri,
+        startAt: p.startAt,
+        endAt: p.endAt,
+        activateType: p.activateType,
+        grantedAt: p.grantedAt,
+      })),
+    }));
+    const { nonce } = claim;
+    const [sets] = (await trx.raw(`CALL ${GRANT_UNITS_PROCEDURE}(?, ?, ?, ?, ?, ?, ?)`, [
+      nonce?.appId ?? null,
+      nonce?.nonce ?? null,
+      nonce?.now ?? null,
+      nonce?.expiredBefore ?? null,
+      claim.identity,
+      claim.claimId,
+      JSON.stringify(units),
+    ])) as [Array<Array<{ outcome: string; codes: string | null }>>];
+    const row = sets[0]?.[0];
+    if (row?.outcome === 'replayed') return 'replayed';
+    if (row?.outcome !== 'ok' || row.codes === null) throw new Error(`${GRANT_UNITS_PROCEDURE} answered ${JSON.stringify(row)}`);
+    return row.codes === '' ? [] : row.codes.split(',').map(Number);
+  }
 
   /**
    * Accepts a nonce for an app: inserts it, or re-takes one older than `expiredBefore`
