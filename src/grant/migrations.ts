@@ -12,31 +12,39 @@ export const T = {
 } as const;
 
 /**
- * MySQL only: a claim's writes as one round trip, inside the caller's transaction (the claim
- * row follows it there, and the caller commits or rolls back). The statements and checks are
- * those of the SQLite path in store.ts (grantUnits), in the same order: the nonce (inserted, or
- * re-taken when expired; `replayed` when live), then each unit all or nothing: the person slot
- * (`count < limit`), the unit's entitlements, the quota (`granted < quota`), and when the quota
- * is gone the entitlements deleted and the slot given back. `p_units` is a JSON array of
- * `{unit, limit, products: [{activityId, productUri, startAt, endAt, activateType, grantedAt}]}`;
- * `p_now` is the nonce's time.
- * Answers one row: outcome (`ok` or `replayed`) and the units' codes, comma-separated.
+ * MySQL only: a claim's writes as one round trip. The statements and checks are those of the
+ * SQLite path in store.ts (grantUnits), in the same order: the nonce (inserted, or re-taken when
+ * expired; `replayed` when live); then each unit's person slot (`count < limit`) and
+ * entitlements; then each slotted unit's quota (`granted < quota`), and where the quota is gone
+ * that unit's entitlements deleted and its slot given back. The quotas, the rows every claim of
+ * a unit contends for, come last so they are held for the shortest time. `p_units` is a JSON
+ * array of `{unit, limit, products: [{activityId, productUri, startAt, endAt, activateType,
+ * grantedAt}]}`; `p_now` is the nonce's time. Answers one row: outcome and the units' codes as
+ * a JSON array (0, PERSON_LIMIT or QUOTA_EXHAUSTED).
+ *
+ * Without `p_claim` it runs inside the caller's transaction (outcome `ok`). With `p_claim` (the
+ * claim row as JSON, its outcome written as if every unit granted) it is the whole transaction:
+ * the claim row goes in before the quotas and COMMIT follows them inside the call, so a hot
+ * unit's quota row is held for microseconds; if any unit did not grant, everything rolls back
+ * and the outcome is `deviated` (the caller then runs the claim the long way).
  */
 export const GRANT_UNITS_PROCEDURE = 'grant_units';
 const grantUnitsProcedure = `
 CREATE PROCEDURE ${GRANT_UNITS_PROCEDURE}(IN p_app_id VARCHAR(36), IN p_nonce VARCHAR(128), IN p_now BIGINT,
-  IN p_expired_before BIGINT, IN p_identity VARCHAR(128), IN p_claim_id VARCHAR(32), IN p_units LONGTEXT)
+  IN p_expired_before BIGINT, IN p_identity VARCHAR(128), IN p_claim_id VARCHAR(32), IN p_units LONGTEXT, IN p_claim LONGTEXT)
 MODIFIES SQL DATA
 grant_units: BEGIN
   DECLARE v_taken TINYINT DEFAULT 1;
   DECLARE v_i INT DEFAULT 0;
   DECLARE v_j INT;
+  DECLARE v_n INT DEFAULT JSON_LENGTH(p_units);
   DECLARE v_unit VARCHAR(32);
-  DECLARE v_limit INT;
   DECLARE v_products LONGTEXT;
   DECLARE v_product LONGTEXT;
-  DECLARE v_code INT;
-  DECLARE v_codes TEXT DEFAULT '';
+  DECLARE v_codes LONGTEXT DEFAULT '[]';
+  DECLARE v_deviated TINYINT DEFAULT 0;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN IF p_claim IS NOT NULL THEN ROLLBACK; END IF; RESIGNAL; END;
+  IF p_claim IS NOT NULL THEN START TRANSACTION; END IF;
   IF p_nonce IS NOT NULL THEN
     BEGIN
       DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 0;
@@ -48,19 +56,21 @@ grant_units: BEGIN
       SET v_taken = ROW_COUNT() = 1;
     END IF;
     IF NOT v_taken THEN
+      IF p_claim IS NOT NULL THEN ROLLBACK; END IF;
       SELECT 'replayed' AS outcome, NULL AS codes;
       LEAVE grant_units;
     END IF;
   END IF;
-  WHILE v_i < JSON_LENGTH(p_units) DO
+  WHILE v_i < v_n DO
     SET v_unit = JSON_UNQUOTE(JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].unit')));
-    SET v_limit = JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].limit'));
-    SET v_products = JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].products'));
     INSERT IGNORE INTO ${T.personCounts} (sub_activity_id, identity, count) VALUES (v_unit, p_identity, 0);
-    UPDATE ${T.personCounts} SET count = count + 1 WHERE sub_activity_id = v_unit AND identity = p_identity AND count < v_limit;
+    UPDATE ${T.personCounts} SET count = count + 1
+      WHERE sub_activity_id = v_unit AND identity = p_identity AND count < JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].limit'));
     IF ROW_COUNT() <> 1 THEN
-      SET v_code = ${UNIT_CODE.PERSON_LIMIT};
+      SET v_codes = JSON_ARRAY_APPEND(v_codes, '$', ${UNIT_CODE.PERSON_LIMIT});
     ELSE
+      SET v_codes = JSON_ARRAY_APPEND(v_codes, '$', 0);
+      SET v_products = JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].products'));
       SET v_j = 0;
       WHILE v_j < JSON_LENGTH(v_products) DO
         SET v_product = JSON_EXTRACT(v_products, CONCAT('$[', v_j, ']'));
@@ -70,18 +80,39 @@ grant_units: BEGIN
             JSON_EXTRACT(v_product, '$.endAt'), JSON_EXTRACT(v_product, '$.activateType'), JSON_EXTRACT(v_product, '$.grantedAt'));
         SET v_j = v_j + 1;
       END WHILE;
-      UPDATE ${T.units} SET granted = granted + 1 WHERE id = v_unit AND granted < quota;
-      IF ROW_COUNT() = 1 THEN
-        SET v_code = 0;
-      ELSE
-        DELETE FROM ${T.entitlements} WHERE claim_id = p_claim_id AND sub_activity_id = v_unit;
-        UPDATE ${T.personCounts} SET count = count - 1 WHERE sub_activity_id = v_unit AND identity = p_identity AND count > 0;
-        SET v_code = ${UNIT_CODE.QUOTA_EXHAUSTED};
-      END IF;
     END IF;
-    SET v_codes = CONCAT(v_codes, IF(v_i = 0, '', ','), v_code);
     SET v_i = v_i + 1;
   END WHILE;
+  IF p_claim IS NOT NULL THEN
+    INSERT INTO ${T.claims} (id, app_id, identity, activity_label, request, status, result_code, outcome, attempts,
+        lease_owner, lease_until, created_at, completed_at)
+      VALUES (p_claim_id, p_app_id, p_identity, JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.activityLabel')),
+        JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.request')), JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.status')),
+        JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.resultCode')), JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.outcome')), 0,
+        NULL, 0, JSON_EXTRACT(p_claim, '$.createdAt'), JSON_EXTRACT(p_claim, '$.completedAt'));
+  END IF;
+  SET v_i = 0;
+  WHILE v_i < v_n DO
+    IF JSON_EXTRACT(v_codes, CONCAT('$[', v_i, ']')) = 0 THEN
+      SET v_unit = JSON_UNQUOTE(JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].unit')));
+      UPDATE ${T.units} SET granted = granted + 1 WHERE id = v_unit AND granted < quota;
+      IF ROW_COUNT() <> 1 THEN
+        DELETE FROM ${T.entitlements} WHERE claim_id = p_claim_id AND sub_activity_id = v_unit;
+        UPDATE ${T.personCounts} SET count = count - 1 WHERE sub_activity_id = v_unit AND identity = p_identity AND count > 0;
+        SET v_codes = JSON_SET(v_codes, CONCAT('$[', v_i, ']'), ${UNIT_CODE.QUOTA_EXHAUSTED});
+      END IF;
+    END IF;
+    IF JSON_EXTRACT(v_codes, CONCAT('$[', v_i, ']')) <> 0 THEN SET v_deviated = 1; END IF;
+    SET v_i = v_i + 1;
+  END WHILE;
+  IF p_claim IS NOT NULL THEN
+    IF v_deviated THEN
+      ROLLBACK;
+      SELECT 'deviated' AS outcome, v_codes AS codes;
+      LEAVE grant_units;
+    END IF;
+    COMMIT;
+  END IF;
   SELECT 'ok' AS outcome, v_codes AS codes;
 END`;
 

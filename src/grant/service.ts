@@ -111,6 +111,45 @@ function viewOf(row: ClaimRow): ClaimView {
   };
 }
 
+type Plan =
+  | { readonly kind: 'refused'; readonly outcome: Outcome }
+  | {
+      readonly kind: 'units';
+      readonly activity: ActivityDef;
+      readonly units: ReadonlyArray<{ readonly unit: UnitDef; readonly code: number; readonly products: readonly GrantedProduct[] }>;
+    };
+
+/** The units a plan lets try to grant, as the store writes them. */
+function eligibleWrites(plan: Plan): ClaimWrites['units'] {
+  if (plan.kind === 'refused') return [];
+  return plan.units.filter((u) => u.code === 0).map(({ unit, products }) => ({ unitId: unit.id, perPersonLimit: unit.perPersonLimit, products }));
+}
+
+/** The claim's outcome, given the codes the store answered for the plan's eligible units. */
+function outcomeOf(plan: Plan, codes: readonly number[]): Outcome {
+  if (plan.kind === 'refused') return plan.outcome;
+  const granted: GrantedProduct[] = [];
+  let next = 0;
+  const verdicts = plan.units.map(({ unit, code, products }) => {
+    const final = code === 0 ? codes[next++] ?? UNIT_CODE.QUOTA_EXHAUSTED : code;
+    if (final === 0) granted.push(...products);
+    return verdict(unit, final);
+  });
+  return resolveOutcome(plan.activity, verdicts, granted);
+}
+
+function completedView(id: string, input: ParticipateInput, now: Date, outcome: Outcome): ClaimView {
+  return {
+    claimId: id,
+    status: statusOf(outcome),
+    outcome,
+    identity: input.identity,
+    activityLabel: input.activityLabel,
+    createdAtMs: now.getTime(),
+    completedAtMs: now.getTime(),
+  };
+}
+
 export class GrantService {
   private notify: () => void = () => undefined;
   private readonly options: Required<GrantOptions>;
@@ -173,29 +212,40 @@ export class GrantService {
     try {
       return await this.locks.withLock(
         lockKey(input),
-        () =>
-          retryConflicts(() =>
+        async () => {
+          const now = this.clock.now();
+          const nonce = { appId, nonce: input.nonce, now: seconds(now), expiredBefore: seconds(now) - NONCE_WINDOW_SECONDS };
+          const done = await this.participateAtOnce(appId, id, input, now, nonce);
+          if (done !== undefined) return completedView(id, input, now, done);
+          return retryConflicts(() =>
             this.store.transaction(async (trx) => {
-              const now = this.clock.now();
-              const nonce = { appId, nonce: input.nonce, now: seconds(now), expiredBefore: seconds(now) - NONCE_WINDOW_SECONDS };
               const outcome = await this.decide(trx, id, input, now, now, nonce);
               await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, statusOf(outcome), outcome));
-              return {
-                claimId: id,
-                status: statusOf(outcome),
-                outcome,
-                identity: input.identity,
-                activityLabel: input.activityLabel,
-                createdAtMs: now.getTime(),
-                completedAtMs: now.getTime(),
-              };
+              return completedView(id, input, now, outcome);
             }),
-          ),
+          );
+        },
         { area: AREA, waitMs: this.options.lockWaitMs },
       );
     } catch (err) {
       return this.unrecorded(this.processingFailure(err, id), input);
     }
+  }
+
+  /**
+   * MySQL: plans the claim (reads and checks, outside any transaction), then writes the nonce,
+   * the grants and the completed claim in one call that commits (GrantStore.commitClaim).
+   * Undefined when some unit did not grant after all (its limit or quota ran out since the
+   * reads): nothing was written, and the claim runs the long way, in its own transaction.
+   */
+  private async participateAtOnce(appId: string, id: string, input: ParticipateInput, now: Date, nonce: ClaimWrites['nonce']): Promise<Outcome | undefined> {
+    if (!this.store.writesClaimsAtOnce) return undefined;
+    const plan = await this.plan(undefined, id, input, seconds(now), seconds(now));
+    const writes = { identity: input.identity, claimId: id, nonce, units: eligibleWrites(plan) };
+    const outcome = outcomeOf(plan, writes.units.map(() => 0));
+    const answer = await retryConflicts(() => this.store.commitClaim(writes, this.claimRecord(id, appId, input, now, statusOf(outcome), outcome)));
+    if (answer === 'replayed') throw new NonceReplayedError();
+    return answer === 'committed' ? outcome : undefined;
   }
 
   /** Maps a failed attempt to "1002", or rethrows what callers must see as an error. */
@@ -255,35 +305,20 @@ export class GrantService {
     joinedAtDate: Date = nowDate,
     nonce?: ClaimWrites['nonce'],
   ): Promise<Outcome> {
-    const now = seconds(nowDate);
-    const plan = await this.plan(trx, claimId, input, now, seconds(joinedAtDate));
-    const eligible = plan.kind === 'units' ? plan.units.filter((u) => u.code === 0) : [];
-    const codes = await this.store.grantUnits(trx, {
-      identity: input.identity,
-      claimId,
-      nonce,
-      units: eligible.map(({ unit, products }) => ({ unitId: unit.id, perPersonLimit: unit.perPersonLimit, products })),
-    });
+    const plan = await this.plan(trx, claimId, input, seconds(nowDate), seconds(joinedAtDate));
+    const codes = await this.store.grantUnits(trx, { identity: input.identity, claimId, nonce, units: eligibleWrites(plan) });
     if (codes === 'replayed') throw new NonceReplayedError();
-    if (plan.kind === 'refused') return plan.outcome;
-    const granted: GrantedProduct[] = [];
-    let next = 0;
-    const verdicts = plan.units.map(({ unit, code, products }) => {
-      const final = code === 0 ? codes[next++] ?? UNIT_CODE.QUOTA_EXHAUSTED : code;
-      if (final === 0) granted.push(...products);
-      return verdict(unit, final);
-    });
-    return resolveOutcome(plan.activity, verdicts, granted);
+    return outcomeOf(plan, codes);
   }
 
   /** The reads and checks of a claim: an outcome already, or each unit's code before writing. */
   private async plan(
-    trx: Knex,
+    trx: Knex | undefined,
     claimId: string,
     input: ParticipateInput,
     now: number,
     joinedAt: number,
-  ): Promise<{ kind: 'refused'; outcome: Outcome } | { kind: 'units'; activity: ActivityDef; units: Array<{ unit: UnitDef; code: number; products: GrantedProduct[] }> }> {
+  ): Promise<Plan> {
     const refused = (outcome: Outcome) => ({ kind: 'refused' as const, outcome });
     const activity = await this.store.activityForParticipant(input.activityLabel, input.identity, trx);
     if (activity === undefined) return refused(simpleOutcome(RESULT.NO_ACTIVITY));

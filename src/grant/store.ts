@@ -12,6 +12,20 @@ import { UNIT_CODE, type ActivityDef, type FilterRules, type GrantedProduct, typ
 
 export type ClaimStatus = 'pending' | 'granted' | 'refused';
 
+/** A new claim row. */
+export interface ClaimInsert {
+  readonly id: string;
+  readonly appId: string;
+  readonly identity: string;
+  readonly activityLabel: string;
+  readonly request: string;
+  readonly status: ClaimStatus;
+  readonly resultCode: string | undefined;
+  readonly outcome: string | undefined;
+  readonly createdAt: number;
+  readonly completedAt: number | undefined;
+}
+
 /** What one claim writes: its nonce (sync Participate takes it here), and the units to grant. */
 export interface ClaimWrites {
   readonly identity: string;
@@ -235,36 +249,53 @@ export class GrantStore {
 
   // --- the grant ------------------------------------------------------------------------
 
+  /** MySQL: commitClaim can write a whole sync claim in one call. */
+  get writesClaimsAtOnce(): boolean {
+    return isMysql(this.knex);
+  }
+
   /**
-   * A claim's writes inside `trx`: the nonce when given (false when it is a replay), then each
-   * unit all or nothing, in order: the person slot, the entitlements, the quota, and when the
-   * quota is gone the entitlements and the slot given back. Answers a code per unit: 0,
-   * PERSON_LIMIT or QUOTA_EXHAUSTED. On MySQL one procedure call (grant_units) does it all.
+   * A claim's writes inside `trx`: the nonce when given ('replayed' when live), then each unit's
+   * person slot and entitlements, then each slotted unit's quota, where a quota that is gone
+   * gives back that unit's entitlements and slot (quotas last: every claim of a unit contends
+   * for its row). Answers a code per unit: 0, PERSON_LIMIT or QUOTA_EXHAUSTED. On MySQL one
+   * procedure call (grant_units) does it all.
    */
-  async grantUnits(trx: Knex, claim: ClaimWrites): Promise<number[] | 'replayed'> {
-    if (isMysql(this.knex)) return this.grantUnitsByProcedure(trx, claim);
-    const { nonce, identity, claimId } = claim;
+  async grantUnits(trx: Knex, writes: ClaimWrites): Promise<number[] | 'replayed'> {
+    if (isMysql(this.knex)) {
+      const { outcome, codes } = await this.callGrantUnits(trx, writes, null);
+      return outcome === 'replayed' ? 'replayed' : codes;
+    }
+    const { nonce, identity, claimId } = writes;
     if (nonce !== undefined && !(await this.acceptNonce(trx, nonce.appId, nonce.nonce, nonce.now, nonce.expiredBefore))) return 'replayed';
     const codes: number[] = [];
-    for (const unit of claim.units) {
-      if (!(await this.takePersonSlot(trx, unit.unitId, identity, unit.perPersonLimit))) {
-        codes.push(UNIT_CODE.PERSON_LIMIT);
-        continue;
-      }
-      await this.insertEntitlements(trx, identity, unit.products);
-      if (await this.takeQuota(trx, unit.unitId)) {
-        codes.push(0);
-        continue;
-      }
+    for (const unit of writes.units) {
+      const slotted = await this.takePersonSlot(trx, unit.unitId, identity, unit.perPersonLimit);
+      codes.push(slotted ? 0 : UNIT_CODE.PERSON_LIMIT);
+      if (slotted) await this.insertEntitlements(trx, identity, unit.products);
+    }
+    for (const [i, unit] of writes.units.entries()) {
+      if (codes[i] !== 0 || (await this.takeQuota(trx, unit.unitId))) continue;
       await this.deleteEntitlements(trx, claimId, unit.unitId);
       await this.returnPersonSlot(trx, unit.unitId, identity);
-      codes.push(UNIT_CODE.QUOTA_EXHAUSTED);
+      codes[i] = UNIT_CODE.QUOTA_EXHAUSTED;
     }
     return codes;
   }
 
-  private async grantUnitsByProcedure(trx: Knex, claim: ClaimWrites): Promise<number[] | 'replayed'> {
-    const units = claim.units.map((u) => ({
+  /**
+   * MySQL only: grantUnits and the completed claim row as one transaction inside one call,
+   * committed there, so a hot unit's quota row is held for microseconds. The claim's outcome is
+   * written as if every unit granted; when one did not, everything is rolled back and the answer
+   * is 'deviated' (the caller then runs the claim in its own transaction).
+   */
+  async commitClaim(writes: ClaimWrites, claim: ClaimInsert): Promise<'committed' | 'replayed' | 'deviated'> {
+    const { outcome } = await this.callGrantUnits(this.knex, writes, claim);
+    return outcome === 'ok' ? 'committed' : outcome;
+  }
+
+  private async callGrantUnits(db: Knex, writes: ClaimWrites, claim: ClaimInsert | null): Promise<{ outcome: 'ok' | 'replayed' | 'deviated'; codes: number[] }> {
+    const units = writes.units.map((u) => ({
       unit: u.unitId,
       limit: u.perPersonLimit,
       products: u.products.map((p) => ({
@@ -276,20 +307,24 @@ export class GrantStore {
         grantedAt: p.grantedAt,
       })),
     }));
-    const { nonce } = claim;
-    const [sets] = (await trx.raw(`CALL ${GRANT_UNITS_PROCEDURE}(?, ?, ?, ?, ?, ?, ?)`, [
-      nonce?.appId ?? null,
+    const { nonce } = writes;
+    const [sets] = (await db.raw(`CALL ${GRANT_UNITS_PROCEDURE}(?, ?, ?, ?, ?, ?, ?, ?)`, [
+      nonce?.appId ?? claim?.appId ?? null,
       nonce?.nonce ?? null,
       nonce?.now ?? null,
       nonce?.expiredBefore ?? null,
-      claim.identity,
-      claim.claimId,
+      writes.identity,
+      writes.claimId,
       JSON.stringify(units),
+      claim === null ? null : JSON.stringify(claim),
     ])) as [Array<Array<{ outcome: string; codes: string | null }>>];
     const row = sets[0]?.[0];
-    if (row?.outcome === 'replayed') return 'replayed';
-    if (row?.outcome !== 'ok' || row.codes === null) throw new Error(`${GRANT_UNITS_PROCEDURE} answered ${JSON.stringify(row)}`);
-    return row.codes === '' ? [] : row.codes.split(',').map(Number);
+    const outcome = row?.outcome;
+    if (outcome === 'replayed') return { outcome, codes: [] };
+    if ((outcome === 'ok' || outcome === 'deviated') && row?.codes !== null && row?.codes !== undefined) {
+      return { outcome, codes: JSON.parse(row.codes) as number[] };
+    }
+    throw new Error(`${GRANT_UNITS_PROCEDURE} answered ${JSON.stringify(row)}`);
   }
 
   /**
@@ -375,21 +410,7 @@ export class GrantStore {
 
   // --- claims ---------------------------------------------------------------------------
 
-  async insertClaim(
-    trx: Knex,
-    claim: {
-      id: string;
-      appId: string;
-      identity: string;
-      activityLabel: string;
-      request: string;
-      status: ClaimStatus;
-      resultCode: string | undefined;
-      outcome: string | undefined;
-      createdAt: number;
-      completedAt: number | undefined;
-    },
-  ): Promise<void> {
+  async insertClaim(trx: Knex, claim: ClaimInsert): Promise<void> {
     await trx(T.claims).insert({
       id: claim.id,
       app_id: claim.appId,
