@@ -25,12 +25,13 @@ export const T = {
  * Without `p_claim` it runs inside the caller's transaction (outcome `ok`). With `p_claim` (the
  * claim row as JSON, its outcome written as if every unit granted) it is the whole transaction:
  * the claim row goes in before the quotas and COMMIT follows them inside the call, so a hot
- * unit's quota row is held for microseconds; if any unit did not grant, everything rolls back
- * and the outcome is `deviated` (the caller then runs the claim the long way).
+ * unit's quota row is held for microseconds; if any unit did not grant, or `p_activity_id`
+ * blocks the identity, everything rolls back and the outcome is `deviated` (the caller then runs
+ * the claim the long way).
  */
 export const GRANT_UNITS_PROCEDURE = 'grant_units';
 const grantUnitsProcedure = `
-CREATE PROCEDURE ${GRANT_UNITS_PROCEDURE}(IN p_app_id VARCHAR(36), IN p_nonce VARCHAR(128), IN p_now BIGINT,
+CREATE PROCEDURE ${GRANT_UNITS_PROCEDURE}(IN p_activity_id VARCHAR(32), IN p_app_id VARCHAR(36), IN p_nonce VARCHAR(128), IN p_now BIGINT,
   IN p_expired_before BIGINT, IN p_identity VARCHAR(128), IN p_claim_id VARCHAR(32), IN p_units LONGTEXT, IN p_claim LONGTEXT)
 MODIFIES SQL DATA
 grant_units: BEGIN
@@ -44,7 +45,14 @@ grant_units: BEGIN
   DECLARE v_codes LONGTEXT DEFAULT '[]';
   DECLARE v_deviated TINYINT DEFAULT 0;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN IF p_claim IS NOT NULL THEN ROLLBACK; END IF; RESIGNAL; END;
-  IF p_claim IS NOT NULL THEN START TRANSACTION; END IF;
+  IF p_claim IS NOT NULL THEN
+    START TRANSACTION;
+    IF EXISTS (SELECT 1 FROM ${T.blocked} WHERE activity_id = p_activity_id AND identity = p_identity) THEN
+      ROLLBACK;
+      SELECT 'deviated' AS outcome, v_codes AS codes;
+      LEAVE grant_units;
+    END IF;
+  END IF;
   IF p_nonce IS NOT NULL THEN
     BEGIN
       DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 0;

@@ -111,6 +111,12 @@ function viewOf(row: ClaimRow): ClaimView {
   };
 }
 
+/** Where a plan reads the activity (with whether it blocks the identity, when known) and its units. */
+interface PlanReads {
+  activity(): Promise<(ActivityDef & { readonly blocked?: boolean }) | undefined>;
+  units(activityId: string): Promise<UnitDef[]>;
+}
+
 type Plan =
   | { readonly kind: 'refused'; readonly outcome: Outcome }
   | {
@@ -240,8 +246,9 @@ export class GrantService {
    */
   private async participateAtOnce(appId: string, id: string, input: ParticipateInput, now: Date, nonce: ClaimWrites['nonce']): Promise<Outcome | undefined> {
     if (!this.store.writesClaimsAtOnce) return undefined;
-    const plan = await this.plan(undefined, id, input, seconds(now), seconds(now));
-    const writes = { identity: input.identity, claimId: id, nonce, units: eligibleWrites(plan) };
+    const read = await this.store.activityAndUnits(input.activityLabel);
+    const plan = await this.plan({ activity: async () => read?.activity, units: async () => read?.units ?? [] }, id, input, seconds(now), seconds(now));
+    const writes = { identity: input.identity, claimId: id, nonce, units: eligibleWrites(plan), activityId: read?.activity.id };
     const outcome = outcomeOf(plan, writes.units.map(() => 0));
     const answer = await retryConflicts(() => this.store.commitClaim(writes, this.claimRecord(id, appId, input, now, statusOf(outcome), outcome)));
     if (answer === 'replayed') throw new NonceReplayedError();
@@ -305,29 +312,27 @@ export class GrantService {
     joinedAtDate: Date = nowDate,
     nonce?: ClaimWrites['nonce'],
   ): Promise<Outcome> {
-    const plan = await this.plan(trx, claimId, input, seconds(nowDate), seconds(joinedAtDate));
+    const reads: PlanReads = {
+      activity: () => this.store.activityForParticipant(input.activityLabel, input.identity, trx),
+      units: (activityId) => this.store.unitsOf(activityId, trx),
+    };
+    const plan = await this.plan(reads, claimId, input, seconds(nowDate), seconds(joinedAtDate));
     const codes = await this.store.grantUnits(trx, { identity: input.identity, claimId, nonce, units: eligibleWrites(plan) });
     if (codes === 'replayed') throw new NonceReplayedError();
     return outcomeOf(plan, codes);
   }
 
   /** The reads and checks of a claim: an outcome already, or each unit's code before writing. */
-  private async plan(
-    trx: Knex | undefined,
-    claimId: string,
-    input: ParticipateInput,
-    now: number,
-    joinedAt: number,
-  ): Promise<Plan> {
+  private async plan(reads: PlanReads, claimId: string, input: ParticipateInput, now: number, joinedAt: number): Promise<Plan> {
     const refused = (outcome: Outcome) => ({ kind: 'refused' as const, outcome });
-    const activity = await this.store.activityForParticipant(input.activityLabel, input.identity, trx);
+    const activity = await reads.activity();
     if (activity === undefined) return refused(simpleOutcome(RESULT.NO_ACTIVITY));
     const kind = classifyIdentity(input.identity);
     if (kind === undefined) return refused(simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is of no known kind'));
-    if (activity.blocked) return refused(simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is blocked'));
+    if (activity.blocked === true) return refused(simpleOutcome(RESULT.ILLEGAL_PARTICIPANT, 'identity is blocked'));
     const gate = activityGate(activity, joinedAt);
     if (gate !== 0) return refused(activityRefused(activity, gate));
-    const units = await this.store.unitsOf(activity.id, trx);
+    const units = await reads.units(activity.id);
     if (units.length === 0) return refused(activityRefused(activity, UNIT_CODE.ACTIVITY_EMPTY));
     return {
       kind: 'units',

@@ -4,6 +4,7 @@
  * one transaction.
  */
 import type { Knex } from 'knex';
+import { createBatcher } from '../platform/batch.js';
 import { isMysql, isUniqueViolation } from '../platform/db.js';
 import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
@@ -12,26 +13,14 @@ import { UNIT_CODE, type ActivityDef, type FilterRules, type GrantedProduct, typ
 
 export type ClaimStatus = 'pending' | 'granted' | 'refused';
 
-/** A new claim row. */
-export interface ClaimInsert {
-  readonly id: string;
-  readonly appId: string;
-  readonly identity: string;
-  readonly activityLabel: string;
-  readonly request: string;
-  readonly status: ClaimStatus;
-  readonly resultCode: string | undefined;
-  readonly outcome: string | undefined;
-  readonly createdAt: number;
-  readonly completedAt: number | undefined;
-}
-
 /** What one claim writes: its nonce (sync Participate takes it here), and the units to grant. */
 export interface ClaimWrites {
   readonly identity: string;
   readonly claimId: string;
   readonly nonce: { readonly appId: string; readonly nonce: string; readonly now: number; readonly expiredBefore: number } | undefined;
   readonly units: ReadonlyArray<{ readonly unitId: string; readonly perPersonLimit: number; readonly products: readonly GrantedProduct[] }>;
+  /** commitClaim: the activity whose blocked identities the claim must not be among. */
+  readonly activityId?: string | undefined;
 }
 
 export interface ClaimRow {
@@ -45,6 +34,11 @@ export interface ClaimRow {
   readonly attempts: number;
   readonly createdAt: number;
   readonly completedAt: number | undefined;
+}
+
+/** A new claim row (no attempts yet), with its result code. */
+export interface ClaimInsert extends Omit<ClaimRow, 'attempts'> {
+  readonly resultCode: string | undefined;
 }
 
 interface ActivityRow {
@@ -155,7 +149,34 @@ function toClaim(row: ClaimDbRow): ClaimRow {
 }
 
 export class GrantStore {
-  constructor(readonly knex: Knex) {}
+  private readonly loadActivity: (label: string) => Promise<ActivityDef | undefined>;
+  private readonly loadUnits: (activityId: string) => Promise<UnitDef[] | undefined>;
+
+  constructor(readonly knex: Knex) {
+    // MySQL matches labels and ids case-insensitively; a row found under another case answers
+    // the key asked for, as a single-row query would.
+    const fold = isMysql(knex) ? (key: string): string => key.toLowerCase() : (key: string): string => key;
+    this.loadActivity = createBatcher(
+      async (labels) => {
+        const rows = await this.knex<ActivityRow>(T.activities).whereIn('label', [...labels]);
+        const byKey = new Map(rows.map((r) => [fold(r.label), toActivity(r)]));
+        return new Map(labels.flatMap((l) => { const a = byKey.get(fold(l)); return a === undefined ? [] : [[l, a] as const]; }));
+      },
+      { keyOf: (label) => label },
+    );
+    this.loadUnits = createBatcher(
+      async (ids) => {
+        const rows = await this.knex<UnitRow>(T.units).whereIn('activity_id', [...ids]).orderBy([{ column: 'seq' }, { column: 'id' }]);
+        const byKey = new Map<string, UnitDef[]>();
+        for (const row of rows) {
+          const key = fold(row.activity_id);
+          byKey.set(key, [...(byKey.get(key) ?? []), toUnit(row)]);
+        }
+        return new Map(ids.map((id) => [id, byKey.get(fold(id)) ?? []] as const));
+      },
+      { keyOf: (id) => id },
+    );
+  }
 
   transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     return this.knex.transaction(fn);
@@ -170,6 +191,16 @@ export class GrantStore {
       .where('a.label', label)
       .first()) as (ActivityRow & { blocked: number | string }) | undefined;
     return row === undefined ? undefined : { ...toActivity(row), blocked: Number(row.blocked) === 1 };
+  }
+
+  /**
+   * The activity by label and its units, outside any transaction; reads that arrive together
+   * share one query each (blocked identities are not read here: commitClaim checks them).
+   */
+  async activityAndUnits(label: string): Promise<{ activity: ActivityDef; units: UnitDef[] } | undefined> {
+    const activity = await this.loadActivity(label);
+    if (activity === undefined) return undefined;
+    return { activity, units: (await this.loadUnits(activity.id)) ?? [] };
   }
 
   async activityById(id: string, db: Knex = this.knex): Promise<ActivityDef | undefined> {
@@ -286,8 +317,9 @@ export class GrantStore {
   /**
    * MySQL only: grantUnits and the completed claim row as one transaction inside one call,
    * committed there, so a hot unit's quota row is held for microseconds. The claim's outcome is
-   * written as if every unit granted; when one did not, everything is rolled back and the answer
-   * is 'deviated' (the caller then runs the claim in its own transaction).
+   * written as if every unit granted; when one did not, or the identity is blocked in
+   * `writes.activityId`, everything is rolled back and the answer is 'deviated' (the caller
+   * then runs the claim in its own transaction).
    */
   async commitClaim(writes: ClaimWrites, claim: ClaimInsert): Promise<'committed' | 'replayed' | 'deviated'> {
     const { outcome } = await this.callGrantUnits(this.knex, writes, claim);
@@ -308,7 +340,8 @@ export class GrantStore {
       })),
     }));
     const { nonce } = writes;
-    const [sets] = (await db.raw(`CALL ${GRANT_UNITS_PROCEDURE}(?, ?, ?, ?, ?, ?, ?, ?)`, [
+    const [sets] = (await db.raw(`CALL ${GRANT_UNITS_PROCEDURE}(?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      writes.activityId ?? null,
       nonce?.appId ?? claim?.appId ?? null,
       nonce?.nonce ?? null,
       nonce?.now ?? null,
