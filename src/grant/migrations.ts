@@ -22,6 +22,8 @@ export const T = {
  * grantedAt}]}`; `p_now` is the nonce's time. Answers one row: outcome and the units' codes as
  * a JSON array (0, PERSON_LIMIT or QUOTA_EXHAUSTED).
  *
+ * Numbers are read out of the JSON with CAST(... AS SIGNED), which MariaDB and MySQL 8 read alike.
+ *
  * Without `p_claim` it runs inside the caller's transaction (outcome `ok`). With `p_claim` (the
  * claim row as JSON, its outcome written as if every unit granted) it is the whole transaction:
  * the claim row goes in before the quotas and COMMIT follows them inside the call, so a hot
@@ -73,7 +75,7 @@ grant_units: BEGIN
     SET v_unit = JSON_UNQUOTE(JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].unit')));
     INSERT IGNORE INTO ${T.personCounts} (sub_activity_id, identity, count) VALUES (v_unit, p_identity, 0);
     UPDATE ${T.personCounts} SET count = count + 1
-      WHERE sub_activity_id = v_unit AND identity = p_identity AND count < JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].limit'));
+      WHERE sub_activity_id = v_unit AND identity = p_identity AND count < CAST(JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].limit')) AS SIGNED);
     IF ROW_COUNT() <> 1 THEN
       SET v_codes = JSON_ARRAY_APPEND(v_codes, '$', ${UNIT_CODE.PERSON_LIMIT});
     ELSE
@@ -84,8 +86,9 @@ grant_units: BEGIN
         SET v_product = JSON_EXTRACT(v_products, CONCAT('$[', v_j, ']'));
         INSERT INTO ${T.entitlements} (identity, claim_id, activity_id, sub_activity_id, product_uri, start_at, end_at, activate_type, granted_at)
           VALUES (p_identity, p_claim_id, JSON_UNQUOTE(JSON_EXTRACT(v_product, '$.activityId')), v_unit,
-            JSON_UNQUOTE(JSON_EXTRACT(v_product, '$.productUri')), JSON_EXTRACT(v_product, '$.startAt'),
-            JSON_EXTRACT(v_product, '$.endAt'), JSON_EXTRACT(v_product, '$.activateType'), JSON_EXTRACT(v_product, '$.grantedAt'));
+            JSON_UNQUOTE(JSON_EXTRACT(v_product, '$.productUri')), CAST(JSON_EXTRACT(v_product, '$.startAt') AS SIGNED),
+            CAST(JSON_EXTRACT(v_product, '$.endAt') AS SIGNED), CAST(JSON_EXTRACT(v_product, '$.activateType') AS SIGNED),
+            CAST(JSON_EXTRACT(v_product, '$.grantedAt') AS SIGNED));
         SET v_j = v_j + 1;
       END WHILE;
     END IF;
@@ -97,11 +100,11 @@ grant_units: BEGIN
       VALUES (p_claim_id, p_app_id, p_identity, JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.activityLabel')),
         JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.request')), JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.status')),
         JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.resultCode')), JSON_UNQUOTE(JSON_EXTRACT(p_claim, '$.outcome')), 0,
-        NULL, 0, JSON_EXTRACT(p_claim, '$.createdAt'), JSON_EXTRACT(p_claim, '$.completedAt'));
+        NULL, 0, CAST(JSON_EXTRACT(p_claim, '$.createdAt') AS SIGNED), CAST(JSON_EXTRACT(p_claim, '$.completedAt') AS SIGNED));
   END IF;
   SET v_i = 0;
   WHILE v_i < v_n DO
-    IF JSON_EXTRACT(v_codes, CONCAT('$[', v_i, ']')) = 0 THEN
+    IF CAST(JSON_EXTRACT(v_codes, CONCAT('$[', v_i, ']')) AS SIGNED) = 0 THEN
       SET v_unit = JSON_UNQUOTE(JSON_EXTRACT(p_units, CONCAT('$[', v_i, '].unit')));
       UPDATE ${T.units} SET granted = granted + 1 WHERE id = v_unit AND granted < quota;
       IF ROW_COUNT() <> 1 THEN
@@ -110,7 +113,7 @@ grant_units: BEGIN
         SET v_codes = JSON_SET(v_codes, CONCAT('$[', v_i, ']'), ${UNIT_CODE.QUOTA_EXHAUSTED});
       END IF;
     END IF;
-    IF JSON_EXTRACT(v_codes, CONCAT('$[', v_i, ']')) <> 0 THEN SET v_deviated = 1; END IF;
+    IF CAST(JSON_EXTRACT(v_codes, CONCAT('$[', v_i, ']')) AS SIGNED) <> 0 THEN SET v_deviated = 1; END IF;
     SET v_i = v_i + 1;
   END WHILE;
   IF p_claim IS NOT NULL THEN
