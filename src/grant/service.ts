@@ -241,8 +241,9 @@ export class GrantService {
   /**
    * MySQL: plans the claim (reads and checks, outside any transaction), then writes the nonce,
    * the grants and the completed claim in one call that commits (GrantStore.commitClaim).
-   * Undefined when some unit did not grant after all (its limit or quota ran out since the
-   * reads): nothing was written, and the claim runs the long way, in its own transaction.
+   * Undefined on SQLite, and when some unit did not grant after all (its limit or quota ran out
+   * since the reads) or the activity blocks the identity: nothing was written then, and the
+   * claim runs the long way, in its own transaction.
    */
   private async participateAtOnce(appId: string, id: string, input: ParticipateInput, now: Date, nonce: ClaimWrites['nonce']): Promise<Outcome | undefined> {
     if (!this.store.writesClaimsAtOnce) return undefined;
