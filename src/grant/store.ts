@@ -4,7 +4,7 @@
  * one transaction.
  */
 import type { Knex } from 'knex';
-import { createBatcher } from '../platform/batch.js';
+import { createBatcher, firstAsAsked, groupAsAsked } from '../platform/batch.js';
 import { isMysql, isUniqueViolation } from '../platform/db.js';
 import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
@@ -152,27 +152,22 @@ export class GrantStore {
   private readonly loadActivity: (label: string) => Promise<ActivityDef | undefined>;
   private readonly loadUnits: (activityId: string) => Promise<UnitDef[] | undefined>;
 
+  /** MySQL: the claim's writes run as the stored procedure grant_units. */
+  private readonly procedures: boolean;
+
   constructor(readonly knex: Knex) {
-    // MySQL matches labels and ids case-insensitively; a row found under another case answers
-    // the key asked for, as a single-row query would.
-    const fold = isMysql(knex) ? (key: string): string => key.toLowerCase() : (key: string): string => key;
+    this.procedures = isMysql(knex);
     this.loadActivity = createBatcher(
       async (labels) => {
         const rows = await this.knex<ActivityRow>(T.activities).whereIn('label', [...labels]);
-        const byKey = new Map(rows.map((r) => [fold(r.label), toActivity(r)]));
-        return new Map(labels.flatMap((l) => { const a = byKey.get(fold(l)); return a === undefined ? [] : [[l, a] as const]; }));
+        return new Map([...firstAsAsked(labels, rows, (r) => r.label, this.procedures)].map(([label, row]) => [label, toActivity(row)]));
       },
       { keyOf: (label) => label },
     );
     this.loadUnits = createBatcher(
       async (ids) => {
         const rows = await this.knex<UnitRow>(T.units).whereIn('activity_id', [...ids]).orderBy([{ column: 'seq' }, { column: 'id' }]);
-        const byKey = new Map<string, UnitDef[]>();
-        for (const row of rows) {
-          const key = fold(row.activity_id);
-          byKey.set(key, [...(byKey.get(key) ?? []), toUnit(row)]);
-        }
-        return new Map(ids.map((id) => [id, byKey.get(fold(id)) ?? []] as const));
+        return new Map([...groupAsAsked(ids, rows, (r) => r.activity_id, this.procedures)].map(([id, group]) => [id, group.map(toUnit)]));
       },
       { keyOf: (id) => id },
     );

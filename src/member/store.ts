@@ -4,7 +4,7 @@
  * whose unique key makes the change happen once.
  */
 import type { Knex } from 'knex';
-import { createBatcher } from '../platform/batch.js';
+import { createBatcher, firstAsAsked } from '../platform/batch.js';
 import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
 import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
@@ -123,13 +123,7 @@ export class MemberStore {
    */
   private async usersByRequestedUid(uids: readonly string[]): Promise<Map<string, UserRow>> {
     const rows = await this.getUsers(uids);
-    const folded = new Map([...rows.values()].map((u) => [u.uid.toLowerCase(), u]));
-    const found = new Map<string, UserRow>();
-    for (const uid of uids) {
-      const user = rows.get(uid) ?? folded.get(uid.toLowerCase());
-      if (user !== undefined) found.set(uid, user);
-    }
-    return found;
+    return firstAsAsked(uids, rows.values(), (u) => u.uid, this.dialect === 'mysql');
   }
 
   async getUser(uid: string): Promise<UserRow> {

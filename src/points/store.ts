@@ -8,7 +8,7 @@
  * the user, and no range locks are taken that would deadlock inserts of other users' lots.
  */
 import type { Knex } from 'knex';
-import { createBatcher } from '../platform/batch.js';
+import { createBatcher, firstAsAsked, groupAsAsked } from '../platform/batch.js';
 import { callProcedure, isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { CREDIT_PROCEDURE, DEBIT_PROCEDURE, T } from './migrations.js';
@@ -171,21 +171,6 @@ export class RequestRecorded extends Error {
 export const big = (v: Num | null | undefined): bigint => (v === null || v === undefined ? 0n : BigInt(String(v)));
 const num = (v: Num): number => Number(v);
 
-/**
- * Rows keyed by the id each caller asked for. MySQL matches ids case-insensitively, so there a
- * row found under another case answers the id asked for, as a single-row query would.
- */
-function keyedAsAsked<R>(asked: readonly string[], rows: readonly R[], idOf: (row: R) => string, caseInsensitive: boolean): Map<string, R> {
-  const exact = new Map(rows.map((r) => [idOf(r), r]));
-  const folded = new Map(caseInsensitive ? rows.map((r) => [idOf(r).toLowerCase(), r]) : []);
-  const found = new Map<string, R>();
-  for (const id of asked) {
-    const row = exact.get(id) ?? folded.get(id.toLowerCase());
-    if (row !== undefined) found.set(id, row);
-  }
-  return found;
-}
-
 /** points_debit's exchange parameters (prize id to tel) for a debit that is no exchange. */
 const NO_EXCHANGE: readonly null[] = Array.from({ length: 8 }, () => null);
 
@@ -286,19 +271,19 @@ export class PointsStore {
         { column: 'open_id', order: 'asc' },
         { column: 'expires_at', order: 'asc' },
       ])) as Array<{ open_id: string; expires_at: Num | null; s: Num }>;
-    const byStored = new Map<string, { balance: bigint; expiries: Array<{ at: number; points: bigint }> }>();
-    for (const r of rows) {
-      let h = byStored.get(r.open_id);
-      if (h === undefined) byStored.set(r.open_id, (h = { balance: 0n, expiries: [] }));
-      h.balance += big(r.s);
-      if (r.expires_at !== null) h.expiries.push({ at: num(r.expires_at), points: big(r.s) });
-    }
-    // MySQL matches open ids case-insensitively: key each result by the id it was asked for.
-    const folded = new Map([...byStored].map(([id, h]) => [id.toLowerCase(), h]));
+    // Each user's rows under the open id asked for (MySQL matches open ids case-insensitively).
+    const groups = groupAsAsked(
+      keys.map((k) => k.openId),
+      rows,
+      (r) => r.open_id,
+      this.procedures,
+    );
     const found = new Map<string, Holdings>();
     for (const key of keys) {
-      const h = byStored.get(key.openId) ?? folded.get(key.openId.toLowerCase());
-      if (h !== undefined) found.set(holdingsKeyOf(key), h);
+      const group = groups.get(key.openId);
+      if (group === undefined) continue;
+      const expiries = group.flatMap((r) => (r.expires_at === null ? [] : [{ at: num(r.expires_at), points: big(r.s) }]));
+      found.set(holdingsKeyOf(key), { balance: group.reduce((sum, r) => sum + big(r.s), 0n), expiries });
     }
     return found;
   }
@@ -549,7 +534,7 @@ export class PointsStore {
 
   private async prizesOf(ids: readonly string[]): Promise<Map<string, PrizeRow>> {
     const rows = (await this.knex(T.prizes).whereIn('prize_id', [...ids])) as PrizeRow[];
-    return keyedAsAsked(ids, rows, (r) => r.prize_id, this.procedures);
+    return firstAsAsked(ids, rows, (r) => r.prize_id, this.procedures);
   }
 
   async listPrizes(): Promise<PrizeRow[]> {
