@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstAsAsked, groupAsAsked } from '../platform/batch.js';
-import { isMysql, isUniqueViolation } from '../platform/db.js';
+import { callProcedure, isMysql, isUniqueViolation } from '../platform/db.js';
 import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
 import { GRANT_UNITS_PROCEDURE, T } from './migrations.js';
@@ -277,7 +277,7 @@ export class GrantStore {
 
   /** MySQL: commitClaim can write a whole sync claim in one call. */
   get writesClaimsAtOnce(): boolean {
-    return isMysql(this.knex);
+    return this.procedures;
   }
 
   /**
@@ -288,8 +288,8 @@ export class GrantStore {
    * procedure call (grant_units) does it all.
    */
   async grantUnits(trx: Knex, writes: ClaimWrites): Promise<number[] | 'replayed'> {
-    if (isMysql(this.knex)) {
-      const { outcome, codes } = await this.callGrantUnits(trx, writes, null);
+    if (this.procedures) {
+      const { outcome, codes } = await this.callGrantUnits(writes, null, trx);
       return outcome === 'replayed' ? 'replayed' : codes;
     }
     const { nonce, identity, claimId } = writes;
@@ -317,11 +317,19 @@ export class GrantStore {
    * then runs the claim in its own transaction).
    */
   async commitClaim(writes: ClaimWrites, claim: ClaimInsert): Promise<'committed' | 'replayed' | 'deviated'> {
-    const { outcome } = await this.callGrantUnits(this.knex, writes, claim);
+    const { outcome } = await this.callGrantUnits(writes, claim);
     return outcome === 'ok' ? 'committed' : outcome;
   }
 
-  private async callGrantUnits(db: Knex, writes: ClaimWrites, claim: ClaimInsert | null): Promise<{ outcome: 'ok' | 'replayed' | 'deviated'; codes: number[] }> {
+  /**
+   * Inside `trx`, the call runs on the transaction's connection; without it (commitClaim, whose
+   * call is its own transaction) it goes to a pooled connection as a prepared statement.
+   */
+  private async callGrantUnits(
+    writes: ClaimWrites,
+    claim: ClaimInsert | null,
+    trx?: Knex,
+  ): Promise<{ outcome: 'ok' | 'replayed' | 'deviated'; codes: number[] }> {
     const units = writes.units.map((u) => ({
       unit: u.unitId,
       limit: u.perPersonLimit,
@@ -335,7 +343,7 @@ export class GrantStore {
       })),
     }));
     const { nonce } = writes;
-    const [sets] = (await db.raw(`CALL ${GRANT_UNITS_PROCEDURE}(?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    const args = [
       writes.activityId ?? null,
       nonce?.appId ?? claim?.appId ?? null,
       nonce?.nonce ?? null,
@@ -345,8 +353,12 @@ export class GrantStore {
       writes.claimId,
       JSON.stringify(units),
       claim === null ? null : JSON.stringify(claim),
-    ])) as [Array<Array<{ outcome: string; codes: string | null }>>];
-    const row = sets[0]?.[0];
+    ];
+    type Answer = { outcome: string; codes: string | null };
+    const row =
+      trx === undefined
+        ? (await callProcedure<Answer>(this.knex, GRANT_UNITS_PROCEDURE, args))[0]
+        : ((await trx.raw(`CALL ${GRANT_UNITS_PROCEDURE}(${args.map(() => '?').join(', ')})`, args)) as [Answer[][]])[0][0]?.[0];
     const outcome = row?.outcome;
     if (outcome === 'replayed') return { outcome, codes: [] };
     if ((outcome === 'ok' || outcome === 'deviated') && row?.codes !== null && row?.codes !== undefined) {
