@@ -152,7 +152,10 @@ export interface ExchangeInput {
 }
 
 export interface StoreFaults {
-  /** Called inside the exchange transaction after the debit and the stock update (tests). */
+  /**
+   * Called inside the exchange transaction after the debit and the stock update (tests). Only
+   * the SQLite path has a point between those statements; MySQL runs them in one call.
+   */
   afterStockTaken?(): void | Promise<void>;
 }
 
@@ -452,8 +455,7 @@ export class PointsStore {
       tel: e.tel,
       created_at: e.debit.now,
     };
-    // The fault hook sits between two statements, so a test that sets it takes the statement path.
-    if (this.procedures && this.faults.afterStockTaken === undefined) {
+    if (this.procedures) {
       const { id, balanceAfter, exchangeId } = await this.callChange(DEBIT_PROCEDURE, e.debit, [
         row.prize_id,
         row.period_key,
@@ -500,7 +502,7 @@ export class PointsStore {
     return { exchange, record };
   }
 
-  async hasExchangeInPeriod(openId: string, prizeId: string, periodKey: string, db: Knex = this.knex): Promise<boolean> {
+  private async hasExchangeInPeriod(openId: string, prizeId: string, periodKey: string, db: Knex): Promise<boolean> {
     const row: unknown = await db(T.exchanges).select('id').where({ open_id: openId, prize_id: prizeId, period_key: periodKey }).first();
     return row !== undefined;
   }

@@ -72,41 +72,48 @@ for (const store of STORE_KINDS) {
     const oncePrize = (title: string, type: 'goods' | 'virtualGoods') =>
       service.savePrize({ prizeId: unique('p'), faceValue: '100', title, description: '', icon: '', total: '3', type, exchangeLimit: 'once', disabled: false });
 
-    it('a failure injected after the debit and the stock update leaves points, stock and records as they were', async () => {
+    /** A user holding two lots (task and other) of `task + other` points in all. */
+    const fundedUser = async (tag: string, task: number, other: number): Promise<string> => {
       clock.set(sh('2026-03-10T10:00:00'));
-      const user = unique('fault');
-      await change(user, 'credit', 80, 'task');
-      await change(user, 'credit', 50, 'other');
-      const prize = await oncePrize('Tea', 'goods');
-      const before = await snapshot(db.knex, user);
-      faults.afterStockTaken = () => {
-        throw new Error('injected: the database went away after the stock update');
-      };
-      try {
-        const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
-        let failed = false;
-        await attempt.catch((err: unknown) => {
-          failed = (err as Error).message.startsWith('injected');
-        });
-        expect(failed, 'the exchange must fail with the injected error').to.equal(true);
-      } finally {
-        delete faults.afterStockTaken;
-      }
-      expect(await snapshot(db.knex, user)).to.deep.equal(before);
-      // and without the fault the same exchange goes through
-      const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
-      expect(String(ok.record.balance_after)).to.equal('30');
-      await checkLedger(db.knex, user);
-    });
+      const user = unique(tag);
+      await change(user, 'credit', task, 'task');
+      await change(user, 'credit', other, 'other');
+      return user;
+    };
+
+    // The fault hook sits between two statements of the SQLite path; on MySQL the exchange is one
+    // procedure call, whose rollback the next test proves by failing its last statement.
+    if (store === 'sqlite+local') {
+      it('a failure injected after the debit and the stock update leaves points, stock and records as they were', async () => {
+        const user = await fundedUser('fault', 80, 50);
+        const prize = await oncePrize('Tea', 'goods');
+        const before = await snapshot(db.knex, user);
+        faults.afterStockTaken = () => {
+          throw new Error('injected: the database went away after the stock update');
+        };
+        try {
+          const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
+          let failed = false;
+          await attempt.catch((err: unknown) => {
+            failed = (err as Error).message.startsWith('injected');
+          });
+          expect(failed, 'the exchange must fail with the injected error').to.equal(true);
+        } finally {
+          delete faults.afterStockTaken;
+        }
+        expect(await snapshot(db.knex, user)).to.deep.equal(before);
+        // and without the fault the same exchange goes through
+        const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
+        expect(String(ok.record.balance_after)).to.equal('30');
+        await checkLedger(db.knex, user);
+      });
+    }
 
     it('an exchange whose last statement fails leaves points, stock and records as they were', async () => {
       // No fault hook here: on MySQL this runs the points_debit procedure. A planted exchange row
       // holds the request id (but no change record, and another period), so every check passes
       // and the exchange row, the last statement after the debit, lots, draws and stock, fails.
-      clock.set(sh('2026-03-10T10:00:00'));
-      const user = unique('last');
-      await change(user, 'credit', 60, 'task');
-      await change(user, 'credit', 50, 'other');
+      const user = await fundedUser('last', 60, 50);
       const prize = await oncePrize('Cup', 'virtualGoods');
       const stored = await pointsStore.getPrize(prize.prize_id);
       if (stored === undefined) throw new Error('prize not stored');
