@@ -127,6 +127,38 @@ describeEachStore('PointsCenterService races', (ctx) => {
     expect((await checkLedger(knex(), user)).balance).to.equal(9);
   });
 
+  it('50 parallel replays of one debit that empties the balance debit once and all answer the first record', async () => {
+    const { clients } = ctx();
+    const user = unique('redebit');
+    await credit(clients, user, 40);
+    const req = { requestId: unique('same'), openId: user, direction: ChangeDirection.CHANGE_DIRECTION_DEBIT, faceValue: '40', source: PointsSource.POINTS_SOURCE_OTHER };
+    const settled = await Promise.allSettled(Array.from({ length: 50 }, () => clients.points.changePoints(req)));
+    const answers = settled.flatMap((s) => (s.status === 'fulfilled' ? [`${s.value.record?.recordId}:${s.value.record?.balanceAfter}`] : []));
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as HuodongError).reason] : []));
+    // Replays after the first see a zero balance: they must still get its answer, not INSUFFICIENT_POINTS.
+    expect(new Set(answers).size).to.equal(1);
+    expect(answers[0]?.endsWith(':0')).to.equal(true);
+    expect(failures.every((r) => r === 'LOCK_BUSY')).to.equal(true);
+    expect((await checkLedger(knex(), user)).balance).to.equal(0);
+    expect(await count(knex()('points_changes').where({ open_id: user, direction: 2 }).count({ c: '*' }).first())).to.equal(1);
+  });
+
+  it('30 parallel replays of one exchange make one exchange and all answer it', async () => {
+    const { clients } = ctx();
+    const user = unique('reexchange');
+    await credit(clients, user, 100);
+    const prize = await savePrize(clients, { total: '10', faceValue: '100' });
+    const settled = await Promise.allSettled(
+      Array.from({ length: 30 }, () => clients.points.exchangePrize({ requestId: 'same-exchange', openId: user, prizeId: prize.prizeId })),
+    );
+    const ids = new Set(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.exchange?.exchangeId] : [])));
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as HuodongError).reason] : []));
+    expect(ids.size).to.equal(1);
+    expect(failures.every((r) => r === 'LOCK_BUSY')).to.equal(true);
+    expect((await clients.points.getPrize({ prizeId: prize.prizeId })).prize?.stock).to.equal('9');
+    expect((await checkLedger(knex(), user)).balance).to.equal(0);
+  });
+
   it('20 parallel claims of one task reward credit it once', async () => {
     const { clients } = ctx();
     const user = unique('claim');
