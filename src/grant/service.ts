@@ -342,7 +342,8 @@ export class GrantService {
         const pre = unitPrecheck(unit, activity, input, kind, joinedAt);
         // Granted never goes down, so a unit read as full is full; this only spares the writes.
         const code = pre !== 0 ? pre : unit.granted >= unit.quota ? UNIT_CODE.QUOTA_EXHAUSTED : 0;
-        const products = unit.products.map((p) => ({
+        // Only a unit that may grant needs its products (outcomeOf lists those of granted units).
+        const products = code !== 0 ? [] : unit.products.map((p) => ({
           ...productWindow(p, now),
           activityId: activity.id,
           subActivityId: unit.id,
