@@ -282,4 +282,22 @@ export const migrations: readonly Migration[] = [
       if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${DRAW_PROCEDURE}`);
     },
   },
+  {
+    // Counting an activity's people on every enter and info call took time in proportion to them;
+    // the count is kept instead: set when the meta row is created, raised by each new person.
+    name: '20261202000530_add_lottery_participants',
+    async up(knex) {
+      await knex.schema.alterTable(T.meta, (t) => {
+        t.bigInteger('participants').notNullable().defaultTo(0);
+      });
+      await knex(T.meta).update({
+        participants: knex(T.person).count('*').where('aid', knex.ref(`${T.meta}.aid`)),
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable(T.meta, (t) => {
+        t.dropColumn('participants');
+      });
+    },
+  },
 ];

@@ -245,13 +245,13 @@ export class LotteryService {
 
   private async view(aid: number): Promise<ActivityView> {
     const activity = await this.config(aid);
-    const [meta, participants] = await Promise.all([this.meta(aid), this.deps.store.participants(aid)]);
+    const meta = await this.meta(aid);
     return {
       activity,
       code: meta.code,
       requireUserInfo: Boolean(meta.require_user_info),
       state: sessionState(activity.sessions, this.deps.clock.now().getTime()),
-      participants,
+      participants: Number(meta.participants),
     };
   }
 

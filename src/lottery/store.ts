@@ -13,6 +13,8 @@ export interface MetaRow {
   aid: number;
   code: string;
   require_user_info: number | boolean;
+  /** People who entered the activity (rows of ims_scratch_person), kept as they arrive. */
+  participants: number | string;
 }
 
 export interface PersonRow {
@@ -154,9 +156,13 @@ export class LotteryStore {
     return this.knex<MetaRow>(T.meta).where({ code }).first();
   }
 
-  /** Gives the activity a code if it has none yet (legacy rows get theirs on first use). */
+  /**
+   * Gives the activity a code if it has none yet (legacy rows get theirs on first use), and
+   * counts the people a legacy activity already has; from then on each new person adds one.
+   */
   async ensureMeta(aid: number, code: string, now: number): Promise<MetaRow> {
-    await this.knex(T.meta).insert({ aid, code, require_user_info: false, create_time: now }).onConflict('aid').ignore();
+    const participants = this.knex(T.person).count('*').where('aid', aid);
+    await this.knex(T.meta).insert({ aid, code, require_user_info: false, create_time: now, participants }).onConflict('aid').ignore();
     const row = await this.metaByAid(aid);
     if (row === undefined) throw new Error('activity meta vanished after insert');
     return row;
@@ -184,14 +190,24 @@ export class LotteryStore {
     return this.knex<PersonRow>(T.person).where({ aid, openid }).first();
   }
 
+  /** Creates the person, counting them in, or refreshes the profile of one who entered before. */
   async upsertPerson(aid: number, openid: string, nickname: string, avatar: string, now: number): Promise<PersonRow> {
     const profile: Record<string, string | number> = { update_time: now };
     if (nickname !== '') profile.nickname = nickname;
     if (avatar !== '') profile.headimgurl = avatar;
-    await this.knex(T.person)
-      .insert({ aid, openid, nickname, headimgurl: avatar, other_info: '', create_time: now, update_time: now })
-      .onConflict(['aid', 'openid'])
-      .merge(profile);
+    // Matched rows count on both stores (mysql2 asks for found rows), changed or not.
+    if ((await this.knex(T.person).where({ aid, openid }).update(profile)) === 0) {
+      try {
+        await this.knex.transaction(async (trx) => {
+          await trx(T.person).insert({ aid, openid, nickname, headimgurl: avatar, other_info: '', create_time: now, update_time: now });
+          await trx(T.meta).where({ aid }).increment('participants', 1);
+        });
+      } catch (err) {
+        // The same person entering twice at once: the other call created the row and counted it.
+        if (!isUniqueViolation(err)) throw err;
+        await this.knex(T.person).where({ aid, openid }).update(profile);
+      }
+    }
     const row = await this.person(aid, openid);
     if (row === undefined) throw new Error('person vanished after upsert');
     return row;
@@ -207,11 +223,6 @@ export class LotteryStore {
       update_time: now,
     });
     return changed === 1;
-  }
-
-  async participants(aid: number): Promise<number> {
-    const rows = (await this.knex(T.person).where('aid', aid).count({ n: '*' })) as Array<{ n: number | string }>;
-    return Number(rows[0]?.n ?? 0);
   }
 
   async isWhitelisted(aid: number, openid: string): Promise<boolean> {

@@ -158,6 +158,16 @@ describeLottery('LotteryService races', (ctx, store) => {
     expect(outcomes.filter((o) => o === O.OUTCOME_WIN)).to.have.lengthOf(2);
     expect((await prizeRows(ctx(), a.activityId)).filter((r) => r.openid === openid)).to.have.lengthOf(2);
   });
+
+  it('300 enters at once, 100 users each entering three times: 100 participants, one row each', async () => {
+    const a = await save(ctx(), { virtualParticipants: 7 });
+    const openids = Array.from({ length: 100 }, () => newOpenid());
+    await Promise.all(openids.flatMap((openid) => [0, 1, 2].map(() => enter(ctx(), a.code, openid))));
+    const people = await ctx().t.app.db.knex('ims_scratch_person').where({ aid: a.activityId }).count({ n: '*' });
+    expect(Number(people[0]?.n)).to.equal(100);
+    const got = await ctx().t.clients.lottery.getActivity({ activityId: a.activityId });
+    expect(got.state).to.include({ participants: 100, displayedParticipants: 107 });
+  });
 });
 
 describe('LotteryService with Redis down [mysql]', function () {
