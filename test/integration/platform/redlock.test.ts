@@ -36,6 +36,17 @@ describe('Redlock locks on real Redis', () => {
     expect(maxInside).to.equal(1);
   });
 
+  it('holds a lock as a random UUID value in Redis, gone once released', async () => {
+    const key = `value:${Date.now()}`;
+    const redis = locks.clients[0];
+    if (redis === undefined) throw new Error('no Redis client');
+    const seen = await locks.withLock(key, () => redis.get(`huodong:lock:${key}`));
+    expect(seen).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(await redis.get(`huodong:lock:${key}`)).to.equal(null);
+    const other = await locks.withLock(key, () => redis.get(`huodong:lock:${key}`));
+    expect(other).to.not.equal(seen);
+  });
+
   it('answers LOCK_BUSY when the lock stays held past the wait', async () => {
     let release!: () => void;
     const key = `busy:${Date.now()}`;
