@@ -172,10 +172,26 @@ export class LotteryStore {
     await this.knex(T.meta).where({ aid }).update({ require_user_info: value });
   }
 
+  /**
+   * Creates the prizes' stock rows, starting from what their winners already took: on a
+   * database the legacy game served, `ims_scratch_person_prize` holds winners huodong never
+   * counted, and `sum` and `money` bound them too. No draw can win a prize before its row
+   * exists, so the tally cannot miss one of huodong's; a row already there is left alone.
+   */
   async ensureStock(aid: number, prizeIds: readonly number[]): Promise<void> {
     if (prizeIds.length === 0) return;
+    const taken = (await this.knex(T.personPrize)
+      .where('aid', aid)
+      .whereIn('prize_id', prizeIds)
+      .groupBy('prize_id')
+      .select('prize_id', this.knex.raw('COUNT(*) AS won'), this.knex.raw('SUM(ROUND(money * 100)) AS paid_cents'))) as Array<{
+      prize_id: number | string;
+      won: number | string;
+      paid_cents: number | string | null;
+    }>;
+    const tally = new Map(taken.map((r) => [Number(r.prize_id), { won: Number(r.won), paid_cents: Number(r.paid_cents ?? 0) }]));
     await this.knex(T.stock)
-      .insert(prizeIds.map((prize_id) => ({ aid, prize_id, won: 0, paid_cents: 0 })))
+      .insert(prizeIds.map((prize_id) => ({ aid, prize_id, ...(tally.get(prize_id) ?? { won: 0, paid_cents: 0 }) })))
       .onConflict(['aid', 'prize_id'])
       .ignore();
   }

@@ -58,7 +58,34 @@ const LEGACY_DDL = [
     PRIMARY KEY (\`id\`),
     UNIQUE KEY \`aid_openid\` (\`aid\`, \`openid\`)
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8`,
+  // Winners the legacy game recorded (no unique key on secret: the legacy table had none).
+  `CREATE TABLE \`ims_scratch_person_prize\` (
+    \`id\` int(11) NOT NULL AUTO_INCREMENT,
+    \`aid\` int(11) NOT NULL DEFAULT 0,
+    \`pid\` int(11) NOT NULL DEFAULT 0,
+    \`openid\` varchar(128) NOT NULL DEFAULT '',
+    \`prize_id\` int(11) NOT NULL DEFAULT 0,
+    \`prize_name\` varchar(255) NOT NULL DEFAULT '',
+    \`prize_type\` tinyint(1) NOT NULL DEFAULT 2,
+    \`money\` varchar(16) NOT NULL DEFAULT '0.00',
+    \`secret\` varchar(32) NOT NULL DEFAULT '',
+    \`status\` tinyint(1) NOT NULL DEFAULT 2,
+    \`session\` int(11) NOT NULL DEFAULT 0,
+    \`create_time\` int(11) NOT NULL DEFAULT 0,
+    \`claim_time\` int(11) NOT NULL DEFAULT 0,
+    PRIMARY KEY (\`id\`),
+    KEY \`aid\` (\`aid\`)
+  ) ENGINE=InnoDB DEFAULT CHARSET=utf8`,
+  `CREATE TABLE \`ims_serath_white_list\` (
+    \`id\` int(11) NOT NULL AUTO_INCREMENT,
+    \`aid\` int(11) NOT NULL DEFAULT 0,
+    \`openid\` varchar(128) NOT NULL DEFAULT '',
+    \`create_time\` int(11) NOT NULL DEFAULT 0,
+    PRIMARY KEY (\`id\`)
+  ) ENGINE=InnoDB DEFAULT CHARSET=utf8`,
 ];
+
+const LEGACY_TABLES = ['ims_scratch_activity', 'ims_scratch_person', 'ims_scratch_person_prize', 'ims_serath_white_list'];
 
 // Seed 003's own example, as typed into the legacy admin: trailing commas, a missing comma,
 // numbers as strings, \\u escapes and escaped slashes.
@@ -123,7 +150,22 @@ describe('LotteryService on a legacy MariaDB database', function () {
     await insert('brokenTime', legacyActivity({ active_time: '[{"start":"2026-03-01 00:00","end":}' }));
     await insert('badChance', legacyActivity({ prize: '[{"type":"physical","name":"A","sum":"1","chance":"ten"}]' }));
     await conn.query('INSERT INTO ims_scratch_person SET ?', [{ aid: ids.good, openid: 'legacy-user', nickname: '老用户', other_info: '', create_time: 1_500_000_000 }]);
-    for (const table of ['ims_scratch_activity', 'ims_scratch_person']) ddlBefore[table] = await columnsOf(conn, table);
+    // Two activities whose prizes the legacy game already handed out in part: 2 of 3 bikes,
+    // and 9.00 of a 10.00 random red packet.
+    await insert('stockedCount', legacyActivity({ prize: '[{"type":"physical","name":"bike","sum":"3","chance":"100"}]' }));
+    await insert('stockedMoney', legacyActivity({ prize: '[{"type":"red","name":"hongbao","sum":"0","chance":"100","money":"10.00","min":"1.00","max":"5.00"}]' }));
+    const legacyWin = (aid: number | undefined, openid: string, money: string): Record<string, unknown> => ({
+      aid, pid: 0, openid, prize_id: 0, prize_name: 'x', prize_type: money === '0.00' ? 2 : 1, money, secret: `legacy-${openid}`, status: 2, session: 0, create_time: 1_500_000_000,
+    });
+    for (const row of [
+      legacyWin(ids.stockedCount, 'old-1', '0.00'),
+      legacyWin(ids.stockedCount, 'old-2', '0.00'),
+      legacyWin(ids.stockedMoney, 'old-1', '4.50'),
+      legacyWin(ids.stockedMoney, 'old-2', '4.50'),
+    ]) {
+      await conn.query('INSERT INTO ims_scratch_person_prize SET ?', [row]);
+    }
+    for (const table of LEGACY_TABLES) ddlBefore[table] = await columnsOf(conn, table);
     t = await startTestApp('mysql+redlock', { mysqlUrl: db.url, clock: new FakeClock(START) });
   });
 
@@ -139,10 +181,10 @@ describe('LotteryService on a legacy MariaDB database', function () {
   };
 
   it('starts and migrates without touching the legacy tables', async () => {
-    for (const table of ['ims_scratch_activity', 'ims_scratch_person']) expect(await columnsOf(conn, table)).to.equal(ddlBefore[table]);
+    for (const table of LEGACY_TABLES) expect(await columnsOf(conn, table)).to.equal(ddlBefore[table]);
     const [tables] = await conn.query('SHOW TABLES');
     const names = (tables as Array<Record<string, string>>).map((r) => Object.values(r)[0]);
-    expect(names).to.include.members(['ims_scratch_person_prize', 'ims_serath_white_list', 'lottery_prize_stock', 'lottery_draw_log']);
+    expect(names).to.include.members(['lottery_prize_stock', 'lottery_draw_log']);
   });
 
   it('reads a legacy row: strings for numbers, \\u escapes, missing tips, seed-style trailing commas', async () => {
@@ -168,6 +210,29 @@ describe('LotteryService on a legacy MariaDB database', function () {
     const [people] = await conn.query('SELECT COUNT(*) AS n FROM ims_scratch_person WHERE aid = ?', [ids.good]);
     expect(Number((people as Array<{ n: number }>)[0]?.n)).to.equal(1);
     expect((await lottery.draw({ token: d.token, requestId: 'legacy-2' })).outcome).to.equal(pb.Outcome.OUTCOME_HAVE_AWARD);
+  });
+
+  it("counts the legacy game's winners against a prize's sum and a red packet's money", async () => {
+    const { lottery } = app().clients;
+    const drawAll = async (aid: number | undefined, n: number): Promise<pb.DrawResponse[]> => {
+      const code = (await lottery.getActivity({ activityId: aid })).activity?.code ?? '';
+      const out: pb.DrawResponse[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const e = await lottery.enterActivity({ code, openid: `new-${aid}-${i}`, nickname: '', avatar: '' });
+        out.push(await lottery.draw({ token: e.token, requestId: `stock-${i}` }));
+      }
+      return out;
+    };
+    const bikes = await drawAll(ids.stockedCount, 4);
+    expect(bikes.map((d) => d.outcome)).to.deep.equal([pb.Outcome.OUTCOME_WIN, ...Array<pb.Outcome>(3).fill(pb.Outcome.OUTCOME_STOCK_GONE)]);
+
+    const packets = await drawAll(ids.stockedMoney, 4);
+    const paid = packets.filter((d) => d.outcome === pb.Outcome.OUTCOME_WIN).map((d) => d.prize?.money);
+    // 1.00 was left: the first draw pays it whatever it drew (min 1.00), the rest find none.
+    expect(paid).to.deep.equal(['1.00']);
+    const [rows] = await conn.query('SELECT money FROM ims_scratch_person_prize WHERE aid = ?', [ids.stockedMoney]);
+    const total = (rows as Array<{ money: string }>).reduce((sum, r) => sum + Math.round(Number(r.money) * 100), 0);
+    expect(total).to.equal(1000);
   });
 
   it('a broken row answers FAILED_PRECONDITION ACTIVITY_CONFIG_INVALID naming the column; others keep working', async () => {
