@@ -142,6 +142,11 @@ export function toPrize(p: PrizeConfig): Prize {
   };
 }
 
+/** The activity as users see it: known by its code only, so the row id is left out. */
+function toUserActivity(view: ActivityView): Activity {
+  return { ...toActivity(view.activity, view.code, view.requireUserInfo), activityId: 0 };
+}
+
 export function toActivity(a: ActivityConfig, code: string, requireUserInfo: boolean): Activity {
   return {
     activityId: a.id,
@@ -259,7 +264,7 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
         return {
           token: issued.token,
           tokenExpireTime: issued.expiresAt,
-          activity: toActivity(view.activity, view.code, view.requireUserInfo),
+          activity: toUserActivity(view),
           state: toState(view),
           user: toUserState(user),
         };
@@ -269,7 +274,7 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
         return {
           token: issued.token,
           tokenExpireTime: issued.expiresAt,
-          activity: toActivity(view.activity, view.code, view.requireUserInfo),
+          activity: toUserActivity(view),
           state: toState(view),
           user: toUserState(user),
         };

@@ -282,7 +282,10 @@ export class LotteryService {
         // A broken legacy row is what an admin fixes by saving a good one over it.
         if (!(err instanceof ActivityConfigInvalidError)) throw err;
       }
-      if (before !== undefined && before.sessions.length > 0 && (before.sessions[0]?.start ?? Infinity) <= this.deps.clock.now().getTime()) {
+      // Started means started for good: the stored first session may since have been moved
+      // into the future, so a play already taken (by huodong or the legacy game) locks too.
+      const startedByTime = (before?.sessions[0]?.start ?? Infinity) <= this.deps.clock.now().getTime();
+      if (before !== undefined && (startedByTime || (await this.deps.store.hasPlays(aid)))) {
         checkPrizeChange(before.prizes, input.prizes);
       }
       const { create_time: _keep, ...columns } = toActivityColumns(input, this.deps.timeZone, Number(row.create_time ?? now), now);

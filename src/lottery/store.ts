@@ -258,6 +258,12 @@ export class LotteryStore {
 
   // ---- counters -----------------------------------------------------------------------------
 
+  /** Whether anyone has played the activity: a play counted by huodong or a legacy winner. */
+  async hasPlays(aid: number): Promise<boolean> {
+    const played = await this.knex(T.sessionCounters).where('aid', aid).andWhere('plays', '>', 0).first('aid');
+    return played !== undefined || (await this.knex(T.personPrize).where('aid', aid).first('id')) !== undefined;
+  }
+
   async counters(aid: number, openid: string, session: number): Promise<Counters> {
     const [s, u] = await Promise.all([
       this.knex(T.sessionCounters).where({ aid, openid, session }).first<{ plays: number; shares: number; wins: number } | undefined>('plays', 'shares', 'wins'),

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { lottery as pb } from '@huodong/clients';
-import { describeLottery, newOpenid, prize, save, START } from '../../integration/lottery/support.js';
+import { describeLottery, MINUTE, newOpenid, prize, save, START } from '../../integration/lottery/support.js';
 
 interface Envelope {
   status: number;
@@ -15,6 +15,13 @@ function jwtOf(res: Response): string {
   if (match?.[1] === undefined) throw new Error(`no jwt cookie in "${cookie}"`);
   expect(cookie).to.contain('HttpOnly').and.contain('Path=/lottery');
   return match[1];
+}
+
+/** The `exp` claim (unix seconds) of a cookie's JWT. */
+function expOf(jwt: string): number {
+  const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+  if (typeof payload.exp !== 'number') throw new Error(`no exp in ${jwt}`);
+  return payload.exp;
 }
 
 describeLottery('lottery REST bridge', (ctx) => {
@@ -88,6 +95,43 @@ describeLottery('lottery REST bridge', (ctx) => {
     expect(((await list.json()) as Envelope).data).to.deep.equal([
       { wxname: '王**明', headimgurl: 'http://a/b.png', money: '0.00', name: '自行车', createtime: new Date(START).getTime() / 1000 },
     ]);
+  });
+
+  it('every call renews the cookie with a token expiring 30 minutes after that call', async () => {
+    const a = await save(ctx(), { maxShare: 1, share: { enabled: true, title: 's', desc: '', link: '', img: '' }, prizes: [prize({ sum: 5, chance: '0' })] });
+    const index = await fetch(`${ctx().t.bridgeUrl}/lottery/Activity/index?code=${a.code}&openid=${newOpenid()}`);
+    const first = jwtOf(index);
+    const startSeconds = new Date(START).getTime() / 1000;
+    expect(expOf(first)).to.equal(startSeconds + 30 * 60);
+    let jwt = first;
+    const paths: Array<[string, Record<string, string>]> = [
+      ['/lottery/Activity/info', {}],
+      ['/lottery/Activity/prize', {}],
+      ['/lottery/Activity/award', { code: a.code }],
+      ['/lottery/Activity/share', {}],
+      ['/lottery/Activity/prizeList', {}],
+      ['/lottery/Activity/user', { name: '王小明', tel: '13800000000' }],
+    ];
+    for (const [i, [path, body]] of paths.entries()) {
+      ctx().clock.advance(7 * MINUTE);
+      const { res, json } = await call(path, jwt, body);
+      expect(json.status, path).to.be.oneOf([200, 202]);
+      const renewed = jwtOf(res);
+      expect(renewed, path).to.not.equal(jwt);
+      expect(expOf(renewed), path).to.equal(startSeconds + (i + 1) * 7 * 60 + 30 * 60);
+      jwt = renewed;
+    }
+    // 42 minutes in, the first cookie is dead and the last renewed one still works.
+    expect((await call('/lottery/Activity/info', first)).json).to.include({ status: 401, reason: 'USER_TOKEN_INVALID' });
+    expect((await call('/lottery/Activity/info', jwt)).json.status).to.equal(200);
+  });
+
+  it('answers 403 NOT_WHITELISTED to a user outside a reward activity\'s whitelist', async () => {
+    const a = await save(ctx(), { activeType: pb.ActiveType.ACTIVE_TYPE_REWARD });
+    const res = await fetch(`${ctx().t.bridgeUrl}/lottery/Activity/index?code=${a.code}&openid=${newOpenid()}`);
+    expect(res.status).to.equal(403);
+    expect(await res.json()).to.include({ status: 403, reason: 'NOT_WHITELISTED' });
+    expect(res.headers.get('set-cookie')).to.equal(null);
   });
 
   it('answers 401 without a cookie or with a forged one, and for another activity', async () => {

@@ -120,8 +120,11 @@ describeLottery('LotteryService users', (ctx) => {
     const { lottery } = ctx().t.clients;
     const e = await lottery.enterActivity({ code: a.code, openid: newOpenid() });
     expect(e.user?.playsLeft).to.equal(-1);
+    // Users know the activity by its code only: its row id stays out of their answers.
+    expect(e.activity).to.include({ code: a.code, activityId: 0, title: a.title });
     ctx().clock.advance(20 * MINUTE);
     const i = await lottery.getActivityInfo({ token: e.token });
+    expect(i.activity).to.include({ code: a.code, activityId: 0 });
     expect(i.token).to.not.equal(e.token);
     expect(i.tokenExpireTime?.getTime()).to.equal(start + 50 * MINUTE);
     ctx().clock.advance(20 * MINUTE);
@@ -147,6 +150,24 @@ describeLottery('LotteryService users', (ctx) => {
     await expectError(lottery.draw({ token, requestId: 'r1', code: b.code }), GrpcStatus.UNAUTHENTICATED, 'USER_TOKEN_INVALID');
     ctx().clock.advance(31 * MINUTE);
     await expectError(draw(ctx(), token), GrpcStatus.UNAUTHENTICATED, 'USER_TOKEN_INVALID');
+  });
+
+  it('NOT_FOUND for a valid token whose activity row was deleted, logging no draw', async () => {
+    const a = await save(ctx(), { prizes: [prize({ sum: 5, chance: '100' })] });
+    const { token } = await enter(ctx(), a.code);
+    expect((await draw(ctx(), token)).outcome).to.equal(O.OUTCOME_WIN);
+    const { knex } = ctx().t.app.db;
+    const logged = async (): Promise<number> => Number(((await knex('lottery_draw_log').where({ aid: a.activityId }).count({ n: '*' })) as Array<{ n: number }>)[0]?.n);
+    expect(await logged()).to.equal(1);
+    expect(await knex('ims_scratch_activity').where({ id: a.activityId }).del()).to.equal(1);
+    await new Promise((r) => setTimeout(r, 1100)); // the activity cache lives a second (wall clock)
+    const { lottery } = ctx().t.clients;
+    await expectError(draw(ctx(), token), GrpcStatus.NOT_FOUND, 'ACTIVITY_NOT_FOUND');
+    await expectError(lottery.draw({ token, requestId: 'gone-1', code: a.code }), GrpcStatus.NOT_FOUND, 'ACTIVITY_NOT_FOUND');
+    await expectError(lottery.getActivityInfo({ token }), GrpcStatus.NOT_FOUND, 'ACTIVITY_NOT_FOUND');
+    await expectError(lottery.share({ token }), GrpcStatus.NOT_FOUND, 'ACTIVITY_NOT_FOUND');
+    await expectError(lottery.getActivity({ code: a.code }), GrpcStatus.NOT_FOUND, 'ACTIVITY_NOT_FOUND');
+    expect(await logged()).to.equal(1);
   });
 
   it('lets only whitelisted users into a reward activity', async () => {

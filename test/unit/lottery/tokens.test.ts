@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
@@ -53,6 +54,20 @@ describe('lottery user tokens', () => {
       .setExpirationTime(Math.floor(clock.now().getTime() / 1000) + 600)
       .sign(new TextEncoder().encode(SECRET));
     refused(() => tokens.verify(noAid));
+  });
+
+  it('refuses alg none and HS512 headers that carry a correct HMAC-SHA256 signature with the real secret', () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const tokens = new UserTokens(SECRET, clock, silent);
+    const [, body = ''] = tokens.issue(user).token.split('.');
+    const resigned = (header: Record<string, unknown>): string => {
+      const signingInput = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${body}`;
+      return `${signingInput}.${createHmac('sha256', SECRET).update(signingInput).digest('base64url')}`;
+    };
+    // The construction is sound: with an HS256 header (spelled differently) the same claims verify.
+    expect(tokens.verify(resigned({ typ: 'JWT', alg: 'HS256' }))).to.deep.equal(user);
+    expect(refused(() => tokens.verify(resigned({ alg: 'none', typ: 'JWT' })))).to.contain('invalid or expired');
+    expect(refused(() => tokens.verify(resigned({ alg: 'HS512' })))).to.contain('invalid or expired');
   });
 
   it('without a configured secret, warns and uses a per-process random one', async () => {
