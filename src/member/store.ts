@@ -171,8 +171,15 @@ export class MemberStore {
     return rows.map(toOrder);
   }
 
+  /**
+   * Creates the user's row if it is missing (the one statement that inserts users; the MySQL
+   * payment procedure only updates them). A new user has 0 experience, which may already reach
+   * a grade (a table such as {1: 0, 2: 100}); the INSERT reads that grade from the grade table
+   * itself, so the row is never stored below the grade its experience reaches.
+   */
   private async ensureUser(trx: Knex.Transaction, uid: string, now: number): Promise<void> {
-    await trx(T.users).insert({ uid, cpoint: 0, score: 0, grade: 0, updated_at: now }).onConflict('uid').ignore();
+    const gradeOfNoExperience = trx.raw(`(SELECT COALESCE(MAX(grade), 0) FROM ${T.grades} WHERE score <= 0)`);
+    await trx(T.users).insert({ uid, cpoint: 0, score: 0, grade: gradeOfNoExperience, updated_at: now }).onConflict('uid').ignore();
   }
 
   private async debit(trx: Knex.Transaction, uid: string, amount: number, now: number): Promise<boolean> {

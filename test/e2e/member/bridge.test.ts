@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { describeEachStore } from '../../support/app.js';
+import { tableCounts } from '../../support/member.js';
 import { signParams } from '../../../src/member/bridge.js';
 
 type Params = Record<string, string | number>;
@@ -73,6 +74,7 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
   it('refuses a forged, stale, future or missing signature and unknown apps, writing nothing', async () => {
     const u = uid();
     const params = { uid: u, cpoint: '5', adminId: 'a' };
+    const before = await tableCounts(ctx());
     const forged = await post('/cm/inner/user/adminAddCpoint', params, ops, { sig: signParams({ ...params, appName: 'ops', ts: now() }, shop.secret) });
     expect(forged.http).to.equal(401);
     expect(forged.body).to.include({ status: 401, reason: 'BAD_SIGNATURE' });
@@ -96,6 +98,7 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
       body: JSON.stringify({ ...full, cpoint: '500', sig }),
     });
     expect(tampered.status).to.equal(401);
+    expect(await tableCounts(ctx())).to.deep.equal(before);
     expect((await ctx().clients.member.getCpoint({ uid: u })).cpoint).to.equal('0.00');
   });
 
@@ -120,6 +123,7 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
 
   it('bad input answers 400 naming the field, and writes nothing', async () => {
     const u = uid();
+    const before = await tableCounts(ctx());
     for (const cpoint of ['0', '-1', '1.001', 'abc', '1000000000001']) {
       const res = await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint, adminId: 'a' }, ops);
       expect(res.http, cpoint).to.equal(400);
@@ -130,7 +134,20 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
     const many = Array.from({ length: 101 }, (_, i) => `x${i}`).join(',');
     expect((await post('/cm/inner/user/listInfo', { uids: many })).body.message).to.match(/^uids:/);
     expect((await post('/cm/inner/user/listSortInfo', { condition: 'score', limit: 101 })).body.message).to.match(/^limit:/);
+    expect(await tableCounts(ctx())).to.deep.equal(before);
     expect((await ctx().clients.member.getCpoint({ uid: u })).cpoint).to.equal('0.00');
+  });
+
+  it('a consume that cannot get the user lock within the wait answers 10000 (LOCK_BUSY), writing nothing', async () => {
+    const u = uid();
+    await post('/cm/inner/user/adminAddCpoint', { uid: u, cpoint: '5', adminId: 'a' }, ops);
+    const before = await tableCounts(ctx());
+    await ctx().app.locks.withLock(`member:user:${u}`, async () => {
+      const busy = await post('/cm/inner/useCpoint/consume', { orderId: `busy-${u}`, uid: u, cpoint: '1' });
+      expect(busy.http).to.equal(200);
+      expect(busy.body).to.include({ status: 10000, reason: 'LOCK_BUSY' });
+    });
+    expect(await tableCounts(ctx())).to.deep.equal(before);
   });
 
   it('task config, grades, submit and user lists speak the seed shapes', async () => {

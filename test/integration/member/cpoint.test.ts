@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { GrpcStatus, HuodongError } from '@huodong/clients';
 import { describeEachStore } from '../../support/app.js';
 import { expectError } from '../../support/errors.js';
-import { expectLedgerBalanced, newUid, retryBusy, tableCounts } from './helpers.js';
+import { tableCounts } from '../../support/member.js';
+import { expectLedgerBalanced, newUid, retryBusy } from './helpers.js';
 import { MemberService } from '../../../src/member/service.js';
 import { MemberStore } from '../../../src/member/store.js';
 import type { Locks } from '../../../src/platform/locks.js';
@@ -180,6 +181,24 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
     expect(await expectLedgerBalanced(ctx(), uid)).to.equal(0);
   });
 
+  it('ConsumeCpoint answers ABORTED LOCK_BUSY (legacy 10000) while the user lock is held past the wait, writing nothing', async () => {
+    const uid = newUid('busy');
+    await fund(uid, '5');
+    const orderId = `${uid}-busy`;
+    const before = await tableCounts(ctx());
+    // The app's own locks, under the key the service locks a user with: the call has to wait out
+    // its whole lock wait (2 s) and give up.
+    await ctx().app.locks.withLock(`member:user:${uid}`, async () => {
+      const e = await expectError(m().consumeCpoint({ orderId, uid, cpoint: '1' }), GrpcStatus.ABORTED, 'LOCK_BUSY');
+      expect(e.legacyCode).to.equal('10000');
+      expect(e.metadata.legacy_code).to.equal('10000');
+    });
+    expect(await tableCounts(ctx())).to.deep.equal(before);
+    // Once the lock is free the same order pays, once.
+    expect(await m().consumeCpoint({ orderId, uid, cpoint: '1' })).to.deep.equal({ orderId, cpoint: '4.00' });
+    await expectLedgerBalanced(ctx(), uid);
+  });
+
   describe('bad input writes nothing and names the field', () => {
     it('cpoint 0, negative, 3 decimals, words, above 1e12; empty uid, order id, admin id', async () => {
       const uid = newUid();
@@ -215,6 +234,17 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
       const other = await ctx().clientsWithScopes(['userdata']);
       await expectError(other.clients.member.getCpoint({ uid }), GrpcStatus.PERMISSION_DENIED);
       await expectError(ctx().clientsWithToken(undefined).member.getCpoint({ uid }), GrpcStatus.UNAUTHENTICATED);
+    });
+
+    it('AdminReduceCpoint needs member.admin too, and a refused reduction writes nothing', async () => {
+      const uid = newUid();
+      await fund(uid, '3');
+      const { clients } = await ctx().clientsWithScopes(['member']);
+      const before = await tableCounts(ctx());
+      const e = await expectError(clients.member.adminReduceCpoint({ requestId: rid(), uid, cpoint: '1', adminId: 'a' }), GrpcStatus.PERMISSION_DENIED, 'SCOPE_MISSING');
+      expect(e.metadata.scope).to.equal('member.admin');
+      expect(await tableCounts(ctx())).to.deep.equal(before);
+      expect((await m().getCpoint({ uid })).cpoint).to.equal('3.00');
     });
   });
 

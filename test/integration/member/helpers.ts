@@ -6,17 +6,6 @@ let seq = 0;
 /** A uid no other test uses. */
 export const newUid = (prefix = 'u'): string => `${prefix}-${process.pid}-${++seq}`;
 
-/** Row counts of every member table, to prove a refused call wrote nothing. */
-export async function tableCounts(t: TestApp): Promise<Record<string, number>> {
-  const tables = ['member_users', 'member_journal', 'member_orders', 'member_requests', 'member_task_progress', 'member_task_targets'];
-  const out: Record<string, number> = {};
-  for (const table of tables) {
-    const row = (await t.app.db.knex(table).count({ n: '*' }).first()) as { n: number | string } | undefined;
-    out[table] = Number(row?.n ?? 0);
-  }
-  return out;
-}
-
 /** The stored balance (hundredths) and the sum of the user's journal; they must agree. */
 export async function expectLedgerBalanced(t: TestApp, uid: string): Promise<number> {
   const knex = t.app.db.knex;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { HuodongError } from '@huodong/clients';
+import { GrpcStatus, HuodongError } from '@huodong/clients';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { expectLedgerBalanced, retryBusy } from './helpers.js';
 
@@ -57,7 +57,8 @@ describe('MemberService with Redis stopped mid-run [mysql+redlock]', function ()
     const users = ['outage-a', 'outage-b', 'outage-c'];
     for (const uid of users) await m.adminAddCpoint({ requestId: `fund-${uid}`, uid, cpoint: '60.00', adminId: 'ops' });
 
-    const outcomes = new Map<string, string>();
+    // Per order: OK, or the reason and gRPC code it was refused with.
+    const outcomes = new Map<string, { reason: string; code: string }>();
     const orders = Array.from({ length: 240 }, (_, i) => ({ orderId: `outage-${i}`, uid: users[i % users.length] as string }));
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -65,9 +66,9 @@ describe('MemberService with Redis stopped mid-run [mysql+redlock]', function ()
         const order = orders[next++] as { orderId: string; uid: string };
         try {
           await retryBusy(() => m.consumeCpoint({ ...order, cpoint: '1.00' }));
-          outcomes.set(order.orderId, 'OK');
+          outcomes.set(order.orderId, { reason: 'OK', code: 'OK' });
         } catch (err) {
-          outcomes.set(order.orderId, err instanceof HuodongError ? `${err.reason}` : String(err));
+          outcomes.set(order.orderId, err instanceof HuodongError ? { reason: err.reason, code: GrpcStatus[err.code] } : { reason: String(err), code: '' });
         }
         await sleep(5);
       }
@@ -84,10 +85,13 @@ describe('MemberService with Redis stopped mid-run [mysql+redlock]', function ()
     redis.stopped = false;
     await workers;
 
-    const reasons = [...outcomes.values()];
-    const unavailable = [...outcomes].filter(([, v]) => v === 'STORE_UNAVAILABLE').map(([k]) => k);
+    const reasons = [...outcomes.values()].map((v) => v.reason);
+    const unavailable = [...outcomes].filter(([, v]) => v.reason === 'STORE_UNAVAILABLE').map(([k]) => k);
     expect(reasons.every((v) => v === 'OK' || v === 'STORE_UNAVAILABLE' || v === 'INSUFFICIENT_CPOINT'), reasons.join(',')).to.equal(true);
     expect(unavailable.length, 'some consumes met the outage').to.be.greaterThan(0);
+    // The issue asks for the status code UNAVAILABLE, not only a reason that says so.
+    const codes = new Set(unavailable.map((orderId) => outcomes.get(orderId)?.code));
+    expect([...codes], 'gRPC code of the refused consumes').to.deep.equal(['UNAVAILABLE']);
     expect(reasons.filter((v) => v === 'OK').length, 'consumes succeeded before and after').to.be.greaterThan(60);
 
     const knex = app.app.db.knex;

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { GrpcStatus, type member } from '@huodong/clients';
+import { GrpcStatus, member } from '@huodong/clients';
 import { STORE_KINDS, startTestApp, type TestApp } from '../../support/app.js';
 import { FakeClock } from '../../support/clock.js';
 import { expectError } from '../../support/errors.js';
-import { expectLedgerBalanced, newUid, tableCounts } from './helpers.js';
+import { tableCounts } from '../../support/member.js';
+import { expectLedgerBalanced, newUid } from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -39,7 +40,8 @@ function task(id: number, op: string, extra: Partial<member.TaskConfig> = {}): m
 
 for (const store of STORE_KINDS) {
   describe(`MemberService tasks and grades [${store}]`, function () {
-    // 2026-03-11 00:00 in Shanghai (a Wednesday), the first day of a 2-day cycle.
+    // 2026-03-11 00:00 in Shanghai (a Wednesday). It is day 20523 since 1970-01-01, an odd day,
+    // so it is the second day of a 2-day cycle: tests of 2-day cycles set their own start.
     const clock = new FakeClock('2026-03-10T16:00:00Z');
     let t: TestApp;
     let ids = 100;
@@ -165,14 +167,18 @@ for (const store of STORE_KINDS) {
       expect(await expectLedgerBalanced(t, uid)).to.equal(500);
     });
 
-    it('a cycle of 2 days (r_flag 1, r_ratio 2) with r_count 2 resets at local midnight after the second day', async () => {
+    it('a cycle of 2 days (r_flag 1, r_ratio 2) with r_count 2 spans two local days, then resets', async () => {
       await m().updateTaskConfig({ task: task(++ids, 'two-day', { rFlag: 1, rRatio: 2, rCount: 2 }) });
       const uid = newUid();
+      // 2026-03-12 00:00 local is day 20524 since 1970-01-01, an even day: a cycle's first day.
+      clock.set('2026-03-11T16:00:00Z');
       expect(await submit(uid, 'two-day', { times: 3 })).to.include({ code: 0, cpoint: '2.00' });
       expect(await submit(uid, 'two-day')).to.include({ code: 1, rule: 'r_count' });
-      clock.set('2026-03-11T15:59:59Z'); // day 2 of the cycle, 23:59:59 local
+      // 2026-03-13 23:59:59 local, the last second of the cycle's second day: with daily cycles
+      // (r_ratio 1) this would be a new cycle with 2 completions left.
+      clock.set('2026-03-13T15:59:59Z');
       expect(await submit(uid, 'two-day')).to.include({ code: 1, rule: 'r_count' });
-      clock.set('2026-03-11T16:00:00Z'); // 00:00 local on day 3: a new cycle
+      clock.set('2026-03-13T16:00:00Z'); // 2026-03-14 00:00 local, the third day: a new cycle
       expect(await submit(uid, 'two-day')).to.include({ code: 0, cpoint: '1.00' });
       expect(await submit(uid, 'two-day')).to.include({ code: 0 });
       expect(await submit(uid, 'two-day')).to.include({ code: 1, rule: 'r_count' });
@@ -245,6 +251,21 @@ for (const store of STORE_KINDS) {
       expect(codes.filter((c) => c === 0)).to.have.lengthOf(5);
       expect((await m().getCpoint({ uid })).cpoint).to.equal('5.00');
       await expectLedgerBalanced(t, uid);
+    });
+
+    it('a user created by any call starts at the grade 0 experience reaches (grades {1: 0, 2: 100})', async () => {
+      await m().updateGradeConfigs({ grades: [{ grade: 1, score: '0' }, { grade: 2, score: '100' }] });
+      await m().updateTaskConfig({ task: task(++ids, 'grade1-and-up', { sGrade: 1 }) });
+      const uid = newUid();
+      await m().adminAddCpoint({ requestId: `grade-${uid}`, uid, cpoint: '5', adminId: 'ops' });
+      expect(await m().getCpoint({ uid })).to.deep.equal({ cpoint: '5.00' });
+      expect((await m().batchGetUserInfo({ uids: [uid] })).users).to.deep.equal([{ uid, cpoint: '5.00', score: '0.00', grade: 1 }]);
+      // The regrade put every older user at grade 1 or above; a new row must not sort below them.
+      const lowest = (await m().listUsersSorted({ sortField: member.SortField.SORT_FIELD_GRADE, sortOrder: member.SortOrder.SORT_ORDER_ASC, limit: 1 })).users[0];
+      expect(lowest?.grade, 'the lowest stored grade').to.equal(1);
+      expect(await submit(uid, 'grade1-and-up')).to.include({ code: 0, grade: 1 });
+      // A user whose first call is SubmitTask is created inside that call, at grade 1 too.
+      expect(await submit(newUid(), 'grade1-and-up')).to.include({ code: 0, grade: 1 });
     });
 
     it('grades come from experience, never drop when c-points are spent, and regrade on a new table', async () => {

@@ -3,6 +3,7 @@ import { GrpcStatus } from '@huodong/clients';
 import { describeEachStore } from '../../support/app.js';
 import { expectError } from '../../support/errors.js';
 import { MemberStore } from '../../../src/member/store.js';
+import { tableCounts } from '../../support/member.js';
 import { newUid } from './helpers.js';
 
 describeEachStore('MemberService user lists', (ctx, store) => {
@@ -37,11 +38,13 @@ describeEachStore('MemberService user lists', (ctx, store) => {
     expect(shouted).to.equal(store === 'mysql+redlock' ? '5.00' : '0.00');
   });
 
-  it('refuses 0 or 101 uids and an empty uid', async () => {
+  it('refuses 0 or 101 uids and an empty uid, writing nothing', async () => {
+    const before = await tableCounts(ctx());
     expect((await expectError(m().batchGetUserInfo({ uids: [] }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('uids');
     const many = Array.from({ length: 101 }, (_, i) => `u${i}`);
     expect((await expectError(m().batchGetUserInfo({ uids: many }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('uids');
     expect((await expectError(m().batchGetUserInfo({ uids: ['ok', ''] }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('uids');
+    expect(await tableCounts(ctx())).to.deep.equal(before);
   });
 
   it('ListUsersSorted orders by c-points, score or grade, both ways, ties broken by uid, with pages', async () => {
@@ -70,10 +73,12 @@ describeEachStore('MemberService user lists', (ctx, store) => {
     expect(first).to.deep.equal({ uid: 's-c', cpoint: '3.00', score: '0.20', grade: 2 });
   });
 
-  it('refuses limit 101, page 0 below, and no sort field', async () => {
+  it('refuses limit 101, page 0 below, and no sort field, writing nothing', async () => {
+    const before = await tableCounts(ctx());
     expect((await expectError(m().listUsersSorted({ sortField: 1, limit: 101 }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('limit');
     expect((await expectError(m().listUsersSorted({ sortField: 1, page: -1 }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('page');
     expect((await expectError(m().listUsersSorted({ sortField: 0 }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('sort_field');
+    expect(await tableCounts(ctx())).to.deep.equal(before);
   });
 
   it('the sorted listing is served by a (field, uid) index, not a sort of the table', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { canonicalString, signParams } from '../../../src/member/bridge.js';
 
-// The worked example of docs/member.md; if this changes, the document is wrong.
+// The worked example of README.md and docs/member.md; if this changes, both documents are wrong.
 const SECRET = '3f1c2b7a9d0e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c';
 const PARAMS = { uid: 'u1001', orderId: 'mall_11', cpoint: '12.50', appName: 'shop', ts: '1763780000' };
 
