@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { GrpcStatus, HuodongError, lottery as pb } from '@huodong/clients';
 import { startTestApp } from '../../support/app.js';
 import { FakeClock } from '../../support/clock.js';
+import { redisControl, type RedisControl } from '../../support/redis.js';
 import { describeLottery, draw, enter, newOpenid, prize, save, START, type LotteryCtx } from './support.js';
 
 const RETRYABLE = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.ABORTED, GrpcStatus.DEADLINE_EXCEEDED]);
@@ -25,6 +26,7 @@ async function drawRetrying(ctx: LotteryCtx, token: string): Promise<pb.DrawResp
 }
 
 const O = pb.Outcome;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function inBatches<T>(n: number, batch: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
@@ -193,6 +195,64 @@ describe('LotteryService with Redis down [mysql]', function () {
       expect(info.user?.sessionPlays).to.equal(played);
       expect(played).to.be.within(1, 3);
       if (info.user?.sessionWins === 0) expect(played).to.equal(3);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('LotteryService with Redis stopped and restarted mid-draw [mysql+redlock]', function () {
+  this.timeout(180_000);
+  let redis: RedisControl;
+  before(() => {
+    redis = redisControl();
+  });
+  after(async () => redis.restoreIfStopped());
+
+  it('draws on through the outage, and stock, prize rows and plays stay exact', async () => {
+    const clock = new FakeClock(START);
+    const t = await startTestApp('mysql+redlock', { clock });
+    try {
+      const ctx: LotteryCtx = { t, clock };
+      const a = await save(ctx, { maxEplay: 1, prizes: [prize({ sum: 10, chance: '50' })] });
+      const tokens = await enterMany(ctx, a.code, 600);
+      const phase = { now: 'before' as 'before' | 'down' | 'after' };
+      const outcomes: Array<{ phase: string; outcome: pb.Outcome | 'unavailable' }> = [];
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < tokens.length) {
+          const token = tokens[next++] as string;
+          const drawnIn = phase.now;
+          try {
+            outcomes.push({ phase: drawnIn, outcome: (await draw(ctx, token)).outcome });
+          } catch (err) {
+            if (!(err instanceof HuodongError) || err.code !== GrpcStatus.UNAVAILABLE) throw err;
+            outcomes.push({ phase: drawnIn, outcome: 'unavailable' });
+          }
+        }
+      };
+      const workers = Promise.all(Array.from({ length: 16 }, worker));
+      while (outcomes.length < 150) await sleep(10);
+      await redis.stop();
+      phase.now = 'down';
+      const stoppedAt = outcomes.length;
+      while (outcomes.length < stoppedAt + 150) await sleep(10);
+      await redis.start();
+      phase.now = 'after';
+      await workers;
+
+      // Without the lock the draws go on: the database alone decides.
+      expect(outcomes.filter((o) => o.phase === 'down' && o.outcome !== 'unavailable').length, 'drawn while Redis was down').to.be.greaterThan(100);
+      expect(outcomes.filter((o) => o.phase === 'after' && o.outcome !== 'unavailable').length, 'drawn after the restart').to.be.greaterThan(100);
+      const wins = outcomes.filter((o) => o.outcome === O.OUTCOME_WIN).length;
+      expect(wins).to.equal(10);
+      expect(await prizeRows(ctx, a.activityId)).to.have.lengthOf(10);
+      const knex = t.app.db.knex;
+      expect(await knex('lottery_prize_stock').where({ aid: a.activityId }).select('won')).to.deep.equal([{ won: 10 }]);
+      const plays = (await knex('lottery_session_counters').where({ aid: a.activityId }).max({ most: 'plays' }).sum({ all: 'plays' }).first()) as { most: number; all: number | string };
+      expect(Number(plays.most)).to.equal(1);
+      const drawn = outcomes.filter((o) => o.outcome === O.OUTCOME_WIN || o.outcome === O.OUTCOME_NO_AWARD || o.outcome === O.OUTCOME_STOCK_GONE).length;
+      expect(Number(plays.all)).to.equal(drawn);
     } finally {
       await t.stop();
     }

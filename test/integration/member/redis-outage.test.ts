@@ -1,57 +1,26 @@
-import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { GrpcStatus, HuodongError } from '@huodong/clients';
 import { startTestApp, type TestApp } from '../../support/app.js';
+import { redisControl, type RedisControl } from '../../support/redis.js';
 import { expectLedgerBalanced, retryBusy } from './helpers.js';
-
-const run = promisify(execFile);
-
-/** The Redis that npm test started, which this test may stop and start again. */
-function redisControl(): { bin: string; cli: string; port: string; dir: string } {
-  const bin = process.env.HUODONG_TEST_REDIS_SERVER_BIN;
-  const port = process.env.HUODONG_TEST_REDIS_PORT;
-  const dir = process.env.HUODONG_TEST_REDIS_DIR;
-  if (!bin || !port || !dir) {
-    throw new Error(
-      'this test stops and restarts Redis: run it with `npm test` letting scripts/services.sh start Redis ' +
-        '(unset REDIS_URL), which exports HUODONG_TEST_REDIS_SERVER_BIN, HUODONG_TEST_REDIS_PORT and HUODONG_TEST_REDIS_DIR',
-    );
-  }
-  return { bin, cli: join(dirname(bin), 'redis-cli'), port, dir };
-}
-
-async function ping(cli: string, port: string): Promise<boolean> {
-  try {
-    const { stdout } = await run(cli, ['-h', '127.0.0.1', '-p', port, 'ping']);
-    return stdout.trim() === 'PONG';
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('MemberService with Redis stopped mid-run [mysql+redlock]', function () {
   this.timeout(120_000);
   let t: TestApp | undefined;
-  const redis = { stopped: false };
+  let redis: RedisControl;
 
   before(async () => {
-    redisControl();
+    redis = redisControl();
     t = await startTestApp('mysql+redlock');
   });
   after(async () => {
-    if (redis.stopped) {
-      const r = redisControl();
-      await run(r.bin, ['--port', r.port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--dir', r.dir, '--pidfile', join(r.dir, 'redis.pid'), '--logfile', join(r.dir, 'redis.log')]);
-    }
+    await redis.restoreIfStopped();
     await t?.stop();
   });
 
   it('consumes fail with UNAVAILABLE or succeed, and balances, journal and orders stay consistent', async () => {
-    const r = redisControl();
     const app = t as TestApp;
     const m = app.clients.member;
     const users = ['outage-a', 'outage-b', 'outage-c'];
@@ -76,13 +45,10 @@ describe('MemberService with Redis stopped mid-run [mysql+redlock]', function ()
     const workers = Promise.all(Array.from({ length: 6 }, worker));
 
     while (outcomes.size < 60) await sleep(10);
-    await run(r.cli, ['-h', '127.0.0.1', '-p', r.port, 'shutdown', 'nosave']);
-    redis.stopped = true;
+    await redis.stop();
     const stoppedAt = outcomes.size;
     while (outcomes.size < stoppedAt + 40) await sleep(10);
-    await run(r.bin, ['--port', r.port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--dir', r.dir, '--pidfile', join(r.dir, 'redis.pid'), '--logfile', join(r.dir, 'redis.log')]);
-    for (let i = 0; i < 100 && !(await ping(r.cli, r.port)); i += 1) await sleep(100);
-    redis.stopped = false;
+    await redis.start();
     await workers;
 
     const reasons = [...outcomes.values()].map((v) => v.reason);
