@@ -1,7 +1,7 @@
 /** Validation of the admin inputs (activities and units); bad input names its field. */
 import { InvalidArgumentError } from '../platform/errors.js';
 import { AREA } from './errors.js';
-import type { ActivateType, FilterRules, IdentityKind, ProductDef } from './rules.js';
+import { canonicalIdentity, type ActivateType, type FilterRules, type IdentityKind, type ProductDef } from './rules.js';
 
 export type StatusInput = 'enabled' | 'disabled' | 'unspecified';
 
@@ -118,7 +118,7 @@ export function validateActivity(input: ActivityInput): Omit<ActivityRecord, 'id
   if (input.blockedIdentities.length > MAX_BLOCKED) throw bad('activity.blocked_identities', `must have at most ${MAX_BLOCKED} entries`);
   const blocked = new Set<string>();
   for (const identity of input.blockedIdentities) {
-    blocked.add(name(identity, 'activity.blocked_identities', 128));
+    blocked.add(canonicalIdentity(name(identity, 'activity.blocked_identities', 128)));
   }
   return {
     id,

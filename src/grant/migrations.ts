@@ -1,4 +1,4 @@
-import { isMysql, type Migration } from '../platform/db.js';
+import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
 import { UNIT_CODE } from './rules.js';
 
 export const T = {
@@ -252,4 +252,5 @@ export const migrations: readonly Migration[] = [
       if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${GRANT_UNITS_PROCEDURE}`);
     },
   },
+  exactTextMigration('20261202000510_grant_exact_text', Object.values(T)),
 ];

@@ -138,7 +138,7 @@ export function validateParticipate(raw: RawParticipate): Validated<ParticipateI
   return {
     ok: true,
     value: {
-      identity: identity.value,
+      identity: canonicalIdentity(identity.value),
       activityLabel: activityLabel.value,
       source: source.value,
       branch: branch.value,
@@ -153,6 +153,16 @@ const PHONE = /^1[3-9]\d{9}$/;
 const EMAIL = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 const ENTERPRISE = /^[A-Za-z][A-Za-z0-9_.-]{2,63}$/;
 const LOCK_ASSET = /^\d{6,20}$/;
+
+/**
+ * One person, one identity: e-mail addresses and enterprise accounts do not tell letter case
+ * apart, so they are kept in lower case (otherwise "Alice@corp.com" and "alice@corp.com" would
+ * each take the per-person limit, and a block of one would miss the other).
+ */
+export function canonicalIdentity(identity: string): string {
+  const kind = classifyIdentity(identity);
+  return kind === 'email' || kind === 'enterprise_account' ? identity.toLowerCase() : identity;
+}
 
 /** The kind of an identity, told from its form; undefined when it is of no known kind. */
 export function classifyIdentity(identity: string): IdentityKind | undefined {

@@ -26,6 +26,7 @@ import {
   activityGate,
   activityRefused,
   badParameter,
+  canonicalIdentity,
   classifyIdentity,
   NONCE_WINDOW_SECONDS,
   productWindow,
@@ -444,7 +445,7 @@ export class GrantService {
   }
 
   async listEntitlements(identityRaw: string, pageSize: number, pageToken: string): Promise<EntitlementPage> {
-    const identity = identityRaw.trim();
+    const identity = canonicalIdentity(identityRaw.trim());
     if (identity === '') throw new InvalidArgumentError('identity', 'is required', AREA);
     if ([...identity].length > 128) throw new InvalidArgumentError('identity', 'must be at most 128 characters', AREA);
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 100) throw new InvalidArgumentError('page_size', 'must be 0..100', AREA);

@@ -4,7 +4,7 @@
  * one transaction.
  */
 import type { Knex } from 'knex';
-import { createBatcher, firstAsAsked, groupAsAsked } from '../platform/batch.js';
+import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
 import { callProcedure, isMysql, isUniqueViolation } from '../platform/db.js';
 import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
@@ -160,14 +160,14 @@ export class GrantStore {
     this.loadActivity = createBatcher(
       async (labels) => {
         const rows = await this.knex<ActivityRow>(T.activities).whereIn('label', [...labels]);
-        return new Map([...firstAsAsked(labels, rows, (r) => r.label, this.procedures)].map(([label, row]) => [label, toActivity(row)]));
+        return new Map([...firstByKey(rows, (r) => r.label)].map(([label, row]) => [label, toActivity(row)]));
       },
       { keyOf: (label) => label },
     );
     this.loadUnits = createBatcher(
       async (ids) => {
         const rows = await this.knex<UnitRow>(T.units).whereIn('activity_id', [...ids]).orderBy([{ column: 'seq' }, { column: 'id' }]);
-        return new Map([...groupAsAsked(ids, rows, (r) => r.activity_id, this.procedures)].map(([id, group]) => [id, group.map(toUnit)]));
+        return new Map([...groupByKey(rows, (r) => r.activity_id)].map(([id, group]) => [id, group.map(toUnit)]));
       },
       { keyOf: (id) => id },
     );

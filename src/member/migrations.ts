@@ -1,4 +1,4 @@
-import { isMysql, type Migration } from '../platform/db.js';
+import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
 
 export const T = {
   users: 'member_users',
@@ -235,4 +235,5 @@ export const migrations: readonly Migration[] = [
       if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${PAY_ORDER_PROCEDURE}`);
     },
   },
+  exactTextMigration('20261202000210_member_exact_text', Object.values(T)),
 ];

@@ -4,7 +4,7 @@
  * whose unique key makes the change happen once.
  */
 import type { Knex } from 'knex';
-import { createBatcher, firstAsAsked } from '../platform/batch.js';
+import { createBatcher } from '../platform/batch.js';
 import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
 import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
@@ -114,16 +114,7 @@ export class MemberStore {
     private readonly knex: Knex,
     private readonly dialect: Dialect,
   ) {
-    this.loadUser = createBatcher((uids) => this.usersByRequestedUid(uids), { keyOf: (uid) => uid });
-  }
-
-  /**
-   * Keys each found row by the uid it was asked for: MySQL compares uids case-insensitively,
-   * so a row the database matched may spell its uid differently from the request.
-   */
-  private async usersByRequestedUid(uids: readonly string[]): Promise<Map<string, UserRow>> {
-    const rows = await this.getUsers(uids);
-    return firstAsAsked(uids, rows.values(), (u) => u.uid, this.dialect === 'mysql');
+    this.loadUser = createBatcher((uids) => this.getUsers(uids), { keyOf: (uid) => uid });
   }
 
   async getUser(uid: string): Promise<UserRow> {

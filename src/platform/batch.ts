@@ -48,35 +48,27 @@ export function createBatcher<K, V>(load: BatchLoad<K, V>, options: BatchOptions
 }
 
 /**
- * A batch's rows grouped under the key each caller asked for, in row order; keys with no row
- * are absent. MySQL compares such keys (uids, open ids, labels) case-insensitively, so with
- * `caseInsensitive` a row stored under another case answers the key asked for, as a single-row
- * query would have; a row under the exact key is preferred.
+ * A batch's rows grouped by key, in row order. Keys compare exactly on both stores (MySQL tables
+ * of the areas that batch are utf8mb4_bin: see exactTextMigration), so a row answers exactly the
+ * key it holds, as its single-row query would.
  */
-export function groupAsAsked<R>(asked: Iterable<string>, rows: Iterable<R>, keyOfRow: (row: R) => string, caseInsensitive: boolean): Map<string, R[]> {
-  const exact = new Map<string, R[]>();
-  const folded = new Map<string, R[]>();
-  const add = (groups: Map<string, R[]>, key: string, row: R): void => {
+export function groupByKey<R>(rows: Iterable<R>, keyOfRow: (row: R) => string): Map<string, R[]> {
+  const groups = new Map<string, R[]>();
+  for (const row of rows) {
+    const key = keyOfRow(row);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [row]);
     else group.push(row);
-  };
-  for (const row of rows) {
-    const key = keyOfRow(row);
-    add(exact, key, row);
-    if (caseInsensitive) add(folded, key.toLowerCase(), row);
   }
-  const found = new Map<string, R[]>();
-  for (const key of asked) {
-    const group = exact.get(key) ?? (caseInsensitive ? folded.get(key.toLowerCase()) : undefined);
-    if (group !== undefined) found.set(key, group);
-  }
-  return found;
+  return groups;
 }
 
-/** groupAsAsked for keys that name one row each (a primary or unique key): that row per key. */
-export function firstAsAsked<R>(asked: Iterable<string>, rows: Iterable<R>, keyOfRow: (row: R) => string, caseInsensitive: boolean): Map<string, R> {
+/** groupByKey for keys that name one row each (a primary or unique key): that row per key. */
+export function firstByKey<R>(rows: Iterable<R>, keyOfRow: (row: R) => string): Map<string, R> {
   const found = new Map<string, R>();
-  for (const [key, [row]] of groupAsAsked(asked, rows, keyOfRow, caseInsensitive)) if (row !== undefined) found.set(key, row);
+  for (const row of rows) {
+    const key = keyOfRow(row);
+    if (!found.has(key)) found.set(key, row);
+  }
   return found;
 }

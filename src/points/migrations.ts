@@ -1,4 +1,4 @@
-import { isMysql, type Migration } from '../platform/db.js';
+import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
 
 export const T = {
   accounts: 'points_accounts',
@@ -302,4 +302,5 @@ export const migrations: readonly Migration[] = [
       for (const name of [CREDIT_PROCEDURE, DEBIT_PROCEDURE]) await knex.raw(`DROP PROCEDURE IF EXISTS ${name}`);
     },
   },
+  exactTextMigration('20261202010210_points_exact_text', Object.values(T)),
 ];

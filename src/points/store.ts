@@ -8,7 +8,7 @@
  * the user, and no range locks are taken that would deadlock inserts of other users' lots.
  */
 import type { Knex } from 'knex';
-import { createBatcher, firstAsAsked, groupAsAsked } from '../platform/batch.js';
+import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
 import { callProcedure, isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { CREDIT_PROCEDURE, DEBIT_PROCEDURE, T } from './migrations.js';
@@ -274,13 +274,7 @@ export class PointsStore {
         { column: 'open_id', order: 'asc' },
         { column: 'expires_at', order: 'asc' },
       ])) as Array<{ open_id: string; expires_at: Num | null; s: Num }>;
-    // Each user's rows under the open id asked for (MySQL matches open ids case-insensitively).
-    const groups = groupAsAsked(
-      keys.map((k) => k.openId),
-      rows,
-      (r) => r.open_id,
-      this.procedures,
-    );
+    const groups = groupByKey(rows, (r) => r.open_id);
     const found = new Map<string, Holdings>();
     for (const key of keys) {
       const group = groups.get(key.openId);
@@ -536,7 +530,7 @@ export class PointsStore {
 
   private async prizesOf(ids: readonly string[]): Promise<Map<string, PrizeRow>> {
     const rows = (await this.knex(T.prizes).whereIn('prize_id', [...ids])) as PrizeRow[];
-    return firstAsAsked(ids, rows, (r) => r.prize_id, this.procedures);
+    return firstByKey(rows, (r) => r.prize_id);
   }
 
   async listPrizes(): Promise<PrizeRow[]> {

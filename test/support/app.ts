@@ -30,7 +30,7 @@ export async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promi
   const root = new URL(requireEnv('MYSQL_URL'));
   const name = `hd_test_${randomBytes(6).toString('hex')}`;
   const admin = await mysql.createConnection({ uri: `${root.protocol}//${root.username}:${root.password}@${root.host}/` });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
   await admin.end();
   const url = new URL(root.toString());
   url.pathname = `/${name}`;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createBatcher, firstAsAsked, groupAsAsked } from '../../../src/platform/batch.js';
+import { createBatcher, firstByKey, groupByKey } from '../../../src/platform/batch.js';
 
 describe('read batcher', () => {
   it('coalesces reads of one tick into one load, deduplicating keys, and answers each caller', async () => {
@@ -35,31 +35,24 @@ describe('read batcher', () => {
   });
 });
 
-describe('groupAsAsked', () => {
+describe('groupByKey / firstByKey', () => {
   const rows = [
     { id: 'abc', n: 1 },
     { id: 'ABC', n: 2 },
     { id: 'Xy', n: 3 },
     { id: 'Xy', n: 4 },
   ];
-  const ns = (m: Map<string, Array<{ n: number }>>): Record<string, number[]> =>
-    Object.fromEntries([...m].map(([k, g]) => [k, g.map((r) => r.n)]));
 
-  it('case-insensitive (MySQL): an exact key wins, another case answers the key asked for, in row order', () => {
-    const found = groupAsAsked(['abc', 'xy', 'XY', 'none'], rows, (r) => r.id, true);
-    expect(ns(found)).to.deep.equal({ abc: [1], xy: [3, 4], XY: [3, 4] });
+  it('groups rows under their exact key, in row order', () => {
+    const found = groupByKey(rows, (r) => r.id);
+    expect(Object.fromEntries([...found].map(([k, g]) => [k, g.map((r) => r.n)]))).to.deep.equal({ abc: [1], ABC: [2], Xy: [3, 4] });
   });
 
-  it('case-sensitive (SQLite): only exact keys answer', () => {
-    const found = groupAsAsked(['abc', 'xy', 'Xy'], rows, (r) => r.id, false);
-    expect(ns(found)).to.deep.equal({ abc: [1], Xy: [3, 4] });
-  });
-
-  it('firstAsAsked answers the one row of each key asked for', () => {
-    const found = firstAsAsked(['ABC', 'xy', 'none'], rows, (r) => r.id, true);
-    expect([...found].map(([k, r]) => [k, r.n])).to.deep.equal([
+  it('firstByKey answers the first row of each key', () => {
+    expect([...firstByKey(rows, (r) => r.id)].map(([k, r]) => [k, r.n])).to.deep.equal([
+      ['abc', 1],
       ['ABC', 2],
-      ['xy', 3],
+      ['Xy', 3],
     ]);
   });
 });
