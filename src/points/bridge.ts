@@ -276,7 +276,16 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
   });
 
   route('savePointsRule', async (body, request) => {
-    const r = await points.savePointsRule({ ruleDetail: stringParam(body, 'ruleDetail') ?? '' }, callOptions(request));
+    // The legacy route carries only the text, and SavePointsRule replaces the whole rule: the
+    // per-source validity set over gRPC is sent back as it is, or every sign, invite and other
+    // credit after this save would never expire. (A gRPC save between the read and the write
+    // loses to this one; an update_mask on SavePointsRule would close that window.)
+    const options = callOptions(request);
+    const current = await points.getPointsRule({}, options);
+    const r = await points.savePointsRule(
+      { ruleDetail: stringParam(body, 'ruleDetail') ?? '', sourceExpiries: current.rule?.sourceExpiries ?? [] },
+      options,
+    );
     return { ruleDetail: r.rule?.ruleDetail ?? '' };
   });
 
@@ -350,11 +359,14 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
 
   route('changePoints', async (body, request) => {
     const raw = intParam(body, 'faceValue');
-    // Legacy callers debit with a negative faceValue, or say so with changeStatus 2.
+    // Legacy callers debit with a negative faceValue, or say so with changeStatus 2 (seed
+    // table 2: 1 add, 2 reduce), with or without the minus sign. A minus sign with changeStatus
+    // 1 says both: which one was meant is unknowable, and guessing moves points the wrong way.
     const negative = raw.startsWith('-');
     const status = stringParam(body, 'changeStatus');
     if (status !== undefined && status !== '1' && status !== '2') throw badRequest('changeStatus', 'must be 1 (add) or 2 (reduce)');
-    const debit = status === '2' || (status === undefined && negative);
+    if (negative && status === '1') throw badRequest('faceValue', 'is negative (a debit) but changeStatus is 1 (add)');
+    const debit = status === '2' || negative;
     const r = await points.changePoints(
       {
         requestId: requestIdOf(body),

@@ -24,6 +24,23 @@ export interface JobResult {
 
 const BATCH = 200;
 
+/**
+ * Every run takes this lock: each instance's scheduler, RunDailyJob and the bridge's timedTask.
+ * Overlapping runs would stay correct (each lot expires in a conditional transaction, under a
+ * unique dedupe key) but would split the day's counts between them and do the work twice.
+ */
+const LOCK_KEY = 'points:daily-job';
+/** How long the lock outlives a holder that died (Redlock; the local lock has no expiry). */
+const LOCK_TTL_MS = 60_000;
+
+/**
+ * How a run meets another one holding the lock. The scheduler gives up at once and looks again
+ * on its next tick. A manual run waits, as long as a holder keeps the lock at most, and then
+ * runs: the seed's cron calls timedTask at 00:00, when the schedulers start too, and should get
+ * its answer (usually `already_finished`), not a refusal.
+ */
+export type LockWait = 'scheduled' | 'manual';
+
 export class DailyJob {
   constructor(
     private readonly store: PointsStore,
@@ -31,7 +48,19 @@ export class DailyJob {
     private readonly timeZone: string,
   ) {}
 
-  /** Runs today's job; `batchLimit` > 0 stops after that many lots, leaving the day unfinished. */
+  /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
+  runLocked(locks: Locks, wait: LockWait, batchLimit = 0): Promise<JobResult> {
+    return locks.withLock(LOCK_KEY, () => this.run(batchLimit), {
+      area: AREA,
+      ttlMs: LOCK_TTL_MS,
+      waitMs: wait === 'manual' ? LOCK_TTL_MS : 0,
+    });
+  }
+
+  /**
+   * Runs today's job without the lock (callers take it through runLocked); `batchLimit` > 0
+   * stops after that many lots, leaving the day unfinished.
+   */
   async run(batchLimit = 0): Promise<JobResult> {
     const at = this.clock.now();
     const now = at.getTime();
@@ -87,9 +116,9 @@ export interface SchedulerOptions {
 
 /**
  * Runs the daily job when the zone's date changes while the server is up. The lock keeps
- * several instances from running it at once; the job run row keeps it once per day anyway.
- * A day missed while every instance was down is covered by the next run (it expires
- * everything due and resets every stale cycle) or by RunDailyJob.
+ * several instances (and manual runs) from running it at once; the job run row keeps it once
+ * per day anyway. A day missed while every instance was down is covered by the next run (it
+ * expires everything due and resets every stale cycle) or by RunDailyJob.
  */
 export class DailyJobScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -128,16 +157,18 @@ export class DailyJobScheduler {
     if (this.running !== undefined) return this.running;
     const today = this.today();
     if (today === this.lastDate) return Promise.resolve();
-    this.running = this.locks
-      .withLock('points:daily-job', () => this.job.run(), { area: AREA, ttlMs: 60_000, waitMs: 0 })
+    this.running = this.job
+      .runLocked(this.locks, 'scheduled')
       .then(
         (r) => {
           this.lastDate = today;
           this.logger.info({ runDate: r.runDate, expiredLots: String(r.expiredLots), resetTasks: String(r.resetTasks) }, 'points daily job');
         },
         (err: unknown) => {
-          // Another instance holds the lock: it is running today's job.
-          if (err instanceof LockBusyError) this.lastDate = today;
+          // The holder may be another instance on today's job, or a manual run of yesterday's
+          // (started before midnight) or of part of today's (batch_limit): look again on the
+          // next tick, which costs one read once the day is done.
+          if (err instanceof LockBusyError) this.logger.debug('points daily job: the lock is taken; looking again on the next tick');
           else this.logger.error({ err }, 'points daily job failed; retrying on the next tick');
         },
       )

@@ -300,7 +300,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
         return { task: taskOf(await service.getTask(request.taskId)) };
       },
       async runDailyJob(request) {
-        const r = await job.run(Math.max(0, request.batchLimit));
+        const r = await service.runDailyJob(job, request.batchLimit);
         return {
           runDate: r.runDate,
           finished: r.finished,

@@ -189,10 +189,17 @@ export function requirePoints(raw: string | undefined, field: string, max = MAX_
   return value;
 }
 
-export function requireText(raw: string | undefined, field: string, max: number): string {
+/**
+ * What a MySQL TEXT column holds, in bytes. A character cap alone does not keep text within it
+ * (20,000 emoji are 80,000 bytes), and SQLite would store the text that MySQL refuses.
+ */
+export const TEXT_COLUMN_BYTES = 65_535;
+
+export function requireText(raw: string | undefined, field: string, max: number, maxBytes = Number.POSITIVE_INFINITY): string {
   const value = (raw ?? '').trim();
   if (value === '') throw new InvalidArgumentError(field, 'is required', AREA);
   if ([...value].length > max) throw new InvalidArgumentError(field, `must be at most ${max} characters`, AREA);
+  if (Buffer.byteLength(value, 'utf8') > maxBytes) throw new InvalidArgumentError(field, `must be at most ${maxBytes} bytes of UTF-8`, AREA);
   return value;
 }
 

@@ -14,8 +14,10 @@ import {
   TaskNotClaimableError,
   TaskNotFoundError,
 } from './errors.js';
+import type { DailyJob, JobResult } from './job.js';
 import {
   MAX_STOCK,
+  TEXT_COLUMN_BYTES,
   cycleKey,
   expiryAfterDays,
   fingerprint,
@@ -368,7 +370,7 @@ export class PointsService {
   // ---- B-end ------------------------------------------------------------------------------
 
   async savePointsRule(detailRaw: string, expiriesRaw: ReadonlyArray<{ source: Source | undefined; days: number }>): Promise<RuleView> {
-    const detail = requireText(detailRaw, 'rule_detail', 20_000);
+    const detail = requireText(detailRaw, 'rule_detail', 20_000, TEXT_COLUMN_BYTES);
     const seen = new Set<Source>();
     const expiries = expiriesRaw.map((e, i) => {
       const field = `source_expiries[${i}]`;
@@ -514,6 +516,14 @@ export class PointsService {
       updated_at: at.getTime(),
     });
     return { task, currentTotal: completeNum, status: input.status };
+  }
+
+  /**
+   * RunDailyJob and the bridge's timedTask: today's job under the lock the schedulers take, so
+   * it never runs beside one of them or another manual run; it waits for a run in progress.
+   */
+  async runDailyJob(job: DailyJob, batchLimit: number): Promise<JobResult> {
+    return job.runLocked(this.locks, 'manual', Math.max(0, batchLimit));
   }
 
   async changePoints(input: ChangePointsInput): Promise<ChangeRow> {

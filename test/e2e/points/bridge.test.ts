@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { points as pb } from '@huodong/clients';
 import { describeEachStore, type TestApp } from '../../support/app.js';
 
 let seq = 0;
@@ -108,6 +109,57 @@ describeEachStore('points legacy REST bridge', (ctx) => {
       .result as { prizeId: string };
     const sent = await call(app, 'send_prize', { openId, prizeId: prize.prizeId, faceValue: 15 });
     expect(sent.body.result).to.include({ userRemainingPoints: 25 });
+  });
+
+  it('savePointsRule (text only) keeps the per-source validity saved over gRPC', async () => {
+    const app = ctx();
+    const points = app.clients.points;
+    const expiries = [
+      { source: pb.PointsSource.POINTS_SOURCE_SIGN, validityDays: 7 },
+      { source: pb.PointsSource.POINTS_SOURCE_INVITE, validityDays: 30 },
+    ];
+    try {
+      await points.savePointsRule({ ruleDetail: '签到积分7天有效', sourceExpiries: expiries });
+      const saved = await call(app, 'savePointsRule', { ruleDetail: '签到积分7天有效, 邀请积分30天有效' });
+      expect(saved.body).to.include({ code: 0 });
+      expect(saved.body.result).to.deep.equal({ ruleDetail: '签到积分7天有效, 邀请积分30天有效' });
+      const rule = (await points.getPointsRule({})).rule;
+      expect(rule?.ruleDetail).to.equal('签到积分7天有效, 邀请积分30天有效');
+      expect(rule?.sourceExpiries).to.deep.equal(expiries);
+      // and a sign credit still expires 7 days after it is granted
+      const before = Date.now();
+      const credited = await call(app, 'changePoints', { openId: unique('o'), faceValue: 5, changeType: 'sign' });
+      const expiredTime = (credited.body.result as { expiredTime: string | null }).expiredTime;
+      expect(expiredTime, 'a sign credit expires').to.be.a('string');
+      const week = 7 * 86_400_000;
+      expect(Date.parse(expiredTime ?? '')).to.be.within(before + week - 1_000, Date.now() + week);
+    } finally {
+      await points.savePointsRule({ ruleDetail: 'rule', sourceExpiries: [] });
+    }
+  });
+
+  it('changePoints refuses a faceValue whose sign contradicts changeStatus, writing nothing', async () => {
+    const app = ctx();
+    const openId = unique('o');
+    await call(app, 'changePoints', { openId, faceValue: 100, changeType: 'other' });
+    const records = async (): Promise<number> =>
+      ((await call(app, 'changeRecord', { openId, type: 'task' })).body.result as { list: unknown[] }).list.length;
+    for (const form of [false, true]) {
+      const r = await call(app, 'changePoints', { openId, faceValue: -50, changeStatus: 1, changeType: 'other' }, app.token, form);
+      expect(r.status).to.equal(400);
+      expect(r.body).to.include({ result: null, code: 3, reason: 'INVALID_ARGUMENT' });
+      expect(r.body.msg).to.match(/^faceValue/);
+    }
+    expect((await call(app, 'getUserPoints', { openId })).body.result).to.include({ points: 100 });
+    expect(await records()).to.equal(1);
+    // the consistent forms still work: a minus sign alone, changeStatus 2 with or without it, changeStatus 1
+    const debits = [{ faceValue: -10 }, { faceValue: 10, changeStatus: 2 }, { faceValue: -10, changeStatus: '2' }];
+    for (const d of debits) {
+      const r = await call(app, 'changePoints', { openId, changeType: 'other', ...d });
+      expect(r.body.result, JSON.stringify(d)).to.include({ changeStatus: 2, faceValue: 10 });
+    }
+    const added = await call(app, 'changePoints', { openId, faceValue: 5, changeStatus: 1, changeType: 'other' });
+    expect(added.body.result).to.include({ changeStatus: 1, faceValue: 5, userRemainingPoints: 75 });
   });
 
   it('refuses bad numbers, unknown ids and missing scopes with the legacy envelope', async () => {

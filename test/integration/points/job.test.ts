@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { isUniqueViolation, migrate, openDatabase, type Database } from '../../../src/platform/db.js';
 import { createLocalLocks, createRedlockLocks, type Locks } from '../../../src/platform/locks.js';
 import { createLogger } from '../../../src/platform/logger.js';
-import { DailyJob, DailyJobScheduler } from '../../../src/points/job.js';
+import { DailyJob, DailyJobScheduler, type JobResult } from '../../../src/points/job.js';
 import { migrations } from '../../../src/points/migrations.js';
 import { PointsService } from '../../../src/points/service.js';
 import { PointsStore, type StoreFaults } from '../../../src/points/store.js';
@@ -19,6 +19,27 @@ import { FakeClock } from '../../support/clock.js';
 import { checkLedger, sh, unique } from './helpers.js';
 
 const TZ = 'Asia/Shanghai';
+
+/** The real job, counting how often its body is entered, how many ran at once, and how many did a day's work. */
+class CountingJob extends DailyJob {
+  entered = 0;
+  mostAtOnce = 0;
+  didTheDay = 0;
+  private inside = 0;
+
+  override async run(batchLimit = 0): Promise<JobResult> {
+    this.entered += 1;
+    this.inside += 1;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.inside);
+    try {
+      const result = await super.run(batchLimit);
+      if (!result.alreadyFinished) this.didTheDay += 1;
+      return result;
+    } finally {
+      this.inside -= 1;
+    }
+  }
+}
 
 async function snapshot(knex: Knex, openId: string): Promise<unknown[]> {
   const rows: unknown[] = [];
@@ -208,19 +229,45 @@ for (const store of STORE_KINDS) {
 
     it('the scheduler runs the job once when the day turns, on one instance only, and stops cleanly', async () => {
       clock.set(sh('2026-06-01T23:59:00'));
+      const counted = new CountingJob(pointsStore, clock, TZ);
       const logger = createLogger('silent');
-      const a = new DailyJobScheduler(job, clock, locks, logger, TZ, { tickMs: 60_000 });
-      const b = new DailyJobScheduler(job, clock, locks, logger, TZ, { tickMs: 60_000 });
+      const a = new DailyJobScheduler(counted, clock, locks, logger, TZ, { tickMs: 60_000 });
+      const b = new DailyJobScheduler(counted, clock, locks, logger, TZ, { tickMs: 60_000 });
       const workers = [a.start(), b.start()];
       await Promise.all([a.tick(), b.tick()]);
+      expect(counted.entered).to.equal(0);
       expect(await pointsStore.getJobRun('2026-06-02')).to.equal(undefined);
       clock.set(sh('2026-06-02T00:00:01'));
       await Promise.all([a.tick(), b.tick()]);
       const run = await pointsStore.getJobRun('2026-06-02');
       expect(run?.finished_at).to.not.equal(null);
+      // Both instances tick at once; the lock lets one into the job's body, and only one does the day.
+      expect(counted.mostAtOnce, 'instances in the job at once').to.equal(1);
+      expect(counted.didTheDay).to.equal(1);
+      // The one that found the lock taken looks again on its next tick and finds the day done.
+      await Promise.all([a.tick(), b.tick()]);
       await Promise.all([a.tick(), b.tick()]);
       expect(await pointsStore.getJobRun('2026-06-02')).to.deep.equal(run);
+      expect([counted.mostAtOnce, counted.didTheDay]).to.deep.equal([1, 1]);
+      expect(counted.entered).to.be.at.most(2);
       await Promise.all(workers.map((w) => w.stop()));
+    });
+
+    it('manual runs (RunDailyJob, timedTask) take the scheduler\'s lock: a second one waits, then finds the day done', async () => {
+      clock.set(sh('2026-07-01T10:00:00'));
+      for (let i = 0; i < 10; i += 1) await change(unique('manual'), 'credit', 10, 'task');
+      clock.set(sh('2027-07-02T00:00:00'));
+      const counted = new CountingJob(pointsStore, clock, TZ);
+      const scheduler = new DailyJobScheduler(counted, clock, locks, createLogger('silent'), TZ, { tickMs: 60_000 });
+      const runs = await Promise.all([service.runDailyJob(counted, 0), service.runDailyJob(counted, 0)]);
+      expect(counted.mostAtOnce, 'runs in the job at once').to.equal(1);
+      expect(runs.map((r) => r.alreadyFinished).sort()).to.deep.equal([false, true]);
+      expect(Number(runs.find((r) => !r.alreadyFinished)?.expiredLots)).to.be.at.least(10);
+      // a manual run racing the scheduler waits for it too
+      clock.set(sh('2027-07-03T00:00:00'));
+      const [manual] = await Promise.all([service.runDailyJob(counted, 0), scheduler.tick()]);
+      expect(manual.runDate).to.equal('2027-07-03');
+      expect([counted.mostAtOnce, counted.didTheDay]).to.deep.equal([1, 2]);
     });
   });
 }

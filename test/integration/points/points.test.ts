@@ -166,6 +166,24 @@ describeEachStoreWithClock('PointsCenterService', '2026-03-10T10:00:00', (ctx, c
       await points().savePointsRule({ ruleDetail: 'rule', sourceExpiries: [] });
     });
 
+    it('caps the rule text at what a MySQL TEXT column holds (65,535 bytes of UTF-8), on every store', async () => {
+      await points().savePointsRule({ ruleDetail: 'before', sourceExpiries: [] });
+      const stored = async (): Promise<string> => ((await knex()('points_rules').first()) as { rule_detail: string }).rule_detail;
+      // 16,400 emoji are 16,400 characters (under the 20,000 cap) but 65,600 bytes
+      for (const ruleDetail of ['😀'.repeat(16_400), `${'😀'.repeat(16_383)}abcd`]) {
+        const e = await expectError(points().savePointsRule({ ruleDetail, sourceExpiries: [] }), GrpcStatus.INVALID_ARGUMENT);
+        expect(e.field).to.equal('rule_detail');
+        expect(await stored()).to.equal('before');
+        expect((await points().getPointsRule({})).rule?.ruleDetail).to.equal('before');
+      }
+      for (const ruleDetail of [`${'😀'.repeat(16_383)}abc`, 'a'.repeat(20_000)]) {
+        const saved = await points().savePointsRule({ ruleDetail, sourceExpiries: [] });
+        expect(saved.rule?.ruleDetail).to.equal(ruleDetail);
+        expect(await stored()).to.equal(ruleDetail);
+      }
+      await points().savePointsRule({ ruleDetail: 'rule', sourceExpiries: [] });
+    });
+
     it('pages change records newest first', async () => {
       const user = unique('u');
       for (let i = 1; i <= 5; i += 1) await credit(ctx().clients, user, i);
@@ -416,6 +434,27 @@ describeEachStoreWithClock('PointsCenterService', '2026-03-10T10:00:00', (ctx, c
         const e = await expectError(saveTask(ctx().clients, { taskId: id, ...over }), GrpcStatus.INVALID_ARGUMENT);
         expect(e.field, JSON.stringify(over)).to.equal(field);
         await expectError(points().getTask({ taskId: id }), GrpcStatus.NOT_FOUND);
+      }
+    });
+  });
+
+  describe('daily job', () => {
+    it('two concurrent RunDailyJob calls run the job one at a time: one does the day, the other finds it done', async () => {
+      await points().savePointsRule({ ruleDetail: 'sign: 1 day', sourceExpiries: [{ source: PointsSource.POINTS_SOURCE_SIGN, validityDays: 1 }] });
+      try {
+        clock.set(sh('2028-06-10T10:00:00'));
+        const users = Array.from({ length: 20 }, () => unique('job'));
+        for (const u of users) for (let i = 0; i < 5; i += 1) await credit(ctx().clients, u, 2, PointsSource.POINTS_SOURCE_SIGN);
+        clock.set(sh('2028-06-12T00:00:00'));
+        const runs = await Promise.all([points().runDailyJob({}), points().runDailyJob({})]);
+        // Without the lock both would find the day unfinished and run the body side by side.
+        expect(runs.filter((r) => !r.alreadyFinished), JSON.stringify(runs)).to.have.length.at.most(1);
+        expect(runs.every((r) => r.finished && r.runDate === '2028-06-12')).to.equal(true);
+        const expired = (await knex()('points_changes').whereIn('open_id', users).where('source', 'expiredTask')) as unknown[];
+        expect(expired).to.have.lengthOf(100);
+        for (const u of users) expect((await checkLedger(knex(), u)).balance).to.equal(0);
+      } finally {
+        await points().savePointsRule({ ruleDetail: 'rule', sourceExpiries: [] });
       }
     });
   });

@@ -6,7 +6,9 @@ import {
   periodKey,
   requireId,
   requirePoints,
+  requireText,
   taskRewardExpiry,
+  TEXT_COLUMN_BYTES,
   zonedInstant,
   type CycleRule,
 } from '../../../src/points/rules.js';
@@ -118,6 +120,15 @@ describe('points rules: validation', () => {
     expect(requirePoints('1000000000000', 'face_value')).to.equal(1_000_000_000_000n);
     for (const bad of ['0', '-1', '1.5', 'abc', '', '1000000000001', '9223372036854775808', ' 5', undefined]) {
       expect(fieldOf(() => requirePoints(bad, 'face_value')), String(bad)).to.equal('face_value');
+    }
+  });
+
+  it('text can be capped in UTF-8 bytes as well as characters (a MySQL TEXT column holds 65,535 bytes)', () => {
+    const fits = `${'😀'.repeat(16_383)}abc`; // 65,535 bytes
+    expect(requireText(fits, 'rule_detail', 20_000, TEXT_COLUMN_BYTES)).to.equal(fits);
+    expect(requireText('a'.repeat(20_000), 'rule_detail', 20_000, TEXT_COLUMN_BYTES)).to.have.lengthOf(20_000);
+    for (const bad of ['😀'.repeat(16_400), `${fits}d`, 'a'.repeat(20_001), '  ']) {
+      expect(fieldOf(() => requireText(bad, 'rule_detail', 20_000, TEXT_COLUMN_BYTES)), bad.slice(0, 4)).to.equal('rule_detail');
     }
   });
 
