@@ -76,7 +76,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     services: instances.flatMap((i) => i.services),
     deps: { apps, logger, guards: instances.flatMap((i) => i.guards ?? []) },
   });
-  const grpcAddress = `127.0.0.1:${grpc.port}`;
+  const grpcAddress = grpc.address;
   const workers: Worker[] = [];
   for (const instance of instances) if (instance.start) workers.push(await instance.start());
 

@@ -1,5 +1,5 @@
 /** Shared helpers for the legacy REST routes: credentials, request ids, error translation. */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type CallOptions } from '@huodong/clients';
 
 /** connect-es's code -> HTTP table, used wherever a legacy envelope does not dictate otherwise. */
@@ -21,6 +21,58 @@ const HTTP_STATUS: Partial<Record<number, number>> = {
 
 export function httpStatusOf(err: HuodongError): number {
   return HTTP_STATUS[err.code] ?? 500;
+}
+
+/** Sends one route's legacy envelope for a failure, with the HTTP status given. */
+export type SendFailure = (reply: FastifyReply, err: HuodongError, httpStatus: number) => FastifyReply;
+
+/** What reaches a route's error handler: a thrown error, or fastify's own (with its HTTP status). */
+type RouteError = Error & { readonly statusCode?: number; readonly code?: string };
+
+/** What fastify's own refusals of a body mean, said the way the bridge names a bad field. */
+const BODY_PROBLEMS: Partial<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'is not valid JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'is empty but its content type is JSON',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'must be JSON or a urlencoded form',
+};
+
+/**
+ * A failure without huodong's ErrorInfo came from the channel, not the server (no connection,
+ * deadline): its text names internal addresses, so the caller gets a plain one.
+ */
+const TRANSPORT_MESSAGES: Partial<Record<number, string>> = {
+  [GrpcStatus.UNAVAILABLE]: 'the service is unavailable, retry later',
+  [GrpcStatus.DEADLINE_EXCEEDED]: 'the service did not answer in time',
+  [GrpcStatus.CANCELLED]: 'the call was cancelled',
+};
+
+function forCaller(err: HuodongError): HuodongError {
+  if (err.domain !== '') return err;
+  return new HuodongError(err.code, TRANSPORT_MESSAGES[err.code] ?? 'internal error', err.reason, err.domain, undefined, {});
+}
+
+/**
+ * A route's `errorHandler`, so that every failure reaches the caller in the route's own
+ * envelope. A route may simply throw: a HuodongError keeps its code (HTTP status by connect's
+ * table). fastify refuses some requests before any handler runs (a body that is not JSON, one
+ * over the limit, an unknown content type); those become INVALID_ARGUMENT naming `body` with
+ * fastify's 4xx status. Anything else is a fault of ours: logged, and answered like the gRPC
+ * edge answers it, INTERNAL with a generic message.
+ */
+export function routeErrorHandler(send: SendFailure) {
+  return (error: RouteError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    if (error instanceof HuodongError) return send(reply, forCaller(error), httpStatusOf(error));
+    const status = error.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const problem =
+        status === 413
+          ? `is larger than ${request.routeOptions.bodyLimit} bytes`
+          : (BODY_PROBLEMS[error.code ?? ''] ?? error.message);
+      return send(reply, badRequest('body', problem), status);
+    }
+    request.log.error({ err: error }, 'bridge route failed');
+    return send(reply, new HuodongError(GrpcStatus.INTERNAL, 'internal error', 'INTERNAL', 'huodong.bridge', undefined, {}), 500);
+  };
 }
 
 /** Forwards the caller's Bearer token and request id to the gRPC call. */

@@ -5,10 +5,10 @@
  * the seed shows. A bad body and a replayed g_nonce are "1001" at HTTP 200 (the seed's "bad
  * parameters"); auth and store failures keep their HTTP status with the same envelope.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { grant, HuodongError, GrpcStatus } from '@huodong/clients';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { grant, GrpcStatus } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
-import { badRequest, bodyOf, callOptions, httpStatusOf, stringParam } from '../bridge/http.js';
+import { badRequest, bodyOf, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 /** The legacy system ran in China; its dates are "yyyy-MM-dd HH:mm:ss" there. */
 const LEGACY_ZONE = 'Asia/Shanghai';
@@ -98,41 +98,29 @@ function legacyEnvelope(claim: grant.Claim): Record<string, unknown> {
   return envelope;
 }
 
-function fail(reply: FastifyReply, err: unknown): FastifyReply {
-  if (!(err instanceof HuodongError)) throw err as Error;
+/** A bad body (fastify's own refusals included) and a replayed g_nonce are the seed's "bad parameters". */
+const fail: SendFailure = (reply, err, httpStatus) => {
   if (err.code === GrpcStatus.INVALID_ARGUMENT || err.reason === 'NONCE_REPLAYED') {
     return reply.code(200).send({ resultCode: '1001', resultMessage: `请求参数错误: ${err.message}`, reason: err.reason });
   }
-  return reply.code(httpStatusOf(err)).send({ resultCode: '1002', resultMessage: err.message, reason: err.reason });
-}
+  return reply.code(httpStatus).send({ resultCode: '1002', resultMessage: err.message, reason: err.reason });
+};
 
 export function grantBridge(app: FastifyInstance, { caller }: BridgeClients): void {
-  const route = {
-    // A body fastify cannot parse is still the seed's "bad parameters", in its envelope.
-    errorHandler(error: { statusCode?: number; message: string }, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
-      const status = error.statusCode ?? 500;
-      if (status >= 500) return reply.code(500).send({ resultCode: '1002', resultMessage: '处理异常,请稍后重试' });
-      return reply.code(200).send({ resultCode: '1001', resultMessage: `请求参数错误: body ${error.message}` });
-    },
-  };
-  app.post('/activity/services/activity', route, async (request, reply) => {
-    try {
-      const body = bodyOf(request);
-      const response = await caller.grant.participate(
-        {
-          identity: stringParam(body, 'identity') ?? '',
-          activityLabel: stringParam(body, 'activityLabel') ?? '',
-          source: stringParam(body, 'source') ?? '',
-          branch: stringParam(body, 'branch') ?? '',
-          extParams: extParamsOf(body),
-          nonce: nonceOf(request),
-        },
-        callOptions(request),
-      );
-      if (response.claim === undefined) throw new Error('Participate answered no claim');
-      return legacyEnvelope(response.claim);
-    } catch (err) {
-      return fail(reply, err);
-    }
+  app.post('/activity/services/activity', { errorHandler: routeErrorHandler(fail) }, async (request) => {
+    const body = bodyOf(request);
+    const response = await caller.grant.participate(
+      {
+        identity: stringParam(body, 'identity') ?? '',
+        activityLabel: stringParam(body, 'activityLabel') ?? '',
+        source: stringParam(body, 'source') ?? '',
+        branch: stringParam(body, 'branch') ?? '',
+        extParams: extParamsOf(body),
+        nonce: nonceOf(request),
+      },
+      callOptions(request),
+    );
+    if (response.claim === undefined) throw new Error('Participate answered no claim');
+    return legacyEnvelope(response.claim);
   });
 }

@@ -2,6 +2,7 @@
  * The gRPC server: every area's service behind the middleware, plus grpc.health.v1 and server
  * reflection so grpcurl and buf curl work by hand.
  */
+import { isIPv6 } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { accessLogger } from './logger.js';
@@ -10,10 +11,29 @@ import { addService, type RpcDeps, type ServiceRegistration } from './rpc.js';
 
 export const MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
+/** host:port as grpc-js reads it: an IPv6 literal goes in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The address a client in this process (the REST bridge) dials to reach a server bound to
+ * `host`: that host itself, since a server bound to one address answers on no other, or
+ * loopback when the server listens on every interface.
+ */
+export function dialAddress(host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare === '' || bare === '0.0.0.0') return hostPort('127.0.0.1', port);
+  if (isIPv6(bare) && /^[0:]+$/.test(bare)) return hostPort('::1', port);
+  return hostPort(bare, port);
+}
+
 export interface GrpcServer {
   readonly server: grpc.Server;
   readonly health: HealthImplementation;
   readonly port: number;
+  /** host:port for clients in this process, see dialAddress. */
+  readonly address: string;
   /** Health goes NOT_SERVING, in-flight calls drain, then the server closes (by force after graceMs). */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -45,7 +65,7 @@ export async function startGrpcServer(options: {
   ]);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+    server.bindAsync(hostPort(options.host, options.port), grpc.ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(err) : resolve(bound),
     );
   });
@@ -60,6 +80,7 @@ export async function startGrpcServer(options: {
     server,
     health,
     port,
+    address: dialAddress(options.host, port),
     async shutdown(graceMs) {
       setAll('NOT_SERVING');
       await new Promise<void>((resolve) => {

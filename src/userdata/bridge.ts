@@ -1,17 +1,15 @@
 /**
  * Seed 000's legacy routes: POST /userdata/getActUsrdata and /userdata/setActUsrdata, JSON or
- * urlencoded, answering {code, actUsrData}. code 0 is success; a failure answers the HTTP
- * status of its gRPC code and code = that gRPC code, with reason and message.
+ * urlencoded, answering {code, actUsrData}. code 0 is success; a failure, a body the bridge
+ * cannot read included, answers the HTTP status of its gRPC code and code = that gRPC code,
+ * with reason and message.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { HuodongError } from '@huodong/clients';
+import type { FastifyInstance } from 'fastify';
 import type { BridgeClients } from '../platform/area.js';
-import { badRequest, bodyOf, callOptions, httpStatusOf, integerParam, stringParam } from '../bridge/http.js';
+import { badRequest, bodyOf, callOptions, integerParam, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
-function fail(reply: FastifyReply, err: unknown): FastifyReply {
-  if (!(err instanceof HuodongError)) throw err as Error;
-  return reply.code(httpStatusOf(err)).send({ code: err.code, reason: err.reason, message: err.message });
-}
+const fail: SendFailure = (reply, err, httpStatus) =>
+  reply.code(httpStatus).send({ code: err.code, reason: err.reason, message: err.message });
 
 /** `data` arrives as an object (JSON body) or as JSON text (form body). */
 function dataParam(body: Record<string, unknown>): Record<string, unknown> {
@@ -31,34 +29,28 @@ function dataParam(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 export function userDataBridge(app: FastifyInstance, { caller: clients }: BridgeClients): void {
-  app.post('/userdata/getActUsrdata', async (request, reply) => {
-    try {
-      const body = bodyOf(request);
-      const result = await clients.userdata.getActUserData(
-        { actid: integerParam(body, 'actid', true) ?? '0', openid: stringParam(body, 'openid') ?? '' },
-        callOptions(request),
-      );
-      return { code: 0, actUsrData: { ...(result.data ?? {}), cas: Number(result.cas) } };
-    } catch (err) {
-      return fail(reply, err);
-    }
+  const route = { errorHandler: routeErrorHandler(fail) };
+
+  app.post('/userdata/getActUsrdata', route, async (request) => {
+    const body = bodyOf(request);
+    const result = await clients.userdata.getActUserData(
+      { actid: integerParam(body, 'actid', true) ?? '0', openid: stringParam(body, 'openid') ?? '' },
+      callOptions(request),
+    );
+    return { code: 0, actUsrData: { ...(result.data ?? {}), cas: Number(result.cas) } };
   });
 
-  app.post('/userdata/setActUsrdata', async (request, reply) => {
-    try {
-      const body = bodyOf(request);
-      const result = await clients.userdata.setActUserData(
-        {
-          actid: integerParam(body, 'actid', true) ?? '0',
-          openid: stringParam(body, 'openid') ?? '',
-          data: dataParam(body),
-          cas: integerParam(body, 'cas') ?? '0',
-        },
-        callOptions(request),
-      );
-      return { code: 0, actUsrData: { cas: Number(result.cas) } };
-    } catch (err) {
-      return fail(reply, err);
-    }
+  app.post('/userdata/setActUsrdata', route, async (request) => {
+    const body = bodyOf(request);
+    const result = await clients.userdata.setActUserData(
+      {
+        actid: integerParam(body, 'actid', true) ?? '0',
+        openid: stringParam(body, 'openid') ?? '',
+        data: dataParam(body),
+        cas: integerParam(body, 'cas') ?? '0',
+      },
+      callOptions(request),
+    );
+    return { code: 0, actUsrData: { cas: Number(result.cas) } };
   });
 }

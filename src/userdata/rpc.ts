@@ -13,7 +13,7 @@ export function userDataRpc(service: UserDataService): ServiceRegistration {
         return { data: doc.data, cas: doc.cas };
       },
       async setActUserData(request) {
-        const cas = await service.set(request.actid, request.openid, request.data ?? {}, request.cas);
+        const cas = await service.set(request.actid, request.openid, request.data, request.cas);
         return { cas };
       },
     },

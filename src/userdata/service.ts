@@ -6,7 +6,6 @@ import type { UserDataStore } from './store.js';
 
 export const MAX_DATA_BYTES = 64 * 1024;
 const MAX_OPENID = 128;
-const MAX_UINT64 = 18446744073709551615n;
 const MAX_INT64 = 9223372036854775807n;
 
 export type JsonObject = { [key: string]: unknown };
@@ -16,14 +15,25 @@ export interface Document {
   readonly cas: string;
 }
 
+/**
+ * The proto field is uint64, but ids stop at 2^63-1: SQLite keeps larger integers only as REAL,
+ * where neighbouring activities would share documents, and every store must answer alike.
+ */
 export function validateActid(actid: string | undefined): string {
   const value = parseInteger(actid, 'actid');
-  if (value <= 0n || value > MAX_UINT64) throw new InvalidArgumentError('actid', 'must be a positive integer', AREA);
+  if (value <= 0n || value > MAX_INT64) {
+    throw new InvalidArgumentError('actid', `must be a positive integer up to ${MAX_INT64}`, AREA);
+  }
   return value.toString();
 }
 
+/**
+ * Surrounding whitespace is refused, not trimmed: MySQL's PAD SPACE collations find 'abc' for
+ * 'abc ', so such an openid would read and overwrite another user's document.
+ */
 export function validateOpenid(openid: string | undefined): string {
   if (openid === undefined || openid.trim() === '') throw new InvalidArgumentError('openid', 'is required', AREA);
+  if (openid.trim() !== openid) throw new InvalidArgumentError('openid', 'must not start or end with whitespace', AREA);
   if ([...openid].length > MAX_OPENID) {
     throw new InvalidArgumentError('openid', `must be at most ${MAX_OPENID} characters`, AREA);
   }
@@ -36,9 +46,12 @@ export function validateCas(cas: string | undefined): bigint {
   return value;
 }
 
-/** Serializes the document and enforces the 64 KiB cap. */
+/**
+ * Serializes the document and enforces the 64 KiB cap. Absent data is refused rather than read
+ * as `{}`, which would wipe the document; an empty object is a document like any other.
+ */
 export function serializeData(data: unknown): string {
-  if (data === undefined || data === null) return '{}';
+  if (data === undefined || data === null) throw new InvalidArgumentError('data', 'is required', AREA);
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new InvalidArgumentError('data', 'must be a JSON object', AREA);
   }

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { GrpcStatus } from '@huodong/clients';
+import { MAX_BODY_BYTES } from '../../../src/bridge/server.js';
 import { describeEachStore } from '../../support/app.js';
 
 let seq = 0;
@@ -91,12 +93,54 @@ describeEachStore('REST bridge /userdata', (ctx) => {
     expect(denied.status).to.equal(403);
   });
 
-  it('refuses bodies over the bridge limit with 413', async () => {
-    const res = await fetch(`${ctx().bridgeUrl}/userdata/setActUsrdata`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx().token}` },
-      body: JSON.stringify({ actid: 9, openid: 'big', data: { s: 'x'.repeat(2 * 1024 * 1024) }, cas: 0 }),
+  it('refuses an openid with surrounding whitespace and an actid above 2^63-1, naming the field and writing nothing', async () => {
+    const openid = `bridge-${++seq}`;
+    await post('/userdata/setActUsrdata', { actid: 9, openid, data: { mine: true }, cas: 0 });
+    for (const body of [
+      { actid: 9, openid: `${openid} `, data: { theirs: true }, cas: -1 },
+      new URLSearchParams({ actid: '9', openid: `${openid} `, data: '{"theirs":true}', cas: '-1' }),
+    ]) {
+      const res = await post('/userdata/setActUsrdata', body);
+      expect(res.status).to.equal(400);
+      expect(res.json.message).to.match(/^openid:/);
+    }
+    const big = await post('/userdata/setActUsrdata', { actid: '9223372036854775808', openid, data: { v: 1 }, cas: -1 });
+    expect(big.status).to.equal(400);
+    expect(big.json.message).to.match(/^actid:/);
+    expect((await post('/userdata/getActUsrdata', { actid: 9, openid })).json.actUsrData).to.deep.equal({ mine: true, cas: 1 });
+  });
+
+  describe('a body the bridge cannot take answers the documented {code, reason, message}, naming body', () => {
+    const raw = async (body: string, contentType: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const res = await fetch(`${ctx().bridgeUrl}/userdata/setActUsrdata`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: `Bearer ${ctx().token}` },
+        body,
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const expectEnvelope = (res: { status: number; json: Record<string, unknown> }, status: number): void => {
+      expect(res.status).to.equal(status);
+      expect(res.json).to.have.all.keys('code', 'reason', 'message');
+      expect(res.json).to.include({ code: GrpcStatus.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT' });
+      expect(res.json.message).to.match(/^body: /);
+    };
+
+    it('broken JSON: 400', async () => {
+      const res = await raw('{"actid": 9, "openid": ', 'application/json');
+      expectEnvelope(res, 400);
+      expect(res.json.message).to.match(/JSON/);
     });
-    expect(res.status).to.equal(413);
+
+    it(`over the bridge limit (${MAX_BODY_BYTES} bytes): 413`, async () => {
+      const res = await raw(JSON.stringify({ actid: 9, openid: 'big', data: { s: 'x'.repeat(2 * MAX_BODY_BYTES) }, cas: 0 }), 'application/json');
+      expectEnvelope(res, 413);
+      expect(res.json.message).to.contain(String(MAX_BODY_BYTES));
+      expect((await post('/userdata/getActUsrdata', { actid: 9, openid: 'big' })).json.actUsrData).to.deep.equal({ cas: 0 });
+    });
+
+    it('an unsupported content type: 415', async () => {
+      expectEnvelope(await raw('<actid>9</actid>', 'application/xml'), 415);
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { GrpcStatus, HuodongError } from '@huodong/clients';
+import { TABLE } from '../../../src/userdata/migrations.js';
 import { describeEachStore } from '../../support/app.js';
 import { expectError } from '../../support/errors.js';
 
@@ -7,6 +8,12 @@ let seq = 0;
 const nextUser = (): { actid: string; openid: string } => ({ actid: String(1000 + seq), openid: `user-${++seq}` });
 
 describeEachStore('UserDataService', (ctx) => {
+  /** Documents stored under `where`, read straight from the table, so a refused write is seen to write nothing. */
+  const storedRows = async (where: { actid?: string; openid?: string }): Promise<number> => {
+    const row = (await ctx().app.db.knex(TABLE).where(where).count({ n: '*' }).first()) as { n: number | string } | undefined;
+    return Number(row?.n ?? 0);
+  };
+
   it('answers an empty object with cas 0 for a user without data', async () => {
     const res = await ctx().clients.userdata.getActUserData(nextUser());
     expect(res.data).to.deep.equal({});
@@ -85,6 +92,51 @@ describeEachStore('UserDataService', (ctx) => {
     expect(conflicts, 'the race must actually have raced').to.be.greaterThan(0);
   });
 
+  it('keeps activity ids exact up to 2^63-1 and refuses larger ones, naming actid', async () => {
+    const { userdata } = ctx().clients;
+    const openid = `edge-${++seq}`;
+    const top = '9223372036854775807';
+    const below = '9223372036854775806';
+    await userdata.setActUserData({ actid: top, openid, data: { at: 'top' }, cas: '0' });
+    await userdata.setActUserData({ actid: below, openid, data: { at: 'below' }, cas: '0' });
+    expect(await userdata.getActUserData({ actid: top, openid })).to.deep.equal({ data: { at: 'top' }, cas: '1' });
+    expect(await userdata.getActUserData({ actid: below, openid })).to.deep.equal({ data: { at: 'below' }, cas: '1' });
+    // Above 2^63-1 SQLite would keep the id as REAL, where neighbours collide: refused on every store.
+    for (const actid of ['9223372036854775808', '9223372036854775809', '18446744073709551615']) {
+      const set = await expectError(userdata.setActUserData({ actid, openid, data: { at: actid }, cas: '-1' }), GrpcStatus.INVALID_ARGUMENT);
+      expect(set.field, actid).to.equal('actid');
+      const get = await expectError(userdata.getActUserData({ actid, openid }), GrpcStatus.INVALID_ARGUMENT);
+      expect(get.field, actid).to.equal('actid');
+    }
+    expect(await storedRows({ openid })).to.equal(2);
+  });
+
+  it('answers an unexpected store failure with INTERNAL and a generic message, over gRPC and the bridge', async () => {
+    const { userdata } = ctx().clients;
+    const { knex } = ctx().app.db;
+    const key = nextUser();
+    // A missing table is no outage and no conflict: nothing the error mapper knows by name.
+    const hidden = `${TABLE}_hidden`;
+    await knex.schema.renameTable(TABLE, hidden);
+    try {
+      for (const call of [userdata.getActUserData(key), userdata.setActUserData({ ...key, data: { v: 1 }, cas: '-1' })]) {
+        const e = await expectError(call, GrpcStatus.INTERNAL, 'INTERNAL');
+        expect(e.message).to.equal('internal error');
+        expect(e.domain).to.equal('huodong.common');
+        expect(e.metadata).to.deep.equal({});
+      }
+      const res = await fetch(`${ctx().bridgeUrl}/userdata/getActUsrdata`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx().token}` },
+        body: JSON.stringify(key),
+      });
+      expect(res.status).to.equal(500);
+      expect(await res.json()).to.deep.equal({ code: GrpcStatus.INTERNAL, reason: 'INTERNAL', message: 'internal error' });
+    } finally {
+      await knex.schema.renameTable(hidden, TABLE);
+    }
+  });
+
   describe('bad input changes nothing and names the field', () => {
     it('missing actid or openid', async () => {
       const { userdata } = ctx().clients;
@@ -105,6 +157,36 @@ describeEachStore('UserDataService', (ctx) => {
       );
       expect(e.field).to.equal('data');
       expect(await userdata.getActUserData(key)).to.deep.equal({ data: { v: 1 }, cas: '1' });
+    });
+
+    it("an openid with surrounding whitespace, which MySQL's PAD SPACE collation would match to another user's", async () => {
+      const { userdata } = ctx().clients;
+      const key = nextUser();
+      await userdata.setActUserData({ ...key, data: { mine: true }, cas: '0' });
+      for (const openid of [`${key.openid} `, `${key.openid}  `, ` ${key.openid}`, `${key.openid}\t`]) {
+        const set = await expectError(userdata.setActUserData({ ...key, openid, data: { theirs: true }, cas: '-1' }), GrpcStatus.INVALID_ARGUMENT);
+        expect(set.field, JSON.stringify(openid)).to.equal('openid');
+        const get = await expectError(userdata.getActUserData({ ...key, openid }), GrpcStatus.INVALID_ARGUMENT);
+        expect(get.field, JSON.stringify(openid)).to.equal('openid');
+      }
+      expect(await userdata.getActUserData(key)).to.deep.equal({ data: { mine: true }, cas: '1' });
+      expect(await storedRows({ actid: key.actid })).to.equal(1);
+    });
+
+    it('missing data (an empty object is a document, absent data is not)', async () => {
+      const { userdata } = ctx().clients;
+      const key = nextUser();
+      await userdata.setActUserData({ ...key, data: { v: 1 }, cas: '0' });
+      for (const cas of ['-1', '1']) {
+        const e = await expectError(userdata.setActUserData({ ...key, cas }), GrpcStatus.INVALID_ARGUMENT);
+        expect(e.field, `cas ${cas}`).to.equal('data');
+      }
+      const fresh = nextUser();
+      expect((await expectError(userdata.setActUserData({ ...fresh, cas: '0' }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('data');
+      expect(await storedRows({ actid: fresh.actid })).to.equal(0);
+      expect(await userdata.getActUserData(key)).to.deep.equal({ data: { v: 1 }, cas: '1' });
+      expect((await userdata.setActUserData({ ...key, data: {}, cas: '1' })).cas).to.equal('2');
+      expect(await userdata.getActUserData(key)).to.deep.equal({ data: {}, cas: '2' });
     });
 
     it('cas below -1', async () => {
