@@ -9,7 +9,7 @@ import {
 } from '../../../src/gen/grpc/reflection/v1/reflection.js';
 import { SetActUserDataRequest, UserDataServiceDefinition } from '../../../src/gen/huodong/userdata/v1/userdata.js';
 import type { Area } from '../../../src/platform/area.js';
-import { defineService } from '../../../src/platform/rpc.js';
+import { defineService, type ServiceHandlers } from '../../../src/platform/rpc.js';
 import { MAX_RECEIVE_BYTES } from '../../../src/platform/server.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { expectError } from '../../support/errors.js';
@@ -144,29 +144,28 @@ function callWithSpentDeadline(address: string, path: string, message: Uint8Arra
   });
 }
 
+/** An area serving UserDataService with the given handlers, standing in for the real one. */
+function userDataStandIn(name: string, handlers: ServiceHandlers<typeof UserDataServiceDefinition>): Area {
+  return {
+    name,
+    migrations: [],
+    create: () => ({
+      services: [defineService({ definition: UserDataServiceDefinition, scopes: { getActUserData: 'userdata', setActUserData: 'userdata' }, handlers })],
+    }),
+  };
+}
+
 describe('deadlines', () => {
   it('a call whose deadline has passed when the server takes it up answers DEADLINE_EXCEEDED and runs no handler', async () => {
     const entered: string[] = [];
     // A stand-in area that records every call its handler sees.
-    const recording: Area = {
-      name: 'recording',
-      migrations: [],
-      create: () => ({
-        services: [
-          defineService({
-            definition: UserDataServiceDefinition,
-            scopes: { getActUserData: 'userdata', setActUserData: 'userdata' },
-            handlers: {
-              getActUserData: async () => ({ data: {}, cas: '0' }),
-              async setActUserData(request) {
-                entered.push(request.openid);
-                return { cas: '1' };
-              },
-            },
-          }),
-        ],
-      }),
-    };
+    const recording = userDataStandIn('recording', {
+      getActUserData: async () => ({ data: {}, cas: '0' }),
+      async setActUserData(request) {
+        entered.push(request.openid);
+        return { cas: '1' };
+      },
+    });
     const t = await startTestApp('sqlite+local', { areas: [recording] });
     try {
       const late = SetActUserDataRequest.encode({ actid: '1', openid: 'late', data: {}, cas: '-1' }).finish();
@@ -194,26 +193,14 @@ describe('graceful shutdown', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     // A stand-in area whose read blocks until the test lets it go.
-    const slowArea: Area = {
-      name: 'slow',
-      migrations: [],
-      create: () => ({
-        services: [
-          defineService({
-            definition: UserDataServiceDefinition,
-            scopes: { getActUserData: 'userdata', setActUserData: 'userdata' },
-            handlers: {
-              async getActUserData() {
-                entered();
-                await gate;
-                return { data: { drained: true }, cas: '7' };
-              },
-              setActUserData: async () => ({ cas: '0' }),
-            },
-          }),
-        ],
-      }),
-    };
+    const slowArea = userDataStandIn('slow', {
+      async getActUserData() {
+        entered();
+        await gate;
+        return { data: { drained: true }, cas: '7' };
+      },
+      setActUserData: async () => ({ cas: '0' }),
+    });
     const t = await startTestApp('sqlite+local', { areas: [slowArea] });
     const raw = new grpc.Client(t.grpcAddress, grpc.credentials.createInsecure());
     try {
