@@ -46,11 +46,12 @@ export class DailyJob {
     private readonly store: PointsStore,
     private readonly clock: Clock,
     private readonly timeZone: string,
+    private readonly locks: Locks,
   ) {}
 
   /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
-  runLocked(locks: Locks, wait: LockWait, batchLimit = 0): Promise<JobResult> {
-    return locks.withLock(LOCK_KEY, () => this.run(batchLimit), {
+  runLocked(wait: LockWait, batchLimit = 0): Promise<JobResult> {
+    return this.locks.withLock(LOCK_KEY, () => this.run(Math.max(0, batchLimit)), {
       area: AREA,
       ttlMs: LOCK_TTL_MS,
       waitMs: wait === 'manual' ? LOCK_TTL_MS : 0,
@@ -128,7 +129,6 @@ export class DailyJobScheduler {
   constructor(
     private readonly job: DailyJob,
     private readonly clock: Clock,
-    private readonly locks: Locks,
     private readonly logger: Logger,
     private readonly timeZone: string,
     private readonly options: SchedulerOptions = {},
@@ -158,7 +158,7 @@ export class DailyJobScheduler {
     const today = this.today();
     if (today === this.lastDate) return Promise.resolve();
     this.running = this.job
-      .runLocked(this.locks, 'scheduled')
+      .runLocked('scheduled')
       .then(
         (r) => {
           this.lastDate = today;

@@ -300,7 +300,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
         return { task: taskOf(await service.getTask(request.taskId)) };
       },
       async runDailyJob(request) {
-        const r = await service.runDailyJob(job, request.batchLimit);
+        const r = await job.runLocked('manual', request.batchLimit);
         return {
           runDate: r.runDate,
           finished: r.finished,

@@ -14,7 +14,6 @@ import {
   TaskNotClaimableError,
   TaskNotFoundError,
 } from './errors.js';
-import type { DailyJob, JobResult } from './job.js';
 import {
   MAX_STOCK,
   TEXT_COLUMN_BYTES,
@@ -516,14 +515,6 @@ export class PointsService {
       updated_at: at.getTime(),
     });
     return { task, currentTotal: completeNum, status: input.status };
-  }
-
-  /**
-   * RunDailyJob and the bridge's timedTask: today's job under the lock the schedulers take, so
-   * it never runs beside one of them or another manual run; it waits for a run in progress.
-   */
-  async runDailyJob(job: DailyJob, batchLimit: number): Promise<JobResult> {
-    return job.runLocked(this.locks, 'manual', Math.max(0, batchLimit));
   }
 
   async changePoints(input: ChangePointsInput): Promise<ChangeRow> {

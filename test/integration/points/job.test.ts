@@ -77,7 +77,7 @@ for (const store of STORE_KINDS) {
       await migrate(db, migrations);
       pointsStore = new PointsStore(db.knex, faults);
       service = new PointsService(pointsStore, clock, locks, TZ);
-      job = new DailyJob(pointsStore, clock, TZ);
+      job = new DailyJob(pointsStore, clock, TZ, locks);
     });
 
     after(async function () {
@@ -229,10 +229,10 @@ for (const store of STORE_KINDS) {
 
     it('the scheduler runs the job once when the day turns, on one instance only, and stops cleanly', async () => {
       clock.set(sh('2026-06-01T23:59:00'));
-      const counted = new CountingJob(pointsStore, clock, TZ);
+      const counted = new CountingJob(pointsStore, clock, TZ, locks);
       const logger = createLogger('silent');
-      const a = new DailyJobScheduler(counted, clock, locks, logger, TZ, { tickMs: 60_000 });
-      const b = new DailyJobScheduler(counted, clock, locks, logger, TZ, { tickMs: 60_000 });
+      const a = new DailyJobScheduler(counted, clock, logger, TZ, { tickMs: 60_000 });
+      const b = new DailyJobScheduler(counted, clock, logger, TZ, { tickMs: 60_000 });
       const workers = [a.start(), b.start()];
       await Promise.all([a.tick(), b.tick()]);
       expect(counted.entered).to.equal(0);
@@ -257,15 +257,15 @@ for (const store of STORE_KINDS) {
       clock.set(sh('2026-07-01T10:00:00'));
       for (let i = 0; i < 10; i += 1) await change(unique('manual'), 'credit', 10, 'task');
       clock.set(sh('2027-07-02T00:00:00'));
-      const counted = new CountingJob(pointsStore, clock, TZ);
-      const scheduler = new DailyJobScheduler(counted, clock, locks, createLogger('silent'), TZ, { tickMs: 60_000 });
-      const runs = await Promise.all([service.runDailyJob(counted, 0), service.runDailyJob(counted, 0)]);
+      const counted = new CountingJob(pointsStore, clock, TZ, locks);
+      const scheduler = new DailyJobScheduler(counted, clock, createLogger('silent'), TZ, { tickMs: 60_000 });
+      const runs = await Promise.all([counted.runLocked('manual'), counted.runLocked('manual')]);
       expect(counted.mostAtOnce, 'runs in the job at once').to.equal(1);
       expect(runs.map((r) => r.alreadyFinished).sort()).to.deep.equal([false, true]);
       expect(Number(runs.find((r) => !r.alreadyFinished)?.expiredLots)).to.be.at.least(10);
       // a manual run racing the scheduler waits for it too
       clock.set(sh('2027-07-03T00:00:00'));
-      const [manual] = await Promise.all([service.runDailyJob(counted, 0), scheduler.tick()]);
+      const [manual] = await Promise.all([counted.runLocked('manual'), scheduler.tick()]);
       expect(manual.runDate).to.equal('2027-07-03');
       expect([counted.mostAtOnce, counted.didTheDay]).to.deep.equal([1, 2]);
     });
