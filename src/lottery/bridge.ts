@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HuodongError, lottery as pb } from '@huodong/clients';
+import { lottery as pb } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
-import { badRequest, httpStatusOf, stringParam } from '../bridge/http.js';
+import { badRequest, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 import { formatLocalMinute } from './rules.js';
 
 const COOKIE = 'jwt';
@@ -108,19 +108,16 @@ function wonData(p: pb.WonPrize): Record<string, unknown> {
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<{ status?: number; msg?: string; data: unknown }>;
 
+const fail: SendFailure = (reply, err, httpStatus) => reply.code(httpStatus).send({ status: httpStatus, msg: err.message, reason: err.reason, data: null });
+
 function route(app: FastifyInstance, path: string, handler: Handler): void {
   app.route({
     method: ['GET', 'POST'],
     url: path,
+    errorHandler: routeErrorHandler(fail),
     handler: async (request, reply) => {
-      try {
-        const { status = 200, msg = 'ok', data } = await handler(request, reply);
-        return { status, msg, data };
-      } catch (err) {
-        if (!(err instanceof HuodongError)) throw err as Error;
-        const status = httpStatusOf(err);
-        return reply.code(status).send({ status, msg: err.message, reason: err.reason, data: null });
-      }
+      const { status = 200, msg = 'ok', data } = await handler(request, reply);
+      return { status, msg, data };
     },
   });
 }

@@ -7,10 +7,10 @@
  * token; admin routes are open only to legacy apps created with admin rights.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type Clients, type member } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
-import { badRequest, bodyOf, httpStatusOf, stringParam } from '../bridge/http.js';
+import { badRequest, bodyOf, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 export const SIGNATURE_WINDOW_S = 300;
 const SECRET_CACHE_MS = 30_000;
@@ -48,15 +48,14 @@ function forbidden(message: string): HuodongError {
 
 const serverTime = (): number => Math.floor(Date.now() / 1000);
 
-function fail(reply: FastifyReply, err: unknown): FastifyReply {
-  if (!(err instanceof HuodongError)) throw err as Error;
+const fail: SendFailure = (reply, err, httpStatus) => {
   const legacy = err.legacyCode === undefined ? undefined : Number(err.legacyCode);
   // A seed-defined code is a normal legacy answer; anything else keeps its HTTP meaning too.
-  const status = legacy ?? httpStatusOf(err);
+  const status = legacy ?? httpStatus;
   return reply
     .code(legacy === undefined ? status : 200)
     .send({ status, message: err.message, reason: err.reason, serverTime: serverTime(), data: {} });
-}
+};
 
 const num = (decimal: string): number => Number(decimal);
 /** Legacy tables and routes speak unix seconds; 0 for an unset time. */
@@ -177,14 +176,10 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
   };
 
   const route = (path: string, admin: boolean, handle: (v: Verified, m: Clients['member'], requestId: string) => Promise<unknown>): void => {
-    app.post(path, async (request, reply) => {
-      try {
-        const verified = await verify(request, admin);
-        const data = await handle(verified, internal.member, request.id);
-        return { status: 200, message: '', serverTime: serverTime(), data };
-      } catch (err) {
-        return fail(reply, err);
-      }
+    app.post(path, { errorHandler: routeErrorHandler(fail) }, async (request) => {
+      const verified = await verify(request, admin);
+      const data = await handle(verified, internal.member, request.id);
+      return { status: 200, message: '', serverTime: serverTime(), data };
     });
   };
 

@@ -5,10 +5,10 @@
  * mini-program back end: it sends its app Bearer token and names the user by openId.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HuodongError, points as pb } from '@huodong/clients';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { points as pb } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
-import { badRequest, bodyOf, callOptions, httpStatusOf, stringParam } from '../bridge/http.js';
+import { badRequest, bodyOf, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 type Body = Record<string, unknown>;
 
@@ -106,10 +106,8 @@ function objectParam(body: Body, name: string): Body {
   return v as Body;
 }
 
-function fail(reply: FastifyReply, err: unknown): FastifyReply {
-  if (!(err instanceof HuodongError)) throw err as Error;
-  return reply.code(httpStatusOf(err)).send({ result: null, msg: err.message, code: err.code, reason: err.reason });
-}
+const fail: SendFailure = (reply, err, httpStatus) =>
+  reply.code(httpStatus).send({ result: null, msg: err.message, code: err.code, reason: err.reason });
 
 const ok = (result: unknown): { result: unknown; msg: string; code: number } => ({ result, msg: 'success', code: 0 });
 
@@ -195,13 +193,7 @@ const openIdOf = (body: Body): string => stringParam(body, 'openId') ?? '';
 
 export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): void {
   const route = (method: string, handle: (body: Body, request: FastifyRequest) => Promise<unknown>): void => {
-    app.post(`/points/${method}`, async (request, reply) => {
-      try {
-        return ok(await handle(bodyOf(request), request));
-      } catch (err) {
-        return fail(reply, err);
-      }
-    });
+    app.post(`/points/${method}`, { errorHandler: routeErrorHandler(fail) }, async (request) => ok(await handle(bodyOf(request), request)));
   };
   const points = caller.points;
 
