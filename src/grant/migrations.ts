@@ -1,4 +1,4 @@
-import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
+import { exactTextMigration, procedureMigration, type Migration } from '../platform/db.js';
 import { UNIT_CODE } from './rules.js';
 
 export const T = {
@@ -243,14 +243,6 @@ export const migrations: readonly Migration[] = [
       await knex.schema.dropTable(T.nonces);
     },
   },
-  {
-    name: '20261122000504_create_grant_units_procedure',
-    async up(knex) {
-      if (isMysql(knex)) await knex.raw(grantUnitsProcedure);
-    },
-    async down(knex) {
-      if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${GRANT_UNITS_PROCEDURE}`);
-    },
-  },
+  procedureMigration('20261122000504_create_grant_units_procedure', { [GRANT_UNITS_PROCEDURE]: grantUnitsProcedure }),
   exactTextMigration('20261202000510_grant_exact_text', Object.values(T)),
 ];

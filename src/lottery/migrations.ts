@@ -4,7 +4,7 @@
  * Everything huodong needs beyond them lives in `lottery_*` tables of its own.
  */
 import type { Knex } from 'knex';
-import { isMysql, type Migration } from '../platform/db.js';
+import { isMysql, procedureMigration, type Migration } from '../platform/db.js';
 
 export const T = {
   activity: 'ims_scratch_activity',
@@ -273,15 +273,7 @@ export const migrations: readonly Migration[] = [
       for (const table of [T.drawLog, T.sessionCounters, T.userCounters, T.stock, T.meta]) await knex.schema.dropTableIfExists(table);
     },
   },
-  {
-    name: '20261122000520_create_lottery_draw_procedure',
-    async up(knex) {
-      if (isMysql(knex)) await knex.raw(drawProcedure);
-    },
-    async down(knex) {
-      if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${DRAW_PROCEDURE}`);
-    },
-  },
+  procedureMigration('20261122000520_create_lottery_draw_procedure', { [DRAW_PROCEDURE]: drawProcedure }),
   {
     // Counting an activity's people on every enter and info call took time in proportion to them;
     // the count is kept instead: set when the meta row is created, raised by each new person.

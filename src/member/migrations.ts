@@ -1,4 +1,4 @@
-import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
+import { exactTextMigration, procedureMigration, type Migration } from '../platform/db.js';
 
 export const T = {
   users: 'member_users',
@@ -226,14 +226,6 @@ export const migrations: readonly Migration[] = [
       await knex.schema.dropTable(T.switches);
     },
   },
-  {
-    name: '20261122000206_create_member_pay_order_procedure',
-    async up(knex) {
-      if (isMysql(knex)) await knex.raw(payOrderProcedure);
-    },
-    async down(knex) {
-      if (isMysql(knex)) await knex.raw(`DROP PROCEDURE IF EXISTS ${PAY_ORDER_PROCEDURE}`);
-    },
-  },
+  procedureMigration('20261122000206_create_member_pay_order_procedure', { [PAY_ORDER_PROCEDURE]: payOrderProcedure }),
   exactTextMigration('20261202000210_member_exact_text', Object.values(T)),
 ];

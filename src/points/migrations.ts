@@ -1,4 +1,4 @@
-import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
+import { exactTextMigration, procedureMigration, type Migration } from '../platform/db.js';
 
 export const T = {
   accounts: 'points_accounts',
@@ -290,17 +290,6 @@ export const migrations: readonly Migration[] = [
       for (const table of [T.jobRuns, T.rules, T.userTasks, T.tasks, T.exchanges, T.prizes]) await knex.schema.dropTable(table);
     },
   },
-  {
-    name: '20261122010200_create_points_procedures',
-    async up(knex) {
-      if (!isMysql(knex)) return;
-      await knex.raw(creditProcedure);
-      await knex.raw(debitProcedure);
-    },
-    async down(knex) {
-      if (!isMysql(knex)) return;
-      for (const name of [CREDIT_PROCEDURE, DEBIT_PROCEDURE]) await knex.raw(`DROP PROCEDURE IF EXISTS ${name}`);
-    },
-  },
+  procedureMigration('20261122010200_create_points_procedures', { [CREDIT_PROCEDURE]: creditProcedure, [DEBIT_PROCEDURE]: debitProcedure }),
   exactTextMigration('20261202010210_points_exact_text', Object.values(T)),
 ];
