@@ -169,7 +169,7 @@ export class MemberStore {
    * itself, so the row is never stored below the grade its experience reaches.
    */
   private async ensureUser(trx: Knex.Transaction, uid: string, now: number): Promise<void> {
-    const gradeOfNoExperience = trx.raw(`(SELECT COALESCE(MAX(grade), 0) FROM ${T.grades} WHERE score <= 0)`);
+    const gradeOfNoExperience = trx.raw("(SELECT COALESCE(MAX(grade), 0) FROM ?? WHERE score <= 0)", [T.grades]);
     await trx(T.users).insert({ uid, cpoint: 0, score: 0, grade: gradeOfNoExperience, updated_at: now }).onConflict('uid').ignore();
   }
 
