@@ -13,6 +13,7 @@ import type { BridgeClients } from '../platform/area.js';
 import { badRequest, bodyOf, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 export const SIGNATURE_WINDOW_S = 300;
+const MAX_SORT_LIMIT = 100;
 const SECRET_CACHE_MS = 30_000;
 const UNKNOWN_APP_CACHE_MS = 5_000;
 
@@ -309,11 +310,16 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     const id = intParam(body, 'id', 0);
     if (stringParam(body, 'id') === undefined) throw badRequest('id', 'is required');
     let op = stringParam(body, 'op');
-    if (op === undefined) {
-      // Legacy callers never sent op; an existing task keeps the op it answers to.
+    let name = stringParam(body, 'name');
+    let desc = stringParam(body, 'desc');
+    if (op === undefined || name === undefined || desc === undefined) {
+      // Legacy callers never sent op, and may leave out name and desc: an existing task keeps
+      // its own (until 2026-12-02 a missing name or desc blanked them).
       const existing = (await m.listTaskConfigs({}, { requestId })).tasks.find((t) => t.id === id);
-      if (existing === undefined) throw badRequest('op', 'is required for a new task');
-      op = existing.op;
+      if (existing === undefined && op === undefined) throw badRequest('op', 'is required for a new task');
+      op ??= existing?.op ?? '';
+      name ??= existing?.name ?? '';
+      desc ??= existing?.desc ?? '';
     }
     // An empty s_time / e_time means no bound, as in seed 001.
     const time = (name: string): Date | undefined => {
@@ -324,8 +330,8 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     const task: member.TaskConfig = {
       id,
       op,
-      name: stringParam(body, 'name') ?? '',
-      desc: stringParam(body, 'desc') ?? '',
+      name,
+      desc,
       score: required(body, 'score'),
       cpoint: required(body, 'cpoint'),
       stepScore: stringParam(body, 'step_score') ?? '',
@@ -367,8 +373,10 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     if (sortField === undefined) throw badRequest('condition', 'must be score, cpoint or grade');
     const sort = intParam(body, 'sort', -1);
     if (sort !== 1 && sort !== -1) throw badRequest('sort', 'must be 1 or -1');
+    // Seed 001: at most 100 per page; a larger limit is cut to 100, not refused.
+    const limit = Math.min(intParam(body, 'limit', 20), MAX_SORT_LIMIT);
     const res = await m.listUsersSorted(
-      { sortField, sortOrder: sort === 1 ? 1 : 2, page: intParam(body, 'page', 1), limit: intParam(body, 'limit', 20) },
+      { sortField, sortOrder: sort === 1 ? 1 : 2, page: intParam(body, 'page', 1), limit },
       { requestId },
     );
     return legacyUsers(res.users);

@@ -183,7 +183,6 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
     expect((await post('/cm/inner/user/getCpoint', {})).body.message).to.match(/^uid:/);
     const many = Array.from({ length: 101 }, (_, i) => `x${i}`).join(',');
     expect((await post('/cm/inner/user/listInfo', { uids: many })).body.message).to.match(/^uids:/);
-    expect((await post('/cm/inner/user/listSortInfo', { condition: 'score', limit: 101 })).body.message).to.match(/^limit:/);
     expect(await tableCounts(ctx())).to.deep.equal(before);
     expect((await ctx().clients.member.getCpoint({ uid: u })).cpoint).to.equal('0.00');
   });
@@ -227,6 +226,38 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
       expect(res.body).to.include({ status: 10100, reason: 'API_CLOSED' });
     } finally {
       await ctx().clients.member.setApiSwitch({ method: 'GetCpoint', closed: false });
+    }
+  });
+
+  // ---- issue 14 item 6 ----------------------------------------------------------------------
+
+  it('taskCnfUpdate without name or desc keeps them; listSortInfo caps limit at 100 as the seed says', async () => {
+    const base = { id: 78, op: 'sign', score: '1', cpoint: '1', status: 0 };
+    expect((await post('/cm/inner/cnf/taskCnfUpdate', { ...base, name: '签到', desc: '每日签到' }, ops)).body.status).to.equal(200);
+    expect((await post('/cm/inner/cnf/taskCnfUpdate', { id: 78, score: '2', cpoint: '1', status: 0 }, ops)).body.status).to.equal(200);
+    const list = (await post('/cm/inner/cnf/taskCnfList', {})).body.data as Array<Record<string, unknown>>;
+    expect(list.find((t) => t.id === 78)).to.deep.include({ op: 'sign', name: '签到', desc: '每日签到', score: 2 });
+    const sorted = await post('/cm/inner/user/listSortInfo', { condition: 'score', limit: 500 });
+    expect(sorted.http).to.equal(200);
+    expect(sorted.body.status).to.equal(200);
+    expect((sorted.body.data as unknown[]).length).to.be.at.most(100);
+  });
+
+  it('the kill switch cannot close the bridge\'s signing-key lookup (GetLegacyApp)', async () => {
+    const refused = await ctx().clients.member.setApiSwitch({ method: 'GetLegacyApp', closed: true }).then(
+      () => 'closed',
+      (err: Error) => err.message,
+    );
+    expect(refused).to.match(/cannot be closed/);
+    // Even written straight into the table, it does not close the lookup.
+    await ctx().app.db.knex('member_api_switches').insert({ method: 'GetLegacyApp', closed: true, updated_by: 'dba', updated_at: now() });
+    try {
+      await new Promise((r) => setTimeout(r, 1100));
+      const fresh = await ctx().clients.member.createLegacyApp({ appName: `fresh-${seq++}`, admin: false });
+      const res = await post('/cm/inner/user/getCpoint', { uid: uid() }, fresh);
+      expect(res.body.status).to.equal(200);
+    } finally {
+      await ctx().app.db.knex('member_api_switches').where({ method: 'GetLegacyApp' }).delete();
     }
   });
 });
