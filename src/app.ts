@@ -121,7 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bridgeAppName = `bridge-${randomBytes(6).toString('hex')}`;
     const internalToken = newToken();
     await apps.create(bridgeAppName, ALL_SCOPES, internalToken);
-    bridge = await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger, internalToken });
+    bridge = await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger, internalToken, config });
   }
 
   logger.info(

@@ -396,6 +396,17 @@ export class GrantStore {
   }
 
   /** One more grant for the identity in the unit, if under its per-person limit. */
+  /** How many times the identity has been granted each of these units (absent: never). */
+  async personCountsOf(identity: string, unitIds: readonly string[]): Promise<Map<string, number>> {
+    if (unitIds.length === 0) return new Map();
+    const rows = await this.knex(T.personCounts)
+      .where({ identity })
+      .whereIn('sub_activity_id', unitIds)
+      .select<Array<{ sub_activity_id: string; identity: string; count: number | string }>>('sub_activity_id', 'identity', 'count');
+    // Exact on both stores, whatever the column's collation.
+    return new Map(rows.filter((r) => r.identity === identity).map((r) => [r.sub_activity_id, Number(r.count)]));
+  }
+
   async takePersonSlot(trx: Knex, unitId: string, identity: string, limit: number): Promise<boolean> {
     await trx(T.personCounts).insert({ sub_activity_id: unitId, identity, count: 0 }).onConflict(['sub_activity_id', 'identity']).ignore();
     const changed = await trx(T.personCounts)

@@ -204,17 +204,30 @@ export class LotteryStore {
 
   // ---- people -------------------------------------------------------------------------------
 
+  /**
+   * Narrows a query to rows whose `openid` is exactly this one. On MySQL the legacy tables may
+   * compare case-insensitively and ignore trailing spaces ("CASE-VICTIM " = "case-victim");
+   * the plain equality keeps the index, the BINARY one makes the match exact. The legacy table
+   * is not altered.
+   */
+  private exactOpenid<Q extends Knex.QueryBuilder>(query: Q, openid: string, column = 'openid'): Q {
+    if (this.dialect === 'mysql') query.andWhereRaw('BINARY ?? = BINARY ?', [column, openid]);
+    return query;
+  }
+
   async person(aid: number, openid: string): Promise<PersonRow | undefined> {
-    return this.knex<PersonRow>(T.person).where({ aid, openid }).first();
+    const row = await this.exactOpenid(this.knex<PersonRow>(T.person).where({ aid, openid }), openid).first();
+    return row !== undefined && row.openid === openid ? row : undefined;
   }
 
   /** Creates the person, counting them in, or refreshes the profile of one who entered before. */
-  async upsertPerson(aid: number, openid: string, nickname: string, avatar: string, now: number): Promise<PersonRow> {
+  /** Undefined when the table holds an openid it cannot tell from this one (OpenidConflictError). */
+  async upsertPerson(aid: number, openid: string, nickname: string, avatar: string, now: number): Promise<PersonRow | undefined> {
     const profile: Record<string, string | number> = { update_time: now };
     if (nickname !== '') profile.nickname = nickname;
     if (avatar !== '') profile.headimgurl = avatar;
     // Matched rows count on both stores (mysql2 asks for found rows), changed or not.
-    if ((await this.knex(T.person).where({ aid, openid }).update(profile)) === 0) {
+    if ((await this.exactOpenid(this.knex(T.person).where({ aid, openid }), openid).update(profile)) === 0) {
       try {
         await this.knex.transaction(async (trx) => {
           await trx(T.person).insert({ aid, openid, nickname, headimgurl: avatar, other_info: '', create_time: now, update_time: now });
@@ -223,16 +236,16 @@ export class LotteryStore {
       } catch (err) {
         // The same person entering twice at once: the other call created the row and counted it.
         if (!isUniqueViolation(err)) throw err;
-        await this.knex(T.person).where({ aid, openid }).update(profile);
+        // Either the same person at once, or another one whose openid the table cannot tell
+        // from this one (see exactOpenid): person() below then finds nobody.
+        await this.exactOpenid(this.knex(T.person).where({ aid, openid }), openid).update(profile);
       }
     }
-    const row = await this.person(aid, openid);
-    if (row === undefined) throw new Error('person vanished after upsert');
-    return row;
+    return this.person(aid, openid);
   }
 
   async submitInfo(aid: number, openid: string, info: { name: string; tel: string; address: string; otherInfo: string }, now: number): Promise<boolean> {
-    const changed = await this.knex(T.person).where({ aid, openid }).update({
+    const changed = await this.exactOpenid(this.knex(T.person).where({ aid, openid }), openid).update({
       name: info.name,
       tel: info.tel,
       address: info.address,
@@ -244,7 +257,7 @@ export class LotteryStore {
   }
 
   async isWhitelisted(aid: number, openid: string): Promise<boolean> {
-    return (await this.knex(T.whitelist).where({ aid, openid }).first('id')) !== undefined;
+    return (await this.exactOpenid(this.knex(T.whitelist).where({ aid, openid }), openid).first('id')) !== undefined;
   }
 
   async addWhitelist(aid: number, openids: readonly string[], now: number): Promise<number> {
@@ -536,7 +549,8 @@ export class LotteryStore {
   // ---- prizes won ---------------------------------------------------------------------------
 
   async myPrizes(aid: number, openid: string): Promise<PersonPrizeRow[]> {
-    return this.knex<PersonPrizeRow>(T.personPrize).where({ aid, openid }).orderBy('id', 'desc').limit(500);
+    const rows = await this.exactOpenid(this.knex<PersonPrizeRow>(T.personPrize).where({ aid, openid }), openid).orderBy('id', 'desc').limit(500);
+    return rows.filter((r) => r.openid === openid);
   }
 
   async winners(aid: number, limit: number): Promise<WinnerRow[]> {

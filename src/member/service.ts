@@ -28,7 +28,11 @@ import {
 
 export const SERVICE_PATH = '/huodong.member.v1.MemberService/';
 /** RPCs the kill switch never closes, so an operator can always open the others again. */
-export const UNSWITCHABLE = new Set(['SetApiSwitch', 'ListApiSwitches']);
+/**
+ * RPCs the kill switch cannot close: the switch itself, so it can always be opened again, and
+ * GetLegacyApp, the REST bridge's signing-key lookup (closing it made every legacy route 401).
+ */
+export const UNSWITCHABLE = new Set(['SetApiSwitch', 'ListApiSwitches', 'GetLegacyApp']);
 export const MAX_BATCH_UIDS = 100;
 export const MAX_LIMIT = 100;
 export const DEFAULT_LIMIT = 20;

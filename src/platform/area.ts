@@ -52,5 +52,5 @@ export interface Area {
   readonly routines?: readonly Routine[];
   create(deps: AreaDeps): AreaInstance;
   /** Legacy REST routes; they call the gRPC server through the generated clients. */
-  readonly bridge?: (app: FastifyInstance, clients: BridgeClients) => void;
+  readonly bridge?: (app: FastifyInstance, clients: BridgeClients, config: Config) => void;
 }

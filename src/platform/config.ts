@@ -22,6 +22,10 @@ export interface Config {
   /** How long in-flight calls may drain after SIGTERM before the server is closed by force. */
   readonly shutdownGraceMs: number;
   readonly production: boolean;
+  /** Lottery bridge: enter with a bare openid, no signature (HUODONG_LOTTERY_TRUST_OPENID=1; unsafe). */
+  readonly lotteryTrustOpenid: boolean;
+  /** Front-end origins the bridge answers CORS requests from, with credentials (HUODONG_CORS_ORIGINS). */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -124,6 +128,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     shutdownGraceMs,
     production,
+    lotteryTrustOpenid: text('HUODONG_LOTTERY_TRUST_OPENID') === '1',
+    corsOrigins: (text('HUODONG_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
