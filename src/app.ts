@@ -91,7 +91,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const areas = options.areas ?? allAreas;
 
   const db = await openStores(config, areas);
-  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls) : createLocalLocks();
+  const lockSettings = { waitMs: config.lockWaitMs, logger };
+  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls, lockSettings) : createLocalLocks(lockSettings);
   const apps = new AppStore(db.knex, clock);
 
   let devToken: string | undefined;
