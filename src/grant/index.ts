@@ -19,6 +19,7 @@ export function createGrantArea(options: GrantOptions = {}): Area {
       };
     },
     bridge: grantBridge,
+    bridgeCredential: 'bearer',
   };
 }
 

@@ -19,4 +19,5 @@ export const pointsArea: Area = {
     };
   },
   bridge: pointsBridge,
+  bridgeCredential: 'bearer',
 };
