@@ -21,6 +21,7 @@ export function createGrantArea(options: GrantOptions = {}): Area {
       };
     },
     bridge: grantBridge,
+    bridgeCredential: 'bearer',
   };
 }
 

@@ -53,4 +53,10 @@ export interface Area {
   create(deps: AreaDeps): AreaInstance;
   /** Legacy REST routes; they call the gRPC server through the generated clients. */
   readonly bridge?: (app: FastifyInstance, clients: BridgeClients, config: Config) => void;
+  /**
+   * `bearer`: every bridge route of the area forwards the caller's own Bearer app token, so the
+   * bridge refuses a request without a well-formed one before reading its body. Areas whose
+   * legacy scheme lives in the body or a cookie (signed member requests, lottery) leave it unset.
+   */
+  readonly bridgeCredential?: 'bearer';
 }

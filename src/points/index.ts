@@ -21,4 +21,5 @@ export const pointsArea: Area = {
     };
   },
   bridge: pointsBridge,
+  bridgeCredential: 'bearer',
 };
