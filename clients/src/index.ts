@@ -46,6 +46,12 @@ export interface CallOptions {
   readonly token?: string;
   /** Sent as x-request-id so server logs can be correlated. */
   readonly requestId?: string;
+  /**
+   * Sent as huodong-on-behalf-of: the legacy principal (e.g. a signed legacy member app) a
+   * trusted caller acts for; its orders and request ids then belong to that principal. The
+   * server honours it only from an app holding the area's `.admin` scope.
+   */
+  readonly onBehalfOf?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -131,6 +137,7 @@ function bind<D extends ServiceDefinition>(
       const token = options.token ?? defaults.token;
       if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
       if (options.requestId !== undefined) metadata.set('x-request-id', options.requestId);
+      if (options.onBehalfOf !== undefined) metadata.set('huodong-on-behalf-of', options.onBehalfOf);
       const deadline = Date.now() + (options.deadlineMs ?? defaults.deadlineMs);
       const message = method.requestType.fromPartial(request);
       return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
-import { exactTextMigration, procedureMigration, type Migration } from '../platform/db.js';
+import { exactTextMigration, procedureMigration, procedureReplacement, type Migration } from '../platform/db.js';
+import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
 
 export const T = {
   users: 'member_users',
@@ -13,7 +14,10 @@ export const T = {
   legacyApps: 'member_legacy_apps',
 } as const;
 
-/** member_orders.status */
+/**
+ * member_orders.status. ORDER_UNPAID is an order refused for lack of c-points: that refusal is
+ * the order id's final answer (since 2026-12-02; before, a later call could pay it).
+ */
 export const ORDER_UNPAID = 1;
 export const ORDER_CONSUMED = 2;
 export const ORDER_REVOKED = 3;
@@ -62,6 +66,52 @@ pay: BEGIN
   END IF;
   INSERT INTO ${T.journal} (uid, amount, score, balance_after, kind, ref, source, operator, note, created_at)
     VALUES (p_uid, -p_amount, 0, v_balance, 'consume', p_order_id, p_source, p_operator, p_note, p_now);
+  COMMIT;
+  SELECT 'paid' AS outcome, v_balance AS balance;
+END`;
+
+/**
+ * member_pay_order since 2026-12-02: keys belong to an owner (platform/owner.ts), and a refusal
+ * for lack of c-points is final. After the debit is refused and rolled back, the refused order
+ * row is inserted (autocommit) under the same unique key (owner, order_id) a payment takes, so
+ * whichever of two calls with one key comes first decides, and the other reads its answer
+ * ('raced'). There is no longer a way to pay a stored order.
+ */
+const payOrderProcedureOwned = `
+CREATE PROCEDURE ${PAY_ORDER_PROCEDURE}(
+  IN p_owner VARCHAR(${OWNER_WIDTH}), IN p_order_id VARCHAR(128), IN p_uid VARCHAR(64), IN p_amount BIGINT,
+  IN p_source VARCHAR(64), IN p_operator VARCHAR(64), IN p_note VARCHAR(255), IN p_now BIGINT)
+MODIFIES SQL DATA
+pay: BEGIN
+  DECLARE v_balance BIGINT;
+  DECLARE v_taken TINYINT DEFAULT 0;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+  START TRANSACTION;
+  -- LAST_INSERT_ID(expr) keeps the balance after, sparing a SELECT.
+  UPDATE ${T.users} SET cpoint = LAST_INSERT_ID(cpoint - p_amount), updated_at = p_now WHERE uid = p_uid AND cpoint >= p_amount;
+  IF ROW_COUNT() <> 1 THEN
+    ROLLBACK;
+    BEGIN
+      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
+      INSERT INTO ${T.orders} (owner, order_id, uid, cpoint, status, revoked_cpoint, balance_after, created_at, updated_at)
+        VALUES (p_owner, p_order_id, p_uid, p_amount, ${ORDER_UNPAID}, 0, NULL, p_now, p_now);
+    END;
+    SELECT IF(v_taken, 'raced', 'insufficient') AS outcome, NULL AS balance;
+    LEAVE pay;
+  END IF;
+  SET v_balance = LAST_INSERT_ID();
+  BEGIN
+    DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
+    INSERT INTO ${T.orders} (owner, order_id, uid, cpoint, status, revoked_cpoint, balance_after, created_at, updated_at)
+      VALUES (p_owner, p_order_id, p_uid, p_amount, ${ORDER_CONSUMED}, 0, v_balance, p_now, p_now);
+  END;
+  IF v_taken THEN
+    ROLLBACK;
+    SELECT 'raced' AS outcome, NULL AS balance;
+    LEAVE pay;
+  END IF;
+  INSERT INTO ${T.journal} (owner, uid, amount, score, balance_after, kind, ref, source, operator, note, created_at)
+    VALUES (p_owner, p_uid, -p_amount, 0, v_balance, 'consume', p_order_id, p_source, p_operator, p_note, p_now);
   COMMIT;
   SELECT 'paid' AS outcome, v_balance AS balance;
 END`;
@@ -228,4 +278,53 @@ export const migrations: readonly Migration[] = [
   },
   procedureMigration('20261122000206_create_member_pay_order_procedure', { [PAY_ORDER_PROCEDURE]: payOrderProcedure }),
   exactTextMigration('20261202000210_member_exact_text', Object.values(T)),
+  {
+    // Orders, request ids and journal refs belong to an owner; rows from before are LEGACY_OWNER.
+    name: '20261202070000_add_member_key_owners',
+    async up(knex) {
+      for (const table of [T.orders, T.journal, T.requests]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.string('owner', OWNER_WIDTH).notNullable().defaultTo(LEGACY_OWNER);
+        });
+      }
+      await knex.schema.alterTable(T.orders, (t) => {
+        t.dropUnique(['order_id'], 'member_orders_order_id');
+        t.unique(['owner', 'order_id'], { indexName: 'member_orders_owner_order_id' });
+        t.index(['owner', 'uid', 'id'], 'member_orders_owner_uid_id');
+      });
+      await knex.schema.alterTable(T.journal, (t) => {
+        t.dropUnique(['kind', 'ref'], 'member_journal_kind_ref');
+        t.unique(['owner', 'kind', 'ref'], { indexName: 'member_journal_owner_kind_ref' });
+      });
+      await knex.schema.alterTable(T.requests, (t) => {
+        t.dropPrimary();
+        t.primary(['owner', 'kind', 'request_id']);
+      });
+    },
+    async down(knex) {
+      // Keys two owners share cannot go back to one unique key: only the legacy rows are kept.
+      for (const table of [T.orders, T.journal, T.requests]) await knex(table).whereNot('owner', LEGACY_OWNER).delete();
+      await knex.schema.alterTable(T.requests, (t) => {
+        t.dropPrimary();
+        t.primary(['kind', 'request_id']);
+      });
+      await knex.schema.alterTable(T.journal, (t) => {
+        t.dropUnique(['owner', 'kind', 'ref'], 'member_journal_owner_kind_ref');
+        t.unique(['kind', 'ref'], { indexName: 'member_journal_kind_ref' });
+      });
+      await knex.schema.alterTable(T.orders, (t) => {
+        t.dropIndex(['owner', 'uid', 'id'], 'member_orders_owner_uid_id');
+        t.dropUnique(['owner', 'order_id'], 'member_orders_owner_order_id');
+        t.unique(['order_id'], { indexName: 'member_orders_order_id' });
+      });
+      for (const table of [T.orders, T.journal, T.requests]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.dropColumn('owner');
+        });
+      }
+    },
+  },
+  procedureReplacement('20261202070100_replace_member_pay_order_owned', {
+    [PAY_ORDER_PROCEDURE]: { sql: payOrderProcedureOwned, previous: payOrderProcedure },
+  }),
 ];

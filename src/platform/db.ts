@@ -137,6 +137,29 @@ export function procedureMigration(name: string, procedures: Readonly<Record<str
 }
 
 /**
+ * A migration replacing MySQL stored procedures by new versions (a released migration's
+ * procedure text is frozen): up drops each and creates `sql`, down drops it and creates
+ * `previous` again.
+ */
+export function procedureReplacement(
+  name: string,
+  procedures: Readonly<Record<string, { readonly sql: string; readonly previous: string }>>,
+): Migration {
+  const replace = async (knex: Knex, pick: 'sql' | 'previous'): Promise<void> => {
+    if (!isMysql(knex)) return;
+    for (const [procedure, versions] of Object.entries(procedures)) {
+      await knex.raw('DROP PROCEDURE IF EXISTS ??', [procedure]);
+      await knex.raw(versions[pick]);
+    }
+  };
+  return {
+    name,
+    up: (knex) => replace(knex, 'sql'),
+    down: (knex) => replace(knex, 'previous'),
+  };
+}
+
+/**
  * A migration that makes MySQL compare an area's text exactly, as SQLite does. The usual MySQL
  * defaults (MariaDB's utf8mb4_general_ci, MySQL 8's utf8mb4_0900_ai_ci) ignore case, and the
  * latter accents too: uids "Bob" and "bob", order ids "A1" and "a1", would be one row there and
