@@ -1,5 +1,7 @@
-import { exactTextMigration, procedureMigration, procedureReplacement, type Migration } from '../platform/db.js';
+import { exactTextMigration, type Migration } from '../platform/db.js';
+import { releasedRoutineMigration, routineMigration } from '../platform/routines.js';
 import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
+import { PAY_ORDER } from './routines.js';
 
 export const T = {
   users: 'member_users',
@@ -21,100 +23,6 @@ export const T = {
 export const ORDER_UNPAID = 1;
 export const ORDER_CONSUMED = 2;
 export const ORDER_REVOKED = 3;
-
-/**
- * MySQL only: one order payment as one round trip. The statements and their checks are those of
- * the SQLite path in store.ts (payOrder): the conditional debit checked by affected rows, the
- * order row (a new one, or the stored unpaid one moving to consumed) and the journal row, all
- * committed together or rolled back together. Answers one row (outcome, balance): 'paid' with
- * the balance after, 'insufficient', or 'raced' when the order id is already taken.
- */
-export const PAY_ORDER_PROCEDURE = 'member_pay_order';
-const payOrderProcedure = `
-CREATE PROCEDURE ${PAY_ORDER_PROCEDURE}(
-  IN p_order_id VARCHAR(128), IN p_uid VARCHAR(64), IN p_amount BIGINT, IN p_unpaid TINYINT,
-  IN p_source VARCHAR(64), IN p_operator VARCHAR(64), IN p_note VARCHAR(255), IN p_now BIGINT)
-MODIFIES SQL DATA
-pay: BEGIN
-  DECLARE v_balance BIGINT;
-  DECLARE v_taken TINYINT DEFAULT 0;
-  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
-  START TRANSACTION;
-  -- LAST_INSERT_ID(expr) keeps the balance after, sparing a SELECT.
-  UPDATE ${T.users} SET cpoint = LAST_INSERT_ID(cpoint - p_amount), updated_at = p_now WHERE uid = p_uid AND cpoint >= p_amount;
-  IF ROW_COUNT() <> 1 THEN
-    ROLLBACK;
-    SELECT 'insufficient' AS outcome, NULL AS balance;
-    LEAVE pay;
-  END IF;
-  SET v_balance = LAST_INSERT_ID();
-  IF p_unpaid THEN
-    UPDATE ${T.orders} SET status = ${ORDER_CONSUMED}, balance_after = v_balance, updated_at = p_now
-      WHERE order_id = p_order_id AND status = ${ORDER_UNPAID};
-    IF ROW_COUNT() <> 1 THEN SET v_taken = 1; END IF;
-  ELSE
-    BEGIN
-      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
-      INSERT INTO ${T.orders} (order_id, uid, cpoint, status, revoked_cpoint, balance_after, created_at, updated_at)
-        VALUES (p_order_id, p_uid, p_amount, ${ORDER_CONSUMED}, 0, v_balance, p_now, p_now);
-    END;
-  END IF;
-  IF v_taken THEN
-    ROLLBACK;
-    SELECT 'raced' AS outcome, NULL AS balance;
-    LEAVE pay;
-  END IF;
-  INSERT INTO ${T.journal} (uid, amount, score, balance_after, kind, ref, source, operator, note, created_at)
-    VALUES (p_uid, -p_amount, 0, v_balance, 'consume', p_order_id, p_source, p_operator, p_note, p_now);
-  COMMIT;
-  SELECT 'paid' AS outcome, v_balance AS balance;
-END`;
-
-/**
- * member_pay_order since 2026-12-02: keys belong to an owner (platform/owner.ts), and a refusal
- * for lack of c-points is final. After the debit is refused and rolled back, the refused order
- * row is inserted (autocommit) under the same unique key (owner, order_id) a payment takes, so
- * whichever of two calls with one key comes first decides, and the other reads its answer
- * ('raced'). There is no longer a way to pay a stored order.
- */
-const payOrderProcedureOwned = `
-CREATE PROCEDURE ${PAY_ORDER_PROCEDURE}(
-  IN p_owner VARCHAR(${OWNER_WIDTH}), IN p_order_id VARCHAR(128), IN p_uid VARCHAR(64), IN p_amount BIGINT,
-  IN p_source VARCHAR(64), IN p_operator VARCHAR(64), IN p_note VARCHAR(255), IN p_now BIGINT)
-MODIFIES SQL DATA
-pay: BEGIN
-  DECLARE v_balance BIGINT;
-  DECLARE v_taken TINYINT DEFAULT 0;
-  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
-  START TRANSACTION;
-  -- LAST_INSERT_ID(expr) keeps the balance after, sparing a SELECT.
-  UPDATE ${T.users} SET cpoint = LAST_INSERT_ID(cpoint - p_amount), updated_at = p_now WHERE uid = p_uid AND cpoint >= p_amount;
-  IF ROW_COUNT() <> 1 THEN
-    ROLLBACK;
-    BEGIN
-      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
-      INSERT INTO ${T.orders} (owner, order_id, uid, cpoint, status, revoked_cpoint, balance_after, created_at, updated_at)
-        VALUES (p_owner, p_order_id, p_uid, p_amount, ${ORDER_UNPAID}, 0, NULL, p_now, p_now);
-    END;
-    SELECT IF(v_taken, 'raced', 'insufficient') AS outcome, NULL AS balance;
-    LEAVE pay;
-  END IF;
-  SET v_balance = LAST_INSERT_ID();
-  BEGIN
-    DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
-    INSERT INTO ${T.orders} (owner, order_id, uid, cpoint, status, revoked_cpoint, balance_after, created_at, updated_at)
-      VALUES (p_owner, p_order_id, p_uid, p_amount, ${ORDER_CONSUMED}, 0, v_balance, p_now, p_now);
-  END;
-  IF v_taken THEN
-    ROLLBACK;
-    SELECT 'raced' AS outcome, NULL AS balance;
-    LEAVE pay;
-  END IF;
-  INSERT INTO ${T.journal} (owner, uid, amount, score, balance_after, kind, ref, source, operator, note, created_at)
-    VALUES (p_owner, p_uid, -p_amount, 0, v_balance, 'consume', p_order_id, p_source, p_operator, p_note, p_now);
-  COMMIT;
-  SELECT 'paid' AS outcome, v_balance AS balance;
-END`;
 
 export const migrations: readonly Migration[] = [
   {
@@ -276,11 +184,14 @@ export const migrations: readonly Migration[] = [
       await knex.schema.dropTable(T.switches);
     },
   },
-  procedureMigration('20261122000206_create_member_pay_order_procedure', { [PAY_ORDER_PROCEDURE]: payOrderProcedure }),
+  releasedRoutineMigration('20261122000206_create_member_pay_order_procedure', [
+    new URL('./sql/released/20261122000206_member_pay_order.sql', import.meta.url),
+  ]),
   exactTextMigration('20261202000210_member_exact_text', Object.values(T)),
+  routineMigration('20261202070000_recreate_member_routines', [PAY_ORDER]),
   {
     // Orders, request ids and journal refs belong to an owner; rows from before are LEGACY_OWNER.
-    name: '20261202070000_add_member_key_owners',
+    name: '20261202080000_add_member_key_owners',
     async up(knex) {
       for (const table of [T.orders, T.journal, T.requests]) {
         await knex.schema.alterTable(table, (t) => {
@@ -324,7 +235,6 @@ export const migrations: readonly Migration[] = [
       }
     },
   },
-  procedureReplacement('20261202070100_replace_member_pay_order_owned', {
-    [PAY_ORDER_PROCEDURE]: { sql: payOrderProcedureOwned, previous: payOrderProcedure },
-  }),
+  // member_pay_order with owners, and its refusal stored as the order's final answer.
+  routineMigration('20261202080100_recreate_member_routines', [PAY_ORDER]),
 ];

@@ -5,9 +5,11 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { callRoutine } from '../platform/routines.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
-import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
+import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, T } from './migrations.js';
+import { PAY_ORDER } from './routines.js';
 import { MAX_BALANCE, toInt } from './money.js';
 import type { GradeRow, Task, TaskState, Verdict } from './rules.js';
 
@@ -254,21 +256,21 @@ export class MemberStore {
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
     const who = journalActorColumns(actor);
-    const rows = await callProcedure<Row>(this.knex, PAY_ORDER_PROCEDURE, [
-      order.owner,
-      order.orderId,
-      order.uid,
-      order.amount,
-      who.source,
-      who.operator,
-      who.note,
-      now,
-    ]);
+    const rows = await callRoutine<Row, typeof PAY_ORDER>(this.knex, PAY_ORDER, {
+      p_owner: order.owner,
+      p_order_id: order.orderId,
+      p_uid: order.uid,
+      p_amount: order.amount,
+      p_source: who.source,
+      p_operator: who.operator,
+      p_note: who.note,
+      p_now: now,
+    });
     const row = rows[0];
-    if (row === undefined) throw new Error(`${PAY_ORDER_PROCEDURE} answered no row`);
+    if (row === undefined) throw new Error(`${PAY_ORDER.name} answered no row`);
     if (row.outcome === 'paid') return toInt(row.balance);
     if (row.outcome === 'insufficient' || row.outcome === 'raced') return row.outcome;
-    throw new Error(`${PAY_ORDER_PROCEDURE} answered outcome ${String(row.outcome)}`);
+    throw new Error(`${PAY_ORDER.name} answered outcome ${String(row.outcome)}`);
   }
 
   private async payOrderInTransaction(

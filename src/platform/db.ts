@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { Connection as MysqlConnection } from 'mysql2';
 import { DomainError, UnavailableError } from './errors.js';
 
 export type Dialect = 'mysql' | 'sqlite';
@@ -89,74 +88,6 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
     tableName: 'huodong_migrations',
   })) as [number, string[]];
   return applied;
-}
-
-/** What knex's pool hands out on MySQL: a mysql2 connection (callback API). */
-interface PooledClient {
-  acquireConnection(): Promise<MysqlConnection>;
-  releaseConnection(connection: MysqlConnection): Promise<void>;
-}
-
-/**
- * Calls a stored procedure on a connection of knex's own pool, skipping knex's query builder,
- * runner and binding formatter: for the few hot calls (a payment, a draw) whose whole work is
- * one CALL, where that per-query work showed in profiles. MySQL only; answers the procedure's
- * first result set.
- */
-export async function callProcedure<Row>(knex: Knex, name: string, args: ReadonlyArray<string | number | null>): Promise<Row[]> {
-  const client = knex.client as PooledClient;
-  const connection = await client.acquireConnection();
-  try {
-    const results = await new Promise<unknown>((resolve, reject) => {
-      connection.execute(`CALL ${name}(${args.map(() => '?').join(', ')})`, [...args], (err, value) => (err ? reject(err) : resolve(value)));
-    });
-    const [first] = results as [Row[], ...unknown[]];
-    return first;
-  } finally {
-    await client.releaseConnection(connection);
-  }
-}
-
-/**
- * A migration creating an area's MySQL stored procedures (its hot write paths in one round trip
- * each), keyed by name to their CREATE PROCEDURE text. SQLite has none: the same statements run
- * from the store there.
- */
-export function procedureMigration(name: string, procedures: Readonly<Record<string, string>>): Migration {
-  return {
-    name,
-    async up(knex) {
-      if (!isMysql(knex)) return;
-      for (const sql of Object.values(procedures)) await knex.raw(sql);
-    },
-    async down(knex) {
-      if (!isMysql(knex)) return;
-      for (const procedure of Object.keys(procedures)) await knex.raw('DROP PROCEDURE IF EXISTS ??', [procedure]);
-    },
-  };
-}
-
-/**
- * A migration replacing MySQL stored procedures by new versions (a released migration's
- * procedure text is frozen): up drops each and creates `sql`, down drops it and creates
- * `previous` again.
- */
-export function procedureReplacement(
-  name: string,
-  procedures: Readonly<Record<string, { readonly sql: string; readonly previous: string }>>,
-): Migration {
-  const replace = async (knex: Knex, pick: 'sql' | 'previous'): Promise<void> => {
-    if (!isMysql(knex)) return;
-    for (const [procedure, versions] of Object.entries(procedures)) {
-      await knex.raw('DROP PROCEDURE IF EXISTS ??', [procedure]);
-      await knex.raw(versions[pick]);
-    }
-  };
-  return {
-    name,
-    up: (knex) => replace(knex, 'sql'),
-    down: (knex) => replace(knex, 'previous'),
-  };
 }
 
 /**
