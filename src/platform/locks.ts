@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import Redlock, { ExecutionError, ResourceLockedError } from 'redlock';
+import Redlock, { ExecutionError, ResourceLockedError, type Lock } from 'redlock';
 import { LockBusyError, UnavailableError } from './errors.js';
 
 export interface LockOptions {
@@ -16,6 +16,13 @@ export interface LockOptions {
   /** Area and legacy code for the LockBusyError raised on timeout. */
   readonly area?: string;
   readonly legacyCode?: number;
+  /**
+   * Renew the lock to `ttlMs` every third of it while fn runs, for work that may outlast the
+   * TTL (the points daily job). A renewal that fails (Redis gone, the lock lost to a pause)
+   * stops renewing and lets fn carry on: such work must be safe to overlap, as the database
+   * keeps it. The in-process lock has no expiry, so there is nothing to renew.
+   */
+  readonly keepAlive?: boolean;
 }
 
 export interface Locks {
@@ -121,17 +128,50 @@ export function createRedlockLocks(redisUrls: readonly string[]): RedisLocks {
           await sleep(RETRY_DELAY_MS + Math.floor(Math.random() * RETRY_DELAY_MS));
           continue;
         }
+        const renewal = options.keepAlive === true ? keepRenewed(lock, ttl) : undefined;
         try {
           return await fn();
         } finally {
+          renewal?.stop();
           // A lock that expired or whose Redis vanished needs no release; the DB kept us safe.
-          await lock.release().catch(() => undefined);
+          await (renewal?.current() ?? lock).release().catch(() => undefined);
         }
       }
     },
     async close() {
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
     },
+  };
+}
+
+/**
+ * Extends the lock every third of its TTL until stopped; the first failed extension ends the
+ * renewals (the lock is gone, or soon will be). An extension still in flight at release does no
+ * harm: Redlock extends only a key that still holds this lock's value.
+ */
+function keepRenewed(first: Lock, ttl: number): { stop(): void; current(): Lock } {
+  let lock = first;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      void lock.extend(ttl).then(
+        (extended) => {
+          lock = extended;
+          if (!stopped) schedule();
+        },
+        () => undefined,
+      );
+    }, Math.max(1, Math.floor(ttl / 3)));
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    current: () => lock,
   };
 }
 
