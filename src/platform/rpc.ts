@@ -45,6 +45,8 @@ export interface CallContext {
   readonly onBehalfOf: string | undefined;
   /** Aborted when the caller cancels or its deadline passes. */
   readonly signal: AbortSignal;
+  /** The caller's deadline, epoch ms (Infinity without one), for work that must answer before it. */
+  readonly deadline: number;
   readonly log: Logger;
 }
 
@@ -164,7 +166,7 @@ class RpcCallContext implements CallContext {
     readonly requestId: string,
     readonly app: App,
     private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
-    private readonly deadline: number,
+    readonly deadline: number,
     private readonly logger: Logger,
   ) {}
 
