@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import formbody from '@fastify/formbody';
 import { createClients } from '@huodong/clients';
 import type { Area, BridgeClients } from '../platform/area.js';
+import { loadConfig, type Config } from '../platform/config.js';
 import { loggablePath, type Logger } from '../platform/logger.js';
 import { parseForm, requireBearer } from './http.js';
 
@@ -39,6 +40,8 @@ export async function startBridge(options: {
   readonly logger: Logger;
   /** The bridge's own token, for routes whose legacy scheme it authenticates itself. */
   readonly internalToken: string;
+  /** Settings the areas' routes read (trust switches, CORS); defaults when absent. */
+  readonly config?: Config;
   /** Most simultaneous connections; more are closed as they arrive. */
   readonly maxConnections?: number;
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number; readonly idleMs?: number };
@@ -80,6 +83,7 @@ export async function startBridge(options: {
     );
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const config = options.config ?? loadConfig({});
   for (const area of options.areas) {
     const routes = area.bridge;
     if (routes === undefined) continue;
@@ -87,10 +91,10 @@ export async function startBridge(options: {
       // An encapsulated scope: the hook runs for this area's routes only, before any body is read.
       await app.register(async (scope) => {
         scope.addHook('onRequest', requireBearer);
-        routes(scope, clients);
+        routes(scope, clients, config);
       });
     } else {
-      routes(app, clients);
+      routes(app, clients, config);
     }
   }
   const address = await app.listen({ host: options.host, port: options.port });
