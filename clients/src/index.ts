@@ -74,6 +74,12 @@ export interface CallOptions {
    * at once. Either way the call rejects with a HuodongError of code CANCELLED whose `cause` is
    * the signal's reason.
    */
+  /**
+   * Sent as huodong-on-behalf-of: the legacy principal (e.g. a signed legacy member app) a
+   * trusted caller acts for; its orders and request ids then belong to that principal. The
+   * server honours it only from an app holding the area's `.admin` scope.
+   */
+  readonly onBehalfOf?: string;
   readonly signal?: AbortSignal;
   /**
    * Retries UNAVAILABLE and DEADLINE_EXCEEDED with the same request (so the same idempotency
@@ -163,6 +169,7 @@ function bind<D extends ServiceDefinition>(client: grpc.Client, definition: D, d
         const token = options.token ?? defaults.token;
         if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
         if (options.requestId !== undefined) metadata.set('x-request-id', options.requestId);
+        if (options.onBehalfOf !== undefined) metadata.set('huodong-on-behalf-of', options.onBehalfOf);
         const deadline = Date.now() + (options.deadlineMs ?? defaults.deadlineMs);
         let release = (): void => {};
         let abortReason: { readonly value: unknown } | undefined;

@@ -1,5 +1,6 @@
 import { exactTextMigration, type Migration } from '../platform/db.js';
 import { releasedRoutineMigration, routineMigration } from '../platform/routines.js';
+import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
 import { PAY_ORDER } from './routines.js';
 
 export const T = {
@@ -15,7 +16,10 @@ export const T = {
   legacyApps: 'member_legacy_apps',
 } as const;
 
-/** member_orders.status */
+/**
+ * member_orders.status. ORDER_UNPAID is an order refused for lack of c-points: that refusal is
+ * the order id's final answer (since 2026-12-02; before, a later call could pay it).
+ */
 export const ORDER_UNPAID = 1;
 export const ORDER_CONSUMED = 2;
 export const ORDER_REVOKED = 3;
@@ -185,4 +189,52 @@ export const migrations: readonly Migration[] = [
   ]),
   exactTextMigration('20261202000210_member_exact_text', Object.values(T)),
   routineMigration('20261202070000_recreate_member_routines', [PAY_ORDER]),
+  {
+    // Orders, request ids and journal refs belong to an owner; rows from before are LEGACY_OWNER.
+    name: '20261202080000_add_member_key_owners',
+    async up(knex) {
+      for (const table of [T.orders, T.journal, T.requests]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.string('owner', OWNER_WIDTH).notNullable().defaultTo(LEGACY_OWNER);
+        });
+      }
+      await knex.schema.alterTable(T.orders, (t) => {
+        t.dropUnique(['order_id'], 'member_orders_order_id');
+        t.unique(['owner', 'order_id'], { indexName: 'member_orders_owner_order_id' });
+        t.index(['owner', 'uid', 'id'], 'member_orders_owner_uid_id');
+      });
+      await knex.schema.alterTable(T.journal, (t) => {
+        t.dropUnique(['kind', 'ref'], 'member_journal_kind_ref');
+        t.unique(['owner', 'kind', 'ref'], { indexName: 'member_journal_owner_kind_ref' });
+      });
+      await knex.schema.alterTable(T.requests, (t) => {
+        t.dropPrimary();
+        t.primary(['owner', 'kind', 'request_id']);
+      });
+    },
+    async down(knex) {
+      // Keys two owners share cannot go back to one unique key: only the legacy rows are kept.
+      for (const table of [T.orders, T.journal, T.requests]) await knex(table).whereNot('owner', LEGACY_OWNER).delete();
+      await knex.schema.alterTable(T.requests, (t) => {
+        t.dropPrimary();
+        t.primary(['kind', 'request_id']);
+      });
+      await knex.schema.alterTable(T.journal, (t) => {
+        t.dropUnique(['owner', 'kind', 'ref'], 'member_journal_owner_kind_ref');
+        t.unique(['kind', 'ref'], { indexName: 'member_journal_kind_ref' });
+      });
+      await knex.schema.alterTable(T.orders, (t) => {
+        t.dropIndex(['owner', 'uid', 'id'], 'member_orders_owner_uid_id');
+        t.dropUnique(['owner', 'order_id'], 'member_orders_owner_order_id');
+        t.unique(['order_id'], { indexName: 'member_orders_order_id' });
+      });
+      for (const table of [T.orders, T.journal, T.requests]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.dropColumn('owner');
+        });
+      }
+    },
+  },
+  // member_pay_order with owners, and its refusal stored as the order's final answer.
+  routineMigration('20261202080100_recreate_member_routines', [PAY_ORDER]),
 ];

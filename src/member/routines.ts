@@ -5,10 +5,10 @@
 import { defineRoutine } from '../platform/routines.js';
 
 export const PAY_ORDER = defineRoutine('member_pay_order', new URL('./sql/member_pay_order.sql', import.meta.url), [
+  'p_owner',
   'p_order_id',
   'p_uid',
   'p_amount',
-  'p_unpaid',
   'p_source',
   'p_operator',
   'p_note',

@@ -24,6 +24,13 @@ export interface LockOptions {
    * not availability.
    */
   readonly ifUnavailable?: 'fail' | 'proceed';
+  /**
+   * Renew the lock to `ttlMs` every third of it while fn runs, for work that may outlast the
+   * TTL (the points daily job). A renewal that fails (Redis gone, the lock lost to a pause)
+   * stops renewing and lets fn carry on: such work must be safe to overlap, as the database
+   * keeps it. The in-process lock has no expiry, so there is nothing to renew.
+   */
+  readonly keepAlive?: boolean;
 }
 
 export interface Locks {
@@ -251,12 +258,14 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
           if (options.ifUnavailable === 'proceed' && err instanceof UnavailableError) return await fn();
           throw err;
         }
+        const renewal = options.keepAlive === true ? keepRenewed(lock, ttl) : undefined;
         try {
           return await fn();
         } finally {
+          renewal?.stop();
           // A lock that expired or whose Redis vanished needs no release; the DB kept us safe.
           if (!breaker.open) {
-            await lock.release().catch(async (err: unknown) => {
+            await (renewal?.current() ?? lock).release().catch(async (err: unknown) => {
               if (!(await isContention(err))) breaker.trip(err);
             });
           }
@@ -269,6 +278,37 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
       breaker.close();
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
     },
+  };
+}
+
+/**
+ * Extends the lock every third of its TTL until stopped; the first failed extension ends the
+ * renewals (the lock is gone, or soon will be). An extension still in flight at release does no
+ * harm: Redlock extends only a key that still holds this lock's value.
+ */
+function keepRenewed(first: Lock, ttl: number): { stop(): void; current(): Lock } {
+  let lock = first;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      void lock.extend(ttl).then(
+        (extended) => {
+          lock = extended;
+          if (!stopped) schedule();
+        },
+        () => undefined,
+      );
+    }, Math.max(1, Math.floor(ttl / 3)));
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    current: () => lock,
   };
 }
 

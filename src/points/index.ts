@@ -14,7 +14,7 @@ export const pointsArea: Area = {
   create: ({ db, clock, locks, logger, config }) => {
     const store = new PointsStore(db.knex);
     const service = new PointsService(store, clock, locks, config.timeZone);
-    const job = new DailyJob(store, clock, config.timeZone, locks);
+    const job = new DailyJob(store, clock, config.timeZone, locks, { logger });
     return {
       services: [pointsRpc(service, job)],
       start: () => Promise.resolve(new DailyJobScheduler(job, clock, logger, config.timeZone).start()),

@@ -166,4 +166,33 @@ export const migrations: readonly Migration[] = [
   ]),
   exactTextMigration('20261202010210_points_exact_text', Object.values(T)),
   routineMigration('20261202070000_recreate_points_routines', [CREDIT, DEBIT]),
+  {
+    name: '20261202070000_add_points_job_duration',
+    async up(knex) {
+      // Time spent working on the day, summed over the calls that did (a run may be resumed).
+      await knex.schema.alterTable(T.jobRuns, (t) => {
+        t.bigInteger('duration_ms').nullable();
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable(T.jobRuns, (t) => {
+        t.dropColumn('duration_ms');
+      });
+    },
+  },
+  {
+    name: '20261202070100_index_points_lots_expiry',
+    async up(knex) {
+      // (expires_at, id): the daily job walks the due lots in this order, chunk after chunk from
+      // where the last one stopped. (expires_at, remaining) orders by remaining within a time.
+      await knex.schema.alterTable(T.lots, (t) => {
+        t.index(['expires_at'], 'points_lots_expiry_walk');
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable(T.lots, (t) => {
+        t.dropIndex(['expires_at'], 'points_lots_expiry_walk');
+      });
+    },
+  },
 ];
