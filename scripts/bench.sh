@@ -11,5 +11,11 @@ huodong_services_up
 
 npm run generate --silent
 rc=0
+# `npm run bench -- flood`: the REST-bridge flood bench (bench/flood.ts) instead of the scenarios.
+if [[ "${1:-}" == flood ]]; then
+  shift
+  npx tsx bench/flood.ts "$@" || rc=$?
+  exit "$rc"
+fi
 npx tsx bench/run.ts "$@" || rc=$?
 exit "$rc"

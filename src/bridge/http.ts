@@ -119,8 +119,26 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * An onRequest hook for routes that need the caller's Bearer token: a missing or malformed one
  * is refused before the body is read or parsed.
  */
-export async function requireBearer(request: FastifyRequest): Promise<void> {
-  if (bearerToken(request) === undefined) throw unauthenticated('authorization: Bearer <app token> is required');
+export async function requireBearer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  let token: string | undefined;
+  try {
+    token = bearerToken(request);
+  } catch (err) {
+    refuseEarly(reply);
+    throw err;
+  }
+  if (token === undefined) {
+    refuseEarly(reply);
+    throw unauthenticated('authorization: Bearer <app token> is required');
+  }
+}
+
+/**
+ * The connection closes after this answer, so the unread body is never read off the socket
+ * (Node would otherwise read and discard it all to keep the connection alive).
+ */
+function refuseEarly(reply: FastifyReply): void {
+  reply.header('connection', 'close');
 }
 
 /** Forwards the caller's Bearer token and request id to the gRPC call. */
