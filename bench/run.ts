@@ -4,7 +4,7 @@
  * of the echo limit, so the figures survive noisy machines.
  *
  * Env: BENCH_DURATION_MS (default 5000), BENCH_CONCURRENCY (64), BENCH_FILTER (substring of
- * scenario names), BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
+ * scenario names; several separated by |), BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
  * MYSQL_URL / REDIS_URL come from scripts/bench.sh.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ import { scenarios } from './scenarios.js';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const filter = process.env.BENCH_FILTER;
+const filters = process.env.BENCH_FILTER?.split('|').filter((f) => f !== '');
 const load = { concurrency, durationMs, warmupMs: Math.min(2000, durationMs / 2) };
 const tsx = ['--import', 'tsx'];
 
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   try {
     const ctx = { clients, pool, concurrency };
     const all = scenarios.flatMap((make) => make(ctx));
-    const picked = new Set(all.filter((s) => filter === undefined || s.name.includes(filter)).flatMap((s) => [s.name, s.limit ?? s.name]));
+    const picked = new Set(all.filter((s) => filters === undefined || filters.some((f) => s.name.includes(f))).flatMap((s) => [s.name, s.limit ?? s.name]));
     for (const scenario of all) {
       if (scenario.limit !== undefined) limits.set(scenario.name, scenario.limit);
       if (!picked.has(scenario.name)) continue;

@@ -10,6 +10,7 @@ import { AppStore, authMigrations, newToken } from './platform/auth.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
 import { migrate, openDatabase, type Database, type Migration } from './platform/db.js';
+import { syncRoutines, verifyRoutines, type Routine, type RoutineDrift } from './platform/routines.js';
 import { createLocalLocks, createRedlockLocks, type Locks } from './platform/locks.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { ALL_SCOPES } from './platform/scopes.js';
@@ -40,16 +41,48 @@ export function allMigrations(areas: readonly Area[] = allAreas): Migration[] {
   return [...authMigrations, ...areas.flatMap((a) => a.migrations)];
 }
 
-/** Opens the configured stores and applies migrations; shared by the server and the CLIs. */
-export async function openStores(config: Config, areas: readonly Area[] = allAreas): Promise<Database> {
+export function allRoutines(areas: readonly Area[] = allAreas): Routine[] {
+  return areas.flatMap((a) => a.routines ?? []);
+}
+
+export interface StoresOptions {
+  /**
+   * What to do with a stored routine that differs from its file once the migrations are
+   * applied: `verify` (the server) refuses with RoutineDriftError naming it; `repair`
+   * (`npm run migrate`) re-creates it.
+   */
+  readonly routines?: 'verify' | 'repair';
+}
+
+export interface Stores {
+  readonly db: Database;
+  readonly migrated: readonly string[];
+  /** Routines `repair` re-created, with why. */
+  readonly recreated: ReadonlyArray<{ name: string; drift: RoutineDrift }>;
+}
+
+/** Opens the configured stores, applies migrations and checks the routines; shared by the server and the CLIs. */
+export async function openStores(config: Config, areas: readonly Area[] = allAreas, options: StoresOptions = {}): Promise<Database> {
+  return (await prepareStores(config, areas, options)).db;
+}
+
+export async function prepareStores(config: Config, areas: readonly Area[] = allAreas, options: StoresOptions = {}): Promise<Stores> {
   const db = openDatabase({ mysqlUrl: config.mysqlUrl, dataDir: config.dataDir });
   try {
-    await migrate(db, allMigrations(areas));
+    const migrated = await migrate(db, allMigrations(areas));
+    let recreated: Stores['recreated'] = [];
+    if (db.dialect === 'mysql') {
+      // A server never rewrites a routine: one that differs was changed behind its back (by
+      // hand, or by a build whose files differ under the same migration names), and an
+      // instance of another version re-creating its own would flip it under the others.
+      if (options.routines === 'repair') recreated = await syncRoutines(db.knex, allRoutines(areas));
+      else await verifyRoutines(db.knex, allRoutines(areas));
+    }
+    return { db, migrated, recreated };
   } catch (err) {
     await db.knex.destroy();
     throw err;
   }
-  return db;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -58,7 +91,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const areas = options.areas ?? allAreas;
 
   const db = await openStores(config, areas);
-  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls) : createLocalLocks();
+  const lockSettings = { waitMs: config.lockWaitMs, logger };
+  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls, lockSettings) : createLocalLocks(lockSettings);
   const apps = new AppStore(db.knex, clock);
 
   let devToken: string | undefined;
@@ -88,7 +122,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bridgeAppName = `bridge-${randomBytes(6).toString('hex')}`;
     const internalToken = newToken();
     await apps.create(bridgeAppName, ALL_SCOPES, internalToken);
-    bridge = await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger, internalToken });
+    bridge = await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger, internalToken, config });
   }
 
   logger.info(

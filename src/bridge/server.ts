@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { createClients } from '@huodong/clients';
 import type { Area, BridgeClients } from '../platform/area.js';
+import { loadConfig, type Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 
 export interface Bridge {
@@ -24,6 +25,8 @@ export async function startBridge(options: {
   readonly logger: Logger;
   /** The bridge's own token, for routes whose legacy scheme it authenticates itself. */
   readonly internalToken: string;
+  /** Settings the areas' routes read (trust switches, CORS); defaults when absent. */
+  readonly config?: Config;
 }): Promise<Bridge> {
   const clients: BridgeClients = {
     caller: createClients({ address: options.grpcAddress }),
@@ -40,7 +43,8 @@ export async function startBridge(options: {
   });
   await app.register(formbody);
   app.get('/healthz', async () => ({ status: 'ok' }));
-  for (const area of options.areas) area.bridge?.(app, clients);
+  const config = options.config ?? loadConfig({});
+  for (const area of options.areas) area.bridge?.(app, clients, config);
   const address = await app.listen({ host: options.host, port: options.port });
   const port = Number(new URL(address).port);
   return {

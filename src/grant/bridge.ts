@@ -123,4 +123,18 @@ export function grantBridge(app: FastifyInstance, { caller }: BridgeClients): vo
     if (response.claim === undefined) throw new Error('Participate answered no claim');
     return legacyEnvelope(response.claim);
   });
+
+  /**
+   * Not in seed 004: the result of an async claim (`detail.claimId` of a "0000 受理成功,正在办理"
+   * answer), in the same envelope; pending until the background has granted. Only the app that
+   * made the claim can read it.
+   */
+  app.get('/activity/services/activity/claim', { errorHandler: routeErrorHandler(fail) }, async (request) => {
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const claimId = stringParam(query, 'claimId');
+    if (claimId === undefined) throw badRequest('claimId', 'is required');
+    const response = await caller.grant.getClaim({ claimId }, callOptions(request));
+    if (response.claim === undefined) throw new Error('GetClaim answered no claim');
+    return legacyEnvelope(response.claim);
+  });
 }

@@ -191,10 +191,25 @@ export class GrantService {
     return input.mode === 'sync' ? this.participateSync(appId, input) : this.accept(appId, input);
   }
 
-  /** Async mode: the nonce and the pending claim are committed together, then answered. */
+  /**
+   * Async mode: what can be decided before granting is answered at once (refusedAtOnce), its
+   * claim recorded completed with the nonce; otherwise the nonce and the pending claim are
+   * committed together and the background grants. Until 2026-12-02 every async claim answered
+   * pending ("0000"), an unknown label, a blocked identity and exhausted limits included.
+   */
   private async accept(appId: string, input: ParticipateInput): Promise<ClaimView> {
     const now = this.clock.now();
     const id = newId();
+    const refused = await this.refusedAtOnce(id, input, seconds(now));
+    if (refused !== undefined) {
+      await retryConflicts(() =>
+        this.store.transaction(async (trx) => {
+          await this.takeNonce(trx, appId, input.nonce, now);
+          await this.store.insertClaim(trx, this.claimRecord(id, appId, input, now, statusOf(refused), refused));
+        }),
+      );
+      return completedView(id, input, now, refused);
+    }
     await retryConflicts(() =>
       this.store.transaction(async (trx) => {
         await this.takeNonce(trx, appId, input.nonce, now);
@@ -232,7 +247,7 @@ export class GrantService {
             }),
           );
         },
-        { area: AREA, waitMs: this.options.lockWaitMs },
+        { area: AREA, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
       );
     } catch (err) {
       return this.unrecorded(this.processingFailure(err, id), input);
@@ -255,6 +270,27 @@ export class GrantService {
     const answer = await retryConflicts(() => this.store.commitClaim(writes, this.claimRecord(id, appId, input, now, statusOf(outcome), outcome)));
     if (answer === 'replayed') throw new NonceReplayedError();
     return answer === 'committed' ? outcome : undefined;
+  }
+
+  /**
+   * The refusal an async claim gets at once, from reads alone: no activity (3001), an illegal
+   * or blocked identity (1004), the activity's own gates (2001 filters, windows), or 3002 when
+   * no unit can grant (its filters or window, a quota read as full, the identity's per-person
+   * limit reached). Undefined when some unit may still grant: that is for the background, which
+   * decides again under the lock. Such refusals do not go stale: grants and person counts only
+   * grow.
+   */
+  private async refusedAtOnce(id: string, input: ParticipateInput, now: number): Promise<Outcome | undefined> {
+    const reads: PlanReads = {
+      activity: () => this.store.activityForParticipant(input.activityLabel, input.identity),
+      units: (activityId) => this.store.unitsOf(activityId),
+    };
+    const plan = await this.plan(reads, id, input, now, now);
+    if (plan.kind === 'refused') return plan.outcome;
+    const open = plan.units.filter((u) => u.code === 0);
+    const held = await this.store.personCountsOf(input.identity, open.map((u) => u.unit.id));
+    const codes = open.map((u) => ((held.get(u.unit.id) ?? 0) >= u.unit.perPersonLimit ? UNIT_CODE.PERSON_LIMIT : 0));
+    return codes.some((c) => c === 0) ? undefined : outcomeOf(plan, codes);
   }
 
   /** Maps a failed attempt to "1002", or rethrows what callers must see as an error. */
@@ -398,12 +434,13 @@ export class GrantService {
               if (!done) throw new LeaseLostError();
             }),
           ),
-        { area: AREA, waitMs: this.options.lockWaitMs },
+        { area: AREA, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
       );
     } catch (err) {
       if (err instanceof LeaseLostError) return;
       this.logger.warn({ err, claimId: claim.id, attempts: claim.attempts }, 'claim completion failed; it will be retried');
-      if (claim.attempts < this.options.maxAttempts) return;
+      // A store that is down is no reason to refuse the claim for good: it waits until it is back.
+      if (claim.attempts < this.options.maxAttempts || classifyStoreError(err) instanceof UnavailableError) return;
       const outcome = simpleOutcome(RESULT.PROCESSING_FAILURE);
       await this.store
         .transaction((trx) =>

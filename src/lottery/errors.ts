@@ -57,3 +57,23 @@ export class AwardAlreadyClaimedError extends DomainError {
     super('FAILED_PRECONDITION', 'AWARD_ALREADY_CLAIMED', AREA, 'this prize has already been claimed');
   }
 }
+
+/** Thrown when too many award checks of one caller failed in one activity lately. */
+export class AwardChecksThrottledError extends DomainError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('RESOURCE_EXHAUSTED', 'AWARD_CHECKS_THROTTLED', AREA, `too many failed award checks, retry in ${retryAfterSeconds} s`, {
+      metadata: { retry_after_s: String(retryAfterSeconds) },
+    });
+  }
+}
+
+/**
+ * Thrown when an openid differs from a participant's only in letter case or trailing spaces:
+ * a legacy table with a case-insensitive collation cannot hold both, so the second is refused
+ * instead of being let into the first one's row.
+ */
+export class OpenidConflictError extends DomainError {
+  constructor() {
+    super('FAILED_PRECONDITION', 'OPENID_CONFLICT', AREA, 'another participant of this activity has an openid differing only in case or spaces');
+  }
+}

@@ -256,8 +256,8 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
       async addWhitelist({ activityId, openids }) {
         return { added: await service.addWhitelist(activityId, openids) };
       },
-      async verifyAward({ code, secret }) {
-        return { prize: toWonPrize(await service.verifyAward(code, secret)) };
+      async verifyAward({ code, secret, validateOnly }, ctx) {
+        return { prize: toWonPrize(await service.verifyAward(code, secret, ctx.app.id, validateOnly)) };
       },
       async enterActivity({ code, openid, nickname, avatar }) {
         const { issued, view, user } = await service.enter(code, openid, nickname, avatar);

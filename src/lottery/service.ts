@@ -1,7 +1,7 @@
 /** The lottery's use cases; rules come from rules.ts, SQL from store.ts, time from the clock. */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import { InvalidArgumentError, UnavailableError } from '../platform/errors.js';
+import { InvalidArgumentError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { Locks } from '../platform/locks.js';
 import {
@@ -9,9 +9,11 @@ import {
   ActivityNotFoundError,
   AREA,
   AwardAlreadyClaimedError,
+  AwardChecksThrottledError,
   AwardNotFoundError,
   InvalidUserTokenError,
   NotWhitelistedError,
+  OpenidConflictError,
 } from './errors.js';
 import {
   checkPrizeChange,
@@ -114,6 +116,9 @@ class Gate {
   }
 }
 const NEED_INFO_TIP = '请先填写您的信息';
+/** Failed award checks one caller may make in one activity per window before being refused. */
+export const AWARD_CHECK_FAILURES = 10;
+export const AWARD_CHECK_WINDOW_MS = 10 * 60_000;
 
 const bad = (field: string, problem: string): InvalidArgumentError => new InvalidArgumentError(field, problem, AREA);
 
@@ -125,6 +130,8 @@ function text(field: string, value: string | undefined, max: number, required = 
 }
 
 export function validateOpenid(openid: string | undefined, field = 'openid'): string {
+  // Not trimmed: "victim " would otherwise be let in as "victim".
+  if (openid !== undefined && openid !== openid.trim()) throw bad(field, 'must not begin or end with white space');
   const v = text(field, openid, 128, true);
   if (/[\u0000-\u001f]/.test(v)) throw bad(field, 'must not contain control characters');
   return v;
@@ -190,6 +197,8 @@ export class LotteryService {
   private readonly metaCache = new Map<number, { until: number; meta: MetaRow }>();
   private readonly stockEnsured = new Set<string>();
   private readonly exhausted = new Set<string>();
+  /** Failed award checks per activity and caller (verifyAward), in this process. */
+  private readonly failedChecks = new Map<string, { since: number; failures: number }>();
   /** Counter rows known to exist (they are never deleted), so a draw need not insert them. */
   private readonly countersEnsured = new Set<string>();
 
@@ -318,16 +327,53 @@ export class LotteryService {
     return this.deps.store.addWhitelist(aid, clean, this.nowSeconds());
   }
 
-  async verifyAward(code: string, secretRaw: string): Promise<WonPrizeView> {
+  /**
+   * The merchant's check of a winner's secret, by the app `caller`. `validateOnly` shows the
+   * prize without claiming it; otherwise the first check of an unclaimed prize claims it.
+   * Failed checks (no such secret, already claimed) count against the caller in this activity:
+   * after AWARD_CHECK_FAILURES within AWARD_CHECK_WINDOW_MS every check is refused until the
+   * window has passed, so secrets cannot be guessed by trying.
+   */
+  async verifyAward(code: string, secretRaw: string, caller: string, validateOnly = false): Promise<WonPrizeView> {
     const aid = await this.aidOfCode(code);
+    const throttleKey = `${aid}\u0000${caller}`;
+    this.checkThrottle(throttleKey);
     const secret = (secretRaw ?? '').trim();
     if (!/^\d{1,32}$/.test(secret)) throw bad('secret', 'must be the digits of a verification secret');
     const now = this.nowSeconds();
-    const claimed = await this.deps.store.claim(aid, secret, now);
+    const claimed = validateOnly ? false : await this.deps.store.claim(aid, secret, now);
     const row = await this.deps.store.prizeBySecret(aid, secret);
-    if (row === undefined) throw new AwardNotFoundError();
-    if (!claimed) throw new AwardAlreadyClaimedError();
+    if (row === undefined) {
+      this.countFailedCheck(throttleKey);
+      throw new AwardNotFoundError();
+    }
+    if (validateOnly ? Number(row.status) === 1 : !claimed) {
+      this.countFailedCheck(throttleKey);
+      throw new AwardAlreadyClaimedError();
+    }
     return wonPrizeView(row, await this.prizeInfo(aid, Number(row.prize_id)));
+  }
+
+  private checkThrottle(key: string): void {
+    const entry = this.failedChecks.get(key);
+    const now = this.deps.clock.now().getTime();
+    if (entry === undefined) return;
+    if (now - entry.since >= AWARD_CHECK_WINDOW_MS) {
+      this.failedChecks.delete(key);
+      return;
+    }
+    if (entry.failures >= AWARD_CHECK_FAILURES) throw new AwardChecksThrottledError(Math.ceil((entry.since + AWARD_CHECK_WINDOW_MS - now) / 1000));
+  }
+
+  private countFailedCheck(key: string): void {
+    const now = this.deps.clock.now().getTime();
+    const entry = this.failedChecks.get(key);
+    if (entry === undefined || now - entry.since >= AWARD_CHECK_WINDOW_MS) {
+      if (this.failedChecks.size > 100_000) this.failedChecks.clear();
+      this.failedChecks.set(key, { since: now, failures: 1 });
+    } else {
+      entry.failures += 1;
+    }
   }
 
   private async prizeInfo(aid: number, prizeId: number): Promise<string> {
@@ -348,6 +394,7 @@ export class LotteryService {
     const activity = await this.config(aid);
     if (activity.activeType === 2 && !(await this.deps.store.isWhitelisted(aid, openid))) throw new NotWhitelistedError();
     const person = await this.deps.store.upsertPerson(aid, openid, nick, avatarUrl, this.nowSeconds());
+    if (person === undefined) throw new OpenidConflictError();
     const identity = { aid, pid: Number(person.id), openid };
     const view = await this.view(aid);
     if (view.state.index >= 0) await this.ensureCounters(aid, openid, view.state.index);
@@ -415,25 +462,12 @@ export class LotteryService {
     const requestId = validateRequestId(requestIdRaw);
     const activity = await this.config(identity.aid);
     const work = (): Promise<{ answer: DrawAnswer; drawId: string }> => this.gate.run(() => this.drawLocked(identity, requestId, activity));
-    let ran = false;
-    let result: { answer: DrawAnswer; drawId: string };
-    try {
-      result = await this.deps.locks.withLock(
-        `lottery:draw:${identity.aid}:${identity.openid}`,
-        () => {
-          ran = true;
-          return work();
-        },
-        { area: AREA },
-      );
-    } catch (err) {
-      // The lock only spares the database some contention; with the lock service down the
-      // draw still runs, and the database still decides every limit.
-      if (ran || !(err instanceof UnavailableError)) throw err;
-      this.deps.logger.warn({ err }, 'lottery draw lock unavailable; drawing without it');
-      result = await work();
-    }
-    const { answer, drawId } = result;
+    // The lock only spares the database some contention; with the lock service down the draw
+    // still runs, and the database still decides every limit.
+    const { answer, drawId } = await this.deps.locks.withLock(`lottery:draw:${identity.aid}:${identity.openid}`, work, {
+      area: AREA,
+      ifUnavailable: 'proceed',
+    });
     return { issued: this.deps.tokens.issue(identity), answer, drawId };
   }
 

@@ -5,8 +5,10 @@
  * key makes a replayed request_id return the first answer).
  */
 import type { Knex } from 'knex';
-import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
-import { DRAW_PROCEDURE, T } from './migrations.js';
+import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { callRoutine } from '../platform/routines.js';
+import { T } from './migrations.js';
+import { DRAW } from './routines.js';
 import type { ActivityColumns, ActivityRow } from './rules.js';
 
 export interface MetaRow {
@@ -202,17 +204,30 @@ export class LotteryStore {
 
   // ---- people -------------------------------------------------------------------------------
 
+  /**
+   * Narrows a query to rows whose `openid` is exactly this one. On MySQL the legacy tables may
+   * compare case-insensitively and ignore trailing spaces ("CASE-VICTIM " = "case-victim");
+   * the plain equality keeps the index, the BINARY one makes the match exact. The legacy table
+   * is not altered.
+   */
+  private exactOpenid<Q extends Knex.QueryBuilder>(query: Q, openid: string, column = 'openid'): Q {
+    if (this.dialect === 'mysql') query.andWhereRaw('BINARY ?? = BINARY ?', [column, openid]);
+    return query;
+  }
+
   async person(aid: number, openid: string): Promise<PersonRow | undefined> {
-    return this.knex<PersonRow>(T.person).where({ aid, openid }).first();
+    const row = await this.exactOpenid(this.knex<PersonRow>(T.person).where({ aid, openid }), openid).first();
+    return row !== undefined && row.openid === openid ? row : undefined;
   }
 
   /** Creates the person, counting them in, or refreshes the profile of one who entered before. */
-  async upsertPerson(aid: number, openid: string, nickname: string, avatar: string, now: number): Promise<PersonRow> {
+  /** Undefined when the table holds an openid it cannot tell from this one (OpenidConflictError). */
+  async upsertPerson(aid: number, openid: string, nickname: string, avatar: string, now: number): Promise<PersonRow | undefined> {
     const profile: Record<string, string | number> = { update_time: now };
     if (nickname !== '') profile.nickname = nickname;
     if (avatar !== '') profile.headimgurl = avatar;
     // Matched rows count on both stores (mysql2 asks for found rows), changed or not.
-    if ((await this.knex(T.person).where({ aid, openid }).update(profile)) === 0) {
+    if ((await this.exactOpenid(this.knex(T.person).where({ aid, openid }), openid).update(profile)) === 0) {
       try {
         await this.knex.transaction(async (trx) => {
           await trx(T.person).insert({ aid, openid, nickname, headimgurl: avatar, other_info: '', create_time: now, update_time: now });
@@ -221,16 +236,16 @@ export class LotteryStore {
       } catch (err) {
         // The same person entering twice at once: the other call created the row and counted it.
         if (!isUniqueViolation(err)) throw err;
-        await this.knex(T.person).where({ aid, openid }).update(profile);
+        // Either the same person at once, or another one whose openid the table cannot tell
+        // from this one (see exactOpenid): person() below then finds nobody.
+        await this.exactOpenid(this.knex(T.person).where({ aid, openid }), openid).update(profile);
       }
     }
-    const row = await this.person(aid, openid);
-    if (row === undefined) throw new Error('person vanished after upsert');
-    return row;
+    return this.person(aid, openid);
   }
 
   async submitInfo(aid: number, openid: string, info: { name: string; tel: string; address: string; otherInfo: string }, now: number): Promise<boolean> {
-    const changed = await this.knex(T.person).where({ aid, openid }).update({
+    const changed = await this.exactOpenid(this.knex(T.person).where({ aid, openid }), openid).update({
       name: info.name,
       tel: info.tel,
       address: info.address,
@@ -242,7 +257,7 @@ export class LotteryStore {
   }
 
   async isWhitelisted(aid: number, openid: string): Promise<boolean> {
-    return (await this.knex(T.whitelist).where({ aid, openid }).first('id')) !== undefined;
+    return (await this.exactOpenid(this.knex(T.whitelist).where({ aid, openid }), openid).first('id')) !== undefined;
   }
 
   async addWhitelist(aid: number, openids: readonly string[], now: number): Promise<number> {
@@ -336,34 +351,34 @@ export class LotteryStore {
     // Every answer the procedure may log, rendered beforehand: a refusal's or the drawn result's.
     const refused = { no_times: render({ kind: 'no_times' }), have_award: render({ kind: 'have_award' }) } as const;
     const response = render(result);
-    const rows = await callProcedure<{ outcome: string; log_id: number | string | null }>(this.knex, DRAW_PROCEDURE, [
-      plan.aid,
-      plan.pid,
-      plan.openid,
-      plan.session,
-      plan.requestId,
-      plan.now,
-      plan.maxSessionPlays ?? null,
-      plan.maxTotalPlays ?? null,
-      plan.maxWins,
-      plan.slot,
-      plan.prizeVersion,
-      win?.prizeId ?? null,
-      win?.poolKey ?? null,
-      win?.knownExhausted === true ? 1 : 0,
-      win?.prizeName ?? null,
-      win?.legacyType ?? null,
-      win?.claimedWhenWon === true ? 1 : 0,
-      win?.secret ?? null,
-      win === undefined ? null : formatCents(win.claim.cents),
-      win?.claim.kind ?? null,
-      win?.claim.kind === 'count' ? win.claim.sum : null,
-      win?.claim.kind === 'budget' ? win.claim.money : null,
-      win?.claim.cents ?? null,
-      refused.no_times,
-      refused.have_award,
-      response,
-    ]);
+    const rows = await callRoutine<{ outcome: string; log_id: number | string | null }, typeof DRAW>(this.knex, DRAW, {
+      p_aid: plan.aid,
+      p_pid: plan.pid,
+      p_openid: plan.openid,
+      p_session: plan.session,
+      p_request_id: plan.requestId,
+      p_now: plan.now,
+      p_max_session_plays: plan.maxSessionPlays ?? null,
+      p_max_total_plays: plan.maxTotalPlays ?? null,
+      p_max_wins: plan.maxWins,
+      p_slot: plan.slot,
+      p_prize_version: plan.prizeVersion,
+      p_prize_id: win?.prizeId ?? null,
+      p_pool_key: win?.poolKey ?? null,
+      p_known_exhausted: win?.knownExhausted === true ? 1 : 0,
+      p_prize_name: win?.prizeName ?? null,
+      p_prize_type: win?.legacyType ?? null,
+      p_claimed: win?.claimedWhenWon === true ? 1 : 0,
+      p_secret: win?.secret ?? null,
+      p_money: win === undefined ? null : formatCents(win.claim.cents),
+      p_claim_kind: win?.claim.kind ?? null,
+      p_claim_sum: win?.claim.kind === 'count' ? win.claim.sum : null,
+      p_claim_money: win?.claim.kind === 'budget' ? win.claim.money : null,
+      p_cents: win?.claim.cents ?? null,
+      p_no_times: refused.no_times,
+      p_have_award: refused.have_award,
+      p_result: response,
+    });
     const row = rows[0];
     switch (row?.outcome) {
       case 'short':
@@ -376,7 +391,7 @@ export class LotteryStore {
       case result.kind:
         return { id: String(row.log_id), response, result };
       default:
-        throw new Error(`${DRAW_PROCEDURE} answered outcome ${String(row?.outcome)}`);
+        throw new Error(`${DRAW.name} answered outcome ${String(row?.outcome)}`);
     }
   }
 
@@ -534,7 +549,8 @@ export class LotteryStore {
   // ---- prizes won ---------------------------------------------------------------------------
 
   async myPrizes(aid: number, openid: string): Promise<PersonPrizeRow[]> {
-    return this.knex<PersonPrizeRow>(T.personPrize).where({ aid, openid }).orderBy('id', 'desc').limit(500);
+    const rows = await this.exactOpenid(this.knex<PersonPrizeRow>(T.personPrize).where({ aid, openid }), openid).orderBy('id', 'desc').limit(500);
+    return rows.filter((r) => r.openid === openid);
   }
 
   async winners(aid: number, limit: number): Promise<WinnerRow[]> {

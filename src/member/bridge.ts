@@ -1,10 +1,10 @@
 /**
  * Seed 001's legacy routes under /cm/inner/..., urlencoded or JSON, answering the envelope
- * {status, message, serverTime, data}. Every request is signed: `sig` is the hex
- * HMAC-SHA256, keyed with the legacy app's secret, of every other parameter sorted by name as
- * `k=v` joined by `&` (appName and ts included); `ts` (unix seconds) must be within 300 s.
- * The bridge checks the signature itself, then calls MemberService with its own `internal`
- * token; admin routes are open only to legacy apps created with admin rights.
+ * {status, message, serverTime, data}. Every request is signed (canonicalRequest below): `sig`
+ * is the hex HMAC-SHA256, keyed with the legacy app's secret, of the method, the route path and
+ * every other parameter; `ts` (unix seconds) must be within 300 s. The bridge checks the
+ * signature itself, then calls MemberService with its own `internal` token; admin routes are
+ * open only to legacy apps created with admin rights.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -13,29 +13,43 @@ import type { BridgeClients } from '../platform/area.js';
 import { badRequest, bodyOf, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 export const SIGNATURE_WINDOW_S = 300;
+const MAX_SORT_LIMIT = 100;
 const SECRET_CACHE_MS = 30_000;
 const UNKNOWN_APP_CACHE_MS = 5_000;
 
 type Params = Record<string, unknown>;
 
-/** The text a legacy caller signs: every parameter but sig, sorted by name, `k=v` joined by `&`. */
-export function canonicalString(params: Params): string {
-  return Object.keys(params)
-    .filter((k) => k !== 'sig')
-    .sort()
-    .map((k) => {
-      const v = params[k];
-      if (v === undefined || v === null) return `${k}=`;
-      if (typeof v === 'string') return `${k}=${v}`;
-      if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${k}=${String(v)}`;
-      throw badRequest(k, 'must be a string or a number');
-    })
-    .join('&');
+/** RFC 3986 percent-encoding of UTF-8: everything but A-Z a-z 0-9 - . _ ~ is %XX. */
+export function percentEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The hex HMAC-SHA256 signature of a parameter set. */
-export function signParams(params: Params, secret: string): string {
-  return createHmac('sha256', secret).update(canonicalString(params), 'utf8').digest('hex');
+function scalar(name: string, v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  throw badRequest(name, 'must be a string or a number');
+}
+
+/**
+ * The text a legacy caller signs: the upper-case method, a newline, the route path, a newline,
+ * then every parameter but sig sorted by name, as `name=value` joined by `&`, names and values
+ * percent-encoded (RFC 3986). Binding method and path keeps a signature from being replayed
+ * on another route; encoding keeps `&` and `=` inside a value from forming another parameter
+ * set with the same text.
+ */
+export function canonicalRequest(method: string, path: string, params: Params): string {
+  const pairs = Object.keys(params)
+    .filter((k) => k !== 'sig')
+    .sort()
+    .map((k) => `${percentEncode(k)}=${percentEncode(scalar(k, params[k]))}`)
+    .join('&');
+  return `${method.toUpperCase()}\n${path}\n${pairs}`;
+}
+
+/** The hex HMAC-SHA256 signature of a request. */
+export function signRequest(method: string, path: string, params: Params, secret: string): string {
+  return createHmac('sha256', secret).update(canonicalRequest(method, path, params), 'utf8').digest('hex');
 }
 
 function unauthenticated(message: string): HuodongError {
@@ -125,18 +139,39 @@ const legacyUsers = (users: readonly member.UserInfo[]): Array<Record<string, un
 
 const ORDER_STATUS_NAMES: Record<number, string> = { 1: 'unpaid', 2: 'consumed', 3: 'revoked' };
 
-/** Legacy admin and task calls carry no key; a signed request is unique, so its sig is one. */
-function legacyKey(body: Params, sig: string): string {
-  return stringParam(body, 'requestId') ?? `legacy-${sig.toLowerCase()}`;
+/**
+ * The caller's own key for a route that moves value without an order id. Until 2026-12-02 a
+ * missing one was derived from the signature, so two identical signed credits in one second
+ * both answered success and credited once; a caller could not tell a replay from a new credit.
+ */
+function callerKey(body: Params): string {
+  const key = stringParam(body, 'requestId');
+  if (key === undefined) throw badRequest('requestId', 'is required: a key of your own, unique per credit or task submission');
+  return key;
 }
 
 interface Verified {
   readonly body: Params;
   readonly appName: string;
-  readonly sig: string;
 }
 
-export function memberBridge(app: FastifyInstance, { internal }: BridgeClients): void {
+/** A legacy app that signed a request: its name and whether it may call admin routes. */
+export interface LegacySigner {
+  readonly appName: string;
+  readonly admin: boolean;
+}
+
+/** Checks legacy signatures against the apps of MemberService (GetLegacyApp), cached briefly. */
+export interface LegacySignatures {
+  /**
+   * Verifies `sig` over `canonicalRequest(method, path, params)` (params without `sig`) for
+   * the app `appName`, and that `ts` is within SIGNATURE_WINDOW_S of now; throws
+   * UNAUTHENTICATED BAD_SIGNATURE otherwise.
+   */
+  verify(input: { method: string; path: string; params: Params; appName: string | undefined; ts: string | undefined; sig: string | undefined; requestId: string }): Promise<LegacySigner>;
+}
+
+export function legacySignatures(internal: Clients): LegacySignatures {
   const secrets = new Map<string, { app: member.GetLegacyAppResponse | undefined; until: number }>();
 
   const lookup = async (appName: string, requestId: string): Promise<member.GetLegacyAppResponse | undefined> => {
@@ -154,30 +189,46 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     return found;
   };
 
-  const verify = async (request: FastifyRequest, admin: boolean): Promise<Verified> => {
+  return {
+    async verify({ method, path, params, appName, ts, sig, requestId }) {
+      if (appName === undefined) throw unauthenticated('appName is required');
+      if (sig === undefined || !/^[0-9a-fA-F]{64}$/.test(sig)) throw unauthenticated('sig must be 64 hex characters');
+      if (ts === undefined || !/^\d{1,12}$/.test(ts)) throw unauthenticated('ts (unix seconds) is required');
+      if (Math.abs(serverTime() - Number(ts)) > SIGNATURE_WINDOW_S) {
+        throw unauthenticated(`ts is more than ${SIGNATURE_WINDOW_S} s away from the server time`);
+      }
+      const legacyApp = await lookup(appName, requestId);
+      // An unknown app is checked against a throw-away key so both paths cost the same.
+      const expected = Buffer.from(signRequest(method, path, params, legacyApp?.secret ?? 'unknown-app'), 'hex');
+      const given = Buffer.from(sig.toLowerCase(), 'hex');
+      const matches = timingSafeEqual(expected, given);
+      if (legacyApp === undefined || !matches) throw unauthenticated('bad signature');
+      return { appName, admin: legacyApp.admin };
+    },
+  };
+}
+
+export function memberBridge(app: FastifyInstance, { internal }: BridgeClients): void {
+  const signatures = legacySignatures(internal);
+
+  const verify = async (request: FastifyRequest, path: string, admin: boolean): Promise<Verified> => {
     const body = bodyOf(request);
-    const appName = stringParam(body, 'appName');
-    const sig = stringParam(body, 'sig');
-    if (appName === undefined) throw unauthenticated('appName is required');
-    if (sig === undefined || !/^[0-9a-fA-F]{64}$/.test(sig)) throw unauthenticated('sig must be 64 hex characters');
-    const ts = stringParam(body, 'ts');
-    if (ts === undefined || !/^\d{1,12}$/.test(ts)) throw unauthenticated('ts (unix seconds) is required');
-    if (Math.abs(serverTime() - Number(ts)) > SIGNATURE_WINDOW_S) {
-      throw unauthenticated(`ts is more than ${SIGNATURE_WINDOW_S} s away from the server time`);
-    }
-    const legacyApp = await lookup(appName, request.id);
-    // An unknown app is checked against a throw-away key so both paths cost the same.
-    const expected = Buffer.from(signParams(body, legacyApp?.secret ?? 'unknown-app'), 'hex');
-    const given = Buffer.from(sig.toLowerCase(), 'hex');
-    const matches = timingSafeEqual(expected, given);
-    if (legacyApp === undefined || !matches) throw unauthenticated('bad signature');
-    if (admin && !legacyApp.admin) throw forbidden('this app may not call admin routes');
-    return { body, appName, sig };
+    const signer = await signatures.verify({
+      method: request.method,
+      path,
+      params: body,
+      appName: stringParam(body, 'appName'),
+      ts: stringParam(body, 'ts'),
+      sig: stringParam(body, 'sig'),
+      requestId: request.id,
+    });
+    if (admin && !signer.admin) throw forbidden('this app may not call admin routes');
+    return { body, appName: signer.appName };
   };
 
   const route = (path: string, admin: boolean, handle: (v: Verified, m: Clients['member'], requestId: string) => Promise<unknown>): void => {
     app.post(path, { errorHandler: routeErrorHandler(fail) }, async (request) => {
-      const verified = await verify(request, admin);
+      const verified = await verify(request, path, admin);
       const data = await handle(verified, internal.member, request.id);
       return { status: 200, message: '', serverTime: serverTime(), data };
     });
@@ -192,9 +243,9 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     ['/cm/inner/user/adminAddCpoint', 'add'],
     ['/cm/inner/user/adminReduceCpoint', 'reduce'],
   ] as const) {
-    route(path, true, async ({ body, sig }, m, requestId) => {
+    route(path, true, async ({ body }, m, requestId) => {
       const input = {
-        requestId: legacyKey(body, sig),
+        requestId: callerKey(body),
         uid: required(body, 'uid'),
         cpoint: required(body, 'cpoint'),
         adminId: required(body, 'adminId'),
@@ -259,11 +310,16 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     const id = intParam(body, 'id', 0);
     if (stringParam(body, 'id') === undefined) throw badRequest('id', 'is required');
     let op = stringParam(body, 'op');
-    if (op === undefined) {
-      // Legacy callers never sent op; an existing task keeps the op it answers to.
+    let name = stringParam(body, 'name');
+    let desc = stringParam(body, 'desc');
+    if (op === undefined || name === undefined || desc === undefined) {
+      // Legacy callers never sent op, and may leave out name and desc: an existing task keeps
+      // its own (until 2026-12-02 a missing name or desc blanked them).
       const existing = (await m.listTaskConfigs({}, { requestId })).tasks.find((t) => t.id === id);
-      if (existing === undefined) throw badRequest('op', 'is required for a new task');
-      op = existing.op;
+      if (existing === undefined && op === undefined) throw badRequest('op', 'is required for a new task');
+      op ??= existing?.op ?? '';
+      name ??= existing?.name ?? '';
+      desc ??= existing?.desc ?? '';
     }
     // An empty s_time / e_time means no bound, as in seed 001.
     const time = (name: string): Date | undefined => {
@@ -274,8 +330,8 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     const task: member.TaskConfig = {
       id,
       op,
-      name: stringParam(body, 'name') ?? '',
-      desc: stringParam(body, 'desc') ?? '',
+      name,
+      desc,
       score: required(body, 'score'),
       cpoint: required(body, 'cpoint'),
       stepScore: stringParam(body, 'step_score') ?? '',
@@ -317,17 +373,19 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     if (sortField === undefined) throw badRequest('condition', 'must be score, cpoint or grade');
     const sort = intParam(body, 'sort', -1);
     if (sort !== 1 && sort !== -1) throw badRequest('sort', 'must be 1 or -1');
+    // Seed 001: at most 100 per page; a larger limit is cut to 100, not refused.
+    const limit = Math.min(intParam(body, 'limit', 20), MAX_SORT_LIMIT);
     const res = await m.listUsersSorted(
-      { sortField, sortOrder: sort === 1 ? 1 : 2, page: intParam(body, 'page', 1), limit: intParam(body, 'limit', 20) },
+      { sortField, sortOrder: sort === 1 ? 1 : 2, page: intParam(body, 'page', 1), limit },
       { requestId },
     );
     return legacyUsers(res.users);
   });
 
-  route('/cm/inner/task/submit', false, async ({ body, sig }, m, requestId) => {
+  route('/cm/inner/task/submit', false, async ({ body }, m, requestId) => {
     const res = await m.submitTask(
       {
-        requestId: legacyKey(body, sig),
+        requestId: callerKey(body),
         uid: required(body, 'uid'),
         op: required(body, 'op'),
         target: stringParam(body, 'target') ?? '',

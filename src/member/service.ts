@@ -14,7 +14,7 @@ import {
   OrderNotRevocableError,
 } from './errors.js';
 import { formatHundredths, parseCap, parseHundredths, toInt } from './money.js';
-import { cycleOf, formatSteps, gradeFor, judgeTask, parseSteps, validateGrades, type GradeRow, type Task } from './rules.js';
+import { cycleOf, formatSteps, judgeTask, parseSteps, validateGrades, type GradeRow, type Task } from './rules.js';
 import {
   ORDER_UNPAID,
   type Actor,
@@ -28,7 +28,11 @@ import {
 
 export const SERVICE_PATH = '/huodong.member.v1.MemberService/';
 /** RPCs the kill switch never closes, so an operator can always open the others again. */
-export const UNSWITCHABLE = new Set(['SetApiSwitch', 'ListApiSwitches']);
+/**
+ * RPCs the kill switch cannot close: the switch itself, so it can always be opened again, and
+ * GetLegacyApp, the REST bridge's signing-key lookup (closing it made every legacy route 401).
+ */
+export const UNSWITCHABLE = new Set(['SetApiSwitch', 'ListApiSwitches', 'GetLegacyApp']);
 export const MAX_BATCH_UIDS = 100;
 export const MAX_LIMIT = 100;
 export const DEFAULT_LIMIT = 20;
@@ -237,7 +241,9 @@ export class MemberService {
   }
 
   private withUserLock<R>(uid: string, fn: () => Promise<R>): Promise<R> {
-    return this.locks.withLock(`member:user:${uid}`, fn, { area: AREA, legacyCode: LEGACY.LOCK_BUSY });
+    // The database guards every balance (conditional updates, unique order ids), so with Redis
+    // down the call goes on without the lock.
+    return this.locks.withLock(`member:user:${uid}`, fn, { area: AREA, legacyCode: LEGACY.LOCK_BUSY, ifUnavailable: 'proceed' });
   }
 
   async getCpoint(uidRaw: string): Promise<string> {
@@ -397,15 +403,16 @@ export class MemberService {
     if (op === '' || op.length > 64) throw new InvalidArgumentError('op', 'must be 1..64 characters', AREA);
     const target = validateText(input.target, 'target', 128);
     const times = input.times === 0 ? 1 : validateInt(input.times, 'times', 1, MAX_TIMES);
-    const grades = await this.store.listGrades();
     const row = await this.store.taskByOp(op);
     if (row === undefined) {
-      const user = await this.store.getUser(uid);
+      const [user, grades] = await Promise.all([this.store.getUser(uid), this.store.listGrades()]);
       return { code: 2, rule: 'op', cpoint: 0, score: 0, user, grades };
     }
     const task = taskFromRow(row);
     const fingerprint = JSON.stringify([uid, op, target, times]);
-    const fromStored = (response: string): TaskResult => {
+    // A new submission writes its grade from the table its own transaction reads (store.submitTask);
+    // a replay answers with the table as it is now.
+    const fromStored = (response: string, grades: readonly GradeRow[]): TaskResult => {
       const outcome = JSON.parse(response) as TaskOutcome;
       const v = outcome.verdict;
       return v.code === 0
@@ -416,7 +423,7 @@ export class MemberService {
       const stored = await this.store.getRequest('task', requestId);
       if (stored === undefined) return undefined;
       if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(AREA, 'request_id');
-      return fromStored(stored.response);
+      return fromStored(stored.response, await this.store.listGrades());
     };
     const first = await replay();
     if (first !== undefined) return first;
@@ -424,14 +431,13 @@ export class MemberService {
     const now = Math.floor(nowMs / 1000);
     const cycle = cycleOf(nowMs, task.rFlag, task.rRatio, this.timeZone);
     return this.withUserLock(uid, async () => {
-      const outcome = await this.store.submitTask(
-        { requestId, fingerprint, uid, task, cycle, target, grades },
+      const written = await this.store.submitTask(
+        { requestId, fingerprint, uid, task, cycle, target },
         (state) => judgeTask(task, state, times, now),
-        (score) => gradeFor(score, grades),
         { source, operator: '', note: '' },
         now,
       );
-      if (outcome !== undefined) return fromStored(JSON.stringify(outcome));
+      if (written !== undefined) return fromStored(JSON.stringify(written.outcome), written.grades);
       const stored = await replay();
       if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
       return stored;

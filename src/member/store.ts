@@ -5,9 +5,11 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { callRoutine } from '../platform/routines.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
-import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
+import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, T } from './migrations.js';
+import { PAY_ORDER } from './routines.js';
 import { MAX_BALANCE, toInt } from './money.js';
 import type { GradeRow, Task, TaskState, Verdict } from './rules.js';
 
@@ -238,21 +240,21 @@ export class MemberStore {
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
     const who = journalActorColumns(actor);
-    const rows = await callProcedure<Row>(this.knex, PAY_ORDER_PROCEDURE, [
-      order.orderId,
-      order.uid,
-      order.amount,
-      order.unpaid ? 1 : 0,
-      who.source,
-      who.operator,
-      who.note,
-      now,
-    ]);
+    const rows = await callRoutine<Row, typeof PAY_ORDER>(this.knex, PAY_ORDER, {
+      p_order_id: order.orderId,
+      p_uid: order.uid,
+      p_amount: order.amount,
+      p_unpaid: order.unpaid ? 1 : 0,
+      p_source: who.source,
+      p_operator: who.operator,
+      p_note: who.note,
+      p_now: now,
+    });
     const row = rows[0];
-    if (row === undefined) throw new Error(`${PAY_ORDER_PROCEDURE} answered no row`);
+    if (row === undefined) throw new Error(`${PAY_ORDER.name} answered no row`);
     if (row.outcome === 'paid') return toInt(row.balance);
     if (row.outcome === 'insufficient' || row.outcome === 'raced') return row.outcome;
-    throw new Error(`${PAY_ORDER_PROCEDURE} answered outcome ${String(row.outcome)}`);
+    throw new Error(`${PAY_ORDER.name} answered outcome ${String(row.outcome)}`);
   }
 
   private async payOrderInTransaction(
@@ -404,15 +406,21 @@ export class MemberStore {
    * stored answer in one transaction. undefined when the request id was already used.
    */
   async submitTask(
-    request: { requestId: string; fingerprint: string; uid: string; task: Task; cycle: number; target: string; grades: readonly GradeRow[] },
+    request: { requestId: string; fingerprint: string; uid: string; task: Task; cycle: number; target: string },
     judge: (state: TaskState) => Verdict,
-    gradeOf: (score: number) => number,
     actor: Actor,
     now: number,
-  ): Promise<TaskOutcome | undefined> {
+  ): Promise<{ outcome: TaskOutcome; grades: GradeRow[] } | undefined> {
     const { uid, task, cycle, target } = request;
     return retryConflicts(() =>
       this.knex.transaction(async (trx) => {
+        // The grade table as this transaction writes grades from it: read first, and on MySQL
+        // share-locked until commit, so UpdateGradeConfigs (which replaces it and regrades every
+        // user in one transaction) runs wholly before or wholly after this one. SQLite runs one
+        // transaction at a time.
+        const gradeQuery = trx(T.grades).select('grade', 'score').orderBy('grade');
+        if (this.dialect === 'mysql') gradeQuery.forShare();
+        const grades = ((await gradeQuery) as Row[]).map((r) => ({ grade: toInt(r.grade), score: toInt(r.score) }));
         if (!(await this.claimRequest(trx, 'task', request.requestId, request.fingerprint, now))) return undefined;
         await this.ensureUser(trx, uid, now);
         const user = toUser((await trx(T.users).select('uid', 'cpoint', 'score', 'grade').where({ uid }).first()) as Row | undefined, uid);
@@ -463,16 +471,18 @@ export class MemberStore {
               throw err;
             }
           }
-          const grade = gradeOf(user.score + verdict.score);
           const changed = await trx(T.users)
             .where({ uid })
             .andWhere('cpoint', '<=', MAX_BALANCE - verdict.cpoint)
             .andWhere('score', '<=', MAX_BALANCE - verdict.score)
             .update({
+              // The grade of the experience as stored plus this award, from the table read above:
+              // never from a score or a table read earlier. First in SET, so that MySQL (which
+              // evaluates SET left to right on the new values) reads the score before the award,
+              // as SQLite does.
+              grade: trx.raw(`(SELECT COALESCE(MAX(g.grade), 0) FROM ?? AS g WHERE g.score <= ??.score + ?)`, [T.grades, T.users, verdict.score]),
               cpoint: trx.raw('cpoint + ?', [verdict.cpoint]),
               score: trx.raw('score + ?', [verdict.score]),
-              // A grade only rises here: spending c-points or a racing writer never lowers it.
-              grade: trx.raw('CASE WHEN grade < ? THEN ? ELSE grade END', [grade, grade]),
               updated_at: now,
             });
           if (changed !== 1) throw new BalanceLimitError();
@@ -492,7 +502,7 @@ export class MemberStore {
         }
         const outcome: TaskOutcome = { verdict, user: after };
         await trx(T.requests).where({ kind: 'task', request_id: request.requestId }).update({ response: JSON.stringify(outcome) });
-        return outcome;
+        return { outcome, grades };
       }),
     );
   }

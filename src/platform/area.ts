@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Database, Migration } from './db.js';
 import type { Locks } from './locks.js';
 import type { Logger } from './logger.js';
+import type { Routine } from './routines.js';
 import type { Guard, ServiceRegistration } from './rpc.js';
 
 /**
@@ -47,7 +48,9 @@ export interface AreaInstance {
 export interface Area {
   readonly name: string;
   readonly migrations: readonly Migration[];
+  /** Its MySQL stored routines (`src/<area>/routines.ts`), kept as their files define them. */
+  readonly routines?: readonly Routine[];
   create(deps: AreaDeps): AreaInstance;
   /** Legacy REST routes; they call the gRPC server through the generated clients. */
-  readonly bridge?: (app: FastifyInstance, clients: BridgeClients) => void;
+  readonly bridge?: (app: FastifyInstance, clients: BridgeClients, config: Config) => void;
 }

@@ -21,7 +21,15 @@ export interface Config {
   readonly logLevel: string;
   /** How long in-flight calls may drain after SIGTERM before the server is closed by force. */
   readonly shutdownGraceMs: number;
+  /** After SIGTERM, how long health says NOT_SERVING while calls are still served, before draining. */
+  readonly shutdownDelayMs: number;
+  /** How long a call waits for a held lock before LOCK_BUSY, unless its area sets its own. */
+  readonly lockWaitMs: number;
   readonly production: boolean;
+  /** Lottery bridge: enter with a bare openid, no signature (HUODONG_LOTTERY_TRUST_OPENID=1; unsafe). */
+  readonly lotteryTrustOpenid: boolean;
+  /** Front-end origins the bridge answers CORS requests from, with credentials (HUODONG_CORS_ORIGINS). */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -109,6 +117,19 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`HUODONG_SHUTDOWN_GRACE_MS must be a non-negative integer, got "${graceRaw}"`);
   }
 
+  const millis = (name: string, fallback: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value > max) {
+      problems.push(`${name} must be an integer number of milliseconds between 0 and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const shutdownDelayMs = millis('HUODONG_SHUTDOWN_DELAY_MS', 2_000, 600_000);
+  const lockWaitMs = millis('HUODONG_LOCK_WAIT_MS', 2_000, 600_000);
+
   const httpPort = text('HUODONG_HTTP_PORT') === '-1' ? -1 : port('HUODONG_HTTP_PORT', 8080);
   const config: Config = {
     grpcHost: text('HUODONG_GRPC_HOST') ?? '0.0.0.0',
@@ -123,7 +144,11 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret,
     logLevel,
     shutdownGraceMs,
+    shutdownDelayMs,
+    lockWaitMs,
     production,
+    lotteryTrustOpenid: text('HUODONG_LOTTERY_TRUST_OPENID') === '1',
+    corsOrigins: (text('HUODONG_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -9,9 +9,11 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
-import { callProcedure, isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { callRoutine, type RoutineArgs } from '../platform/routines.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
-import { CREDIT_PROCEDURE, DEBIT_PROCEDURE, T } from './migrations.js';
+import { T } from './migrations.js';
+import { CREDIT, DEBIT } from './routines.js';
 
 export type Source = 'task' | 'exchange' | 'other' | 'sign' | 'invite' | 'expiredTask';
 export type PrizeKind = 'integral' | 'goods' | 'virtualGoods';
@@ -175,7 +177,34 @@ export const big = (v: Num | null | undefined): bigint => (v === null || v === u
 const num = (v: Num): number => Number(v);
 
 /** points_debit's exchange parameters (prize id to tel) for a debit that is no exchange. */
-const NO_EXCHANGE: readonly null[] = Array.from({ length: 8 }, () => null);
+/** points_debit's exchange parameters for a debit that is no exchange. */
+const NO_EXCHANGE = {
+  p_prize_id: null,
+  p_period_key: null,
+  p_title: null,
+  p_icon: null,
+  p_type: null,
+  p_address: null,
+  p_user_name: null,
+  p_tel: null,
+} as const;
+
+/** The parameters points_credit and points_debit share: the change record's. */
+function changeArgs(c: ChangeInput): Omit<RoutineArgs<typeof CREDIT>, 'p_expires_at'> {
+  return {
+    p_open_id: c.openId,
+    p_amount: c.amount.toString(),
+    p_now: c.now,
+    p_source: c.source,
+    p_change_id: c.changeId,
+    p_description: c.description,
+    p_prize_type: c.prizeType,
+    p_task_title: c.taskTitle ?? '',
+    p_request_id: c.requestId ?? null,
+    p_request_hash: c.requestHash ?? null,
+    p_dedupe_key: c.dedupeKey ?? null,
+  };
+}
 
 /** points_rules holds one row. */
 const RULE_ID = 1;
@@ -360,7 +389,7 @@ export class PointsStore {
   /** Credits a new lot; a unique violation (request_id, dedupe_key) propagates after rollback. */
   async credit(c: CreditInput): Promise<ChangeRow> {
     if (this.procedures) {
-      const { id, balanceAfter } = await this.callChange(CREDIT_PROCEDURE, c, [c.expiresAt ?? null]);
+      const { id, balanceAfter } = await this.callChange(CREDIT, { ...changeArgs(c), p_expires_at: c.expiresAt ?? null }, c);
       return { id, ...changeFields(c, 1, balanceAfter, c.expiresAt) };
     }
     await this.ensureAccount(c.openId, c.now);
@@ -369,7 +398,7 @@ export class PointsStore {
 
   async debit(c: ChangeInput): Promise<ChangeRow> {
     if (this.procedures) {
-      const { id, balanceAfter } = await this.callChange(DEBIT_PROCEDURE, c, NO_EXCHANGE);
+      const { id, balanceAfter } = await this.callChange(DEBIT, { ...changeArgs(c), ...NO_EXCHANGE }, c);
       return { id, ...changeFields(c, 2, balanceAfter, undefined) };
     }
     return this.tx(async (trx) => {
@@ -388,28 +417,14 @@ export class PointsStore {
    * One procedure call (MySQL); its refusals come back as the errors the SQLite path throws.
    * Deadlock victims run again, like every transaction here.
    */
-  private async callChange(
-    procedure: string,
+  private async callChange<R extends typeof CREDIT | typeof DEBIT>(
+    routine: R,
+    args: RoutineArgs<R>,
     c: ChangeInput,
-    extra: ReadonlyArray<string | number | null>,
     periodKey = '',
   ): Promise<{ id: Num; balanceAfter: bigint; exchangeId: Num | null }> {
-    const args = [
-      c.openId,
-      c.amount.toString(),
-      c.now,
-      c.source,
-      c.changeId,
-      c.description,
-      c.prizeType,
-      c.taskTitle ?? '',
-      c.requestId ?? null,
-      c.requestHash ?? null,
-      c.dedupeKey ?? null,
-      ...extra,
-    ];
     const [row] = await retryConflicts(() =>
-      callProcedure<{ outcome: string; id: Num | null; balance_after: Num | null; exchange_id: Num | null }>(this.knex, procedure, args),
+      callRoutine<{ outcome: string; id: Num | null; balance_after: Num | null; exchange_id: Num | null }, R>(this.knex, routine, args),
     );
     switch (row?.outcome) {
       case 'ok':
@@ -426,7 +441,7 @@ export class PointsStore {
       case 'lot_conflict':
         throw new ConcurrentUpdateError('a points lot');
     }
-    throw new Error(`${procedure} answered ${JSON.stringify(row)}`);
+    throw new Error(`${routine.name} answered ${JSON.stringify(row)}`);
   }
 
   /**
@@ -450,17 +465,23 @@ export class PointsStore {
       created_at: e.debit.now,
     };
     if (this.procedures) {
-      const { id, balanceAfter, exchangeId } = await this.callChange(DEBIT_PROCEDURE, e.debit, [
-        row.prize_id,
+      const { id, balanceAfter, exchangeId } = await this.callChange(
+        DEBIT,
+        {
+          ...changeArgs(e.debit),
+          p_prize_id: row.prize_id,
+          p_period_key: row.period_key,
+          p_title: row.title,
+          p_icon: row.icon,
+          p_type: row.type,
+          p_address: row.address,
+          p_user_name: row.user_name,
+          p_tel: row.tel,
+        },
+        e.debit,
         row.period_key,
-        row.title,
-        row.icon,
-        row.type,
-        row.address,
-        row.user_name,
-        row.tel,
-      ], row.period_key);
-      if (exchangeId === null) throw new Error(`${DEBIT_PROCEDURE} answered no exchange id`);
+      );
+      if (exchangeId === null) throw new Error(`${DEBIT.name} answered no exchange id`);
       return { exchange: { id: exchangeId, record_id: id, ...row }, record: { id, ...changeFields(e.debit, 2, balanceAfter, undefined) } };
     }
     return this.tx(async (trx) => {

@@ -186,4 +186,53 @@ describeEachStore('legacy route POST /activity/services/activity', (ctx) => {
     expect(denied.status).to.equal(403);
     expect(denied.body).to.include({ resultCode: '1002', reason: 'SCOPE_MISSING' });
   });
+
+  // ---- issue 14 item 3: async claims answer at once what can be checked at once ------------
+
+  const asyncBody = (identity: string, activityLabel: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+    seedBody(identity, activityLabel, { extParams: undefined, ...extra });
+
+  it('async: an unknown label, an illegal or blocked identity, a filter and a reached per-person limit answer their code at once', async () => {
+    expect((await post(asyncBody(phone(), label('missing')))).body.resultCode).to.equal('3001');
+    const { activity, unit } = await openActivity(ctx().clients);
+    expect((await post(asyncBody('??', activity.label))).body.resultCode).to.equal('1004');
+    const blocked = phone();
+    await ctx().clients.grant.saveActivity({ activity: { ...activity, blockedIdentities: [blocked] } });
+    expect((await post(asyncBody(blocked, activity.label))).body.resultCode).to.equal('1004');
+    const filtered = await createActivity(ctx().clients);
+    await createUnit(ctx().clients, filtered.id, { filterRules: { allowedSources: ['only.glodon.com'], allowedBranches: [], identityKinds: [] } });
+    expect((await post(asyncBody(phone(), filtered.label))).body.resultCode).to.equal('2001');
+    const identity = phone();
+    expect((await post(seedBody(identity, activity.label))).body.resultCode).to.equal('0000');
+    const again = await post(asyncBody(identity, activity.label));
+    expect(again.body).to.deep.include({ resultCode: '3002', resultMessage: '没有您可以办理的活动' });
+    expect(again.body.activityDtoList).to.deep.equal([
+      {
+        engineSubActivityDtos: [{ errorCode: 14005, errorMessage: '个人领取次数超限', id: unit.id, name: unit.name, participateResult: false }],
+        id: activity.id,
+        name: activity.name,
+        participateResult: false,
+      },
+    ]);
+  });
+
+  it('async: GET /activity/services/activity/claim reads a claim\'s result, for the app that made it only', async () => {
+    const { activity } = await openActivity(ctx().clients);
+    const res = await post(asyncBody(phone(), activity.label));
+    const { claimId } = res.body.detail as { claimId: string };
+    await settled(ctx().clients, claimId);
+    const read = async (token: string | undefined, id = claimId): Promise<Answer> => {
+      const r = await fetch(`${ctx().bridgeUrl}/activity/services/activity/claim?claimId=${id}`, {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const done = await read(ctx().token);
+    expect(done.status).to.equal(200);
+    expect(done.body).to.deep.include({ resultCode: '0000', resultMessage: '办理成功!' });
+    expect((done.body.detail as { products: unknown[] }).products).to.have.lengthOf(2);
+    const other = await ctx().clientsWithScopes(['grant']);
+    expect((await read(other.token)).status).to.equal(404);
+    expect((await read(undefined)).status).to.equal(401);
+  });
 });
