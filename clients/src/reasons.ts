@@ -52,10 +52,12 @@ export const reasons = {
     'NOT_WHITELISTED',
     'AWARD_NOT_FOUND',
     'AWARD_ALREADY_CLAIMED',
+    'AWARD_CHECKS_THROTTLED',
+    'OPENID_CONFLICT',
   ],
   grant: ['NONCE_REPLAYED', 'CLAIM_NOT_FOUND', 'ACTIVITY_NOT_FOUND', 'SUB_ACTIVITY_NOT_FOUND', 'LABEL_TAKEN'],
   /** Raised by the REST bridge itself, in its legacy envelopes; never sent over gRPC. */
-  bridge: ['BAD_SIGNATURE', 'ADMIN_REQUIRED'],
+  bridge: ['BAD_SIGNATURE', 'ADMIN_REQUIRED', 'ENTRY_UNAUTHENTICATED', 'METHOD_NOT_ALLOWED'],
 } as const;
 
 /**
