@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Database, Migration } from './db.js';
 import type { Locks } from './locks.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { Guard, ServiceRegistration } from './rpc.js';
 
 /**
@@ -30,6 +31,8 @@ export interface AreaDeps {
   readonly locks: Locks;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** For what the RPC layer cannot see (background jobs); RPC answers are counted there. */
+  readonly metrics: Metrics;
 }
 
 /** Background work an area runs while the server is up (schedulers, queues). */

@@ -43,7 +43,8 @@ interface AppRow {
   scopes: string;
 }
 
-const CACHE_TTL_MS = 10_000;
+/** How long a token's app is cached (HUODONG_AUTH_CACHE_TTL_MS); bounds how late another instance sees a removal. */
+export const DEFAULT_AUTH_CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
 
 export function hashToken(token: string): string {
@@ -72,6 +73,7 @@ export class AppStore {
   constructor(
     private readonly knex: Knex,
     private readonly clock: Clock,
+    private readonly cacheTtlMs: number = DEFAULT_AUTH_CACHE_TTL_MS,
   ) {}
 
   /** Creates an app and returns its token; the token is not stored and cannot be shown again. */
@@ -106,6 +108,24 @@ export class AppStore {
     return rows.map(toApp);
   }
 
+  /** Gives an app a new token; the old one is refused at once here, elsewhere within the cache TTL. */
+  async rotate(name: string, token = newToken()): Promise<{ app: App; token: string } | undefined> {
+    const existing = await this.knex<AppRow>(TABLE).where({ name }).first();
+    if (existing === undefined) return undefined;
+    await this.knex(TABLE).where({ id: existing.id }).update({ token_hash: hashToken(token) });
+    this.cache.clear();
+    return { app: toApp(existing), token };
+  }
+
+  /** Replaces an app's scopes; undefined when there is no such app. */
+  async setScopes(name: string, scopes: readonly Scope[]): Promise<App | undefined> {
+    const updated = await this.knex(TABLE).where({ name }).update({ scopes: scopes.join(',') });
+    this.cache.clear();
+    if (updated === 0) return undefined;
+    const row = await this.knex<AppRow>(TABLE).where({ name }).first();
+    return row === undefined ? undefined : toApp(row);
+  }
+
   async remove(name: string): Promise<boolean> {
     const removed = await this.knex(TABLE).where({ name }).delete();
     this.cache.clear();
@@ -125,7 +145,7 @@ export class AppStore {
         row !== undefined && timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))
           ? toApp(row)
           : undefined;
-      entry = { app, until: now + CACHE_TTL_MS };
+      entry = { app, until: now + this.cacheTtlMs };
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(token, entry);
     }

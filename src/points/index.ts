@@ -9,10 +9,12 @@ import { PointsStore } from './store.js';
 export const pointsArea: Area = {
   name: 'points',
   migrations,
-  create: ({ db, clock, locks, logger, config }) => {
+  create: ({ db, clock, locks, logger, config, metrics }) => {
     const store = new PointsStore(db.knex);
     const service = new PointsService(store, clock, locks, config.timeZone);
-    const job = new DailyJob(store, clock, config.timeZone, locks);
+    const job = new DailyJob(store, clock, config.timeZone, locks, (result, seconds) => {
+      if (!result.alreadyFinished) metrics.dailyJob(seconds, Number(result.expiredLots), Number(result.expiredPoints), result.finished);
+    });
     return {
       services: [pointsRpc(service, job)],
       start: () => Promise.resolve(new DailyJobScheduler(job, clock, logger, config.timeZone).start()),

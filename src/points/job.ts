@@ -47,15 +47,24 @@ export class DailyJob {
     private readonly clock: Clock,
     private readonly timeZone: string,
     private readonly locks: Locks,
+    /** Told of every run (scheduled or manual) with its duration: the job's metrics. */
+    private readonly onRun: (result: JobResult, seconds: number) => void = () => undefined,
   ) {}
 
   /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
   runLocked(wait: LockWait, batchLimit = 0): Promise<JobResult> {
-    return this.locks.withLock(LOCK_KEY, () => this.run(Math.max(0, batchLimit)), {
+    return this.locks.withLock(LOCK_KEY, () => this.observed(Math.max(0, batchLimit)), {
       area: AREA,
       ttlMs: LOCK_TTL_MS,
       waitMs: wait === 'manual' ? LOCK_TTL_MS : 0,
     });
+  }
+
+  private async observed(batchLimit: number): Promise<JobResult> {
+    const started = performance.now();
+    const result = await this.run(batchLimit);
+    this.onRun(result, (performance.now() - started) / 1000);
+    return result;
   }
 
   /**
