@@ -8,6 +8,7 @@
  * BENCH_AB_ENV (e.g. "HUODONG_METRICS=0") runs an A/B instead: two servers on the same
  * database, A as configured and B with those variables, each picked scenario measured in
  * BENCH_AB_ROUNDS (3) alternating rounds per side; it prints the median of each side.
+ * There BENCH_FILTER may name several scenarios separated by "|".
  * MYSQL_URL / REDIS_URL come from scripts/bench.sh.
  */
 import { randomBytes } from 'node:crypto';
@@ -165,7 +166,7 @@ async function abMain(abEnvRaw: string): Promise<void> {
       sides.push({ label, clients, server });
     }
     const perSide = sides.map((side) => scenarios.flatMap((make) => make({ clients: side.clients, pool, concurrency })));
-    const names = (perSide[0] ?? []).map((s) => s.name).filter((n) => !n.startsWith('limit') && !n.includes(' limit:') && (filter === undefined || n.includes(filter)));
+    const names = (perSide[0] ?? []).map((s) => s.name).filter((n) => !n.startsWith('limit') && !n.includes(' limit:') && (filter === undefined || filter.split('|').some((f) => n.includes(f))));
     const rows: string[] = [];
     for (const name of names) {
       const calls: Array<(i: number) => Promise<unknown>> = [];
