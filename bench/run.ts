@@ -5,6 +5,9 @@
  *
  * Env: BENCH_DURATION_MS (default 5000), BENCH_CONCURRENCY (64), BENCH_FILTER (substring of
  * scenario names; several separated by |), BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
+ * BENCH_AB_ENV (e.g. "HUODONG_METRICS=0") runs an A/B instead: two servers on the same
+ * database, A as configured and B with those variables, each picked scenario measured in
+ * BENCH_AB_ROUNDS (3) alternating rounds per side; it prints the median of each side.
  * MYSQL_URL / REDIS_URL come from scripts/bench.sh.
  */
 import { randomBytes } from 'node:crypto';
@@ -125,7 +128,92 @@ async function main(): Promise<void> {
   if (reported.length > 0) process.stdout.write(`${reported.join('\n')}\n`);
 }
 
-main().catch((err: unknown) => {
+/** Variables for server B, from "A=1 B=2". */
+function parseAbEnv(raw: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of raw.split(/\s+/).filter((p) => p !== '')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_AB_ENV: "${pair}" is not NAME=value`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return env;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+async function abMain(abEnvRaw: string): Promise<void> {
+  const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 3);
+  const overrides = parseAbEnv(abEnvRaw);
+  process.stdout.write(`huodong A/B bench: B = ${abEnvRaw}; concurrency ${concurrency}, ${durationMs} ms x ${rounds} rounds per side\n`);
+  const db = await freshMysqlDatabase();
+  const token = `bench-${randomBytes(16).toString('hex')}`;
+  const baseEnv = {
+    ...process.env,
+    MYSQL_URL: db.url,
+    HUODONG_GRPC_HOST: '127.0.0.1',
+    HUODONG_HTTP_PORT: '-1',
+    HUODONG_DEV: '1',
+    HUODONG_DEV_TOKEN: token,
+    HUODONG_JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+  const pool = mysql.createPool({ uri: db.url, connectionLimit: DEFAULT_POOL_MAX });
+  const sides: Array<{ label: string; clients: ReturnType<typeof createClients>; server: Awaited<ReturnType<typeof startChild>> }> = [];
+  try {
+    for (const [label, extra] of [['A', {}], ['B', overrides]] as const) {
+      const port = await freePort();
+      const clients = createClients({ address: `127.0.0.1:${port}`, token });
+      // One after the other: both apply migrations to the same database.
+      const server = await startChild(process.execPath, [...tsx, 'src/main.ts'], { ...baseEnv, ...extra, HUODONG_GRPC_PORT: String(port) }, async () => {
+        await clients.userdata.getActUserData({ actid: '1', openid: 'ready' });
+        return true;
+      });
+      sides.push({ label, clients, server });
+    }
+    const perSide = sides.map((side) => scenarios.flatMap((make) => make({ clients: side.clients, pool, concurrency })));
+    const names = (perSide[0] ?? []).map((s) => s.name).filter((n) => !n.startsWith('limit') && !n.includes(' limit:') && (filters === undefined || filters.some((f) => n.includes(f))));
+    const rows: string[] = [];
+    for (const name of names) {
+      const calls: Array<(i: number) => Promise<unknown>> = [];
+      for (const [index, side] of sides.entries()) {
+        const scenario = perSide[index]?.find((s) => s.name === name);
+        if (scenario === undefined) throw new Error(`no scenario ${name}`);
+        calls.push(await scenario.setup({ clients: side.clients, pool, concurrency }));
+      }
+      const results: Result[][] = sides.map(() => []);
+      for (let round = 0; round < rounds; round += 1) {
+        // ABBA order, so a machine that drifts during the round favours neither side.
+        const order = round % 2 === 0 ? [0, 1] : [1, 0];
+        for (const side of order) {
+          const call = calls[side] as (i: number) => Promise<unknown>;
+          const offset = (round + 1) * 10_000_000;
+          await settle(pool);
+          const result = await runLoad(`${name} [${sides[side]?.label}]`, load, (i) => call(offset + i));
+          process.stdout.write(`${result.name} round ${round + 1}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}\n`);
+          results[side]?.push(result);
+        }
+      }
+      const [a, b] = results.map((r) => ({ rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50Ms)), p99: median(r.map((x) => x.p99Ms)) }));
+      if (a === undefined || b === undefined) continue;
+      rows.push(`| ${name} | ${a.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${((a.rps / b.rps - 1) * 100).toFixed(1)}% | ${a.p50.toFixed(1)} / ${b.p50.toFixed(1)} | ${a.p99.toFixed(1)} / ${b.p99.toFixed(1)} |`);
+    }
+    process.stdout.write(`\n| scenario | A req/s | B req/s (${abEnvRaw}) | A vs B | p50 ms A / B | p99 ms A / B |\n| --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`);
+  } finally {
+    for (const side of sides) {
+      side.clients.close();
+      await stopChild(side.server);
+    }
+    await pool.end();
+    await db.drop();
+  }
+}
+
+const abEnv = process.env.BENCH_AB_ENV;
+(abEnv === undefined || abEnv.trim() === '' ? main() : abMain(abEnv)).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });

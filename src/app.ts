@@ -9,9 +9,13 @@ import { AppStore, authMigrations, newToken } from './platform/auth.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
 import { migrate, openDatabase, type Database, type Migration } from './platform/db.js';
-import { syncRoutines, verifyRoutines, type Routine, type RoutineDrift } from './platform/routines.js';
+import { startHealthMonitor, type HealthMonitor } from './platform/health.js';
+import { observeLocks } from './platform/lock-metrics.js';
 import { createLocalLocks, createRedlockLocks, type Locks } from './platform/locks.js';
 import { createLogger, routeGrpcLogging, type Logger } from './platform/logger.js';
+import { createMetrics, type Metrics, type PoolStats } from './platform/metrics.js';
+import { startOpsServer, type Ops, type OpsServer } from './platform/ops.js';
+import { syncRoutines, verifyRoutines, type Routine, type RoutineDrift } from './platform/routines.js';
 import { ALL_SCOPES } from './platform/scopes.js';
 import { startGrpcServer, type GrpcServer } from './platform/server.js';
 
@@ -25,6 +29,10 @@ export interface App {
   /** host:port clients should dial. */
   readonly grpcAddress: string;
   readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: HealthMonitor;
+  /** The ops server on HUODONG_METRICS_PORT, when set. */
+  readonly opsServer: OpsServer | undefined;
   /** The dev app's token when dev mode generated one (printed once at start). */
   readonly devToken: string | undefined;
   stop(): Promise<void>;
@@ -45,6 +53,7 @@ export function allRoutines(areas: readonly Area[] = allAreas): Routine[] {
 }
 
 export interface StoresOptions {
+  readonly logger?: Logger;
   /**
    * What to do with a stored routine that differs from its file once the migrations are
    * applied: `verify` (the server) refuses with RoutineDriftError naming it; `repair`
@@ -66,7 +75,12 @@ export async function openStores(config: Config, areas: readonly Area[] = allAre
 }
 
 export async function prepareStores(config: Config, areas: readonly Area[] = allAreas, options: StoresOptions = {}): Promise<Stores> {
-  const db = openDatabase({ mysqlUrl: config.mysqlUrl, dataDir: config.dataDir });
+  const db = openDatabase({
+    mysqlUrl: config.mysqlUrl,
+    dataDir: config.dataDir,
+    poolMax: config.mysqlPoolMax,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
   try {
     const migrated = await migrate(db, allMigrations(areas));
     let recreated: Stores['recreated'] = [];
@@ -90,10 +104,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   routeGrpcLogging(logger);
   const areas = options.areas ?? allAreas;
 
-  const db = await openStores(config, areas);
+  const metrics = createMetrics({ enabled: config.metrics });
+
+  const db = await openStores(config, areas, { logger });
+  metrics.watchPool(() => poolStats(db));
   const lockSettings = { waitMs: config.lockWaitMs, logger };
-  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls, lockSettings) : createLocalLocks(lockSettings);
-  const apps = new AppStore(db.knex, clock, { devMode: config.dev });
+  const redisLocks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls, lockSettings) : undefined;
+  const rawLocks = redisLocks ?? createLocalLocks(lockSettings);
+  const locks = observeLocks(rawLocks, metrics, { waitMs: config.lockWaitMs });
+  const apps = new AppStore(db.knex, clock, { devMode: config.dev, cacheTtlMs: config.authCacheTtlMs });
 
   let devToken: string | undefined;
   if (config.dev) {
@@ -112,15 +131,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger.warn({ apps: leftovers }, 'removed all-scope bridge apps left behind by an earlier release');
   }
 
-  const deps = { config, db, locks, clock, logger };
+  const deps = { config, db, locks, clock, logger, metrics };
   const instances = areas.map((area) => area.create(deps));
   const grpc = await startGrpcServer({
     host: config.grpcHost,
     port: config.grpcPort,
     services: instances.flatMap((i) => i.services),
-    deps: { apps, logger, guards: instances.flatMap((i) => i.guards ?? []) },
+    deps: { apps, logger, metrics, guards: instances.flatMap((i) => i.guards ?? []) },
   });
   const grpcAddress = grpc.address;
+  const serviceNames = instances.flatMap((i) => i.services.map((s) => s.definition.fullName));
+  const health = await startHealthMonitor({
+    db,
+    redis: redisLocks?.clients ?? [],
+    intervalMs: config.healthIntervalMs,
+    timeoutMs: Math.min(2_000, config.healthIntervalMs),
+    logger,
+    onServingChange(serving) {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      grpc.health.setStatus('', status);
+      for (const name of serviceNames) grpc.health.setStatus(name, status);
+    },
+  });
+  const ops: Ops = { metrics, health };
+  const opsServer =
+    config.metricsPort === undefined ? undefined : await startOpsServer({ host: config.grpcHost, port: config.metricsPort, ops });
   const workers: Worker[] = [];
   for (const instance of instances) if (instance.start) workers.push(await instance.start());
 
@@ -139,11 +174,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       internalToken: bridgeApp.token,
       maxConnections: config.httpMaxConnections,
       config,
+      ops,
     });
   }
 
   logger.info(
-    { grpcPort: grpc.port, httpPort: bridge?.port, store: db.dialect, locks: locks.kind, dev: config.dev },
+    { grpcPort: grpc.port, httpPort: bridge?.port, metricsPort: opsServer?.port, store: db.dialect, locks: locks.kind, dev: config.dev },
     'huodong started',
   );
 
@@ -156,14 +192,35 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bridge,
     grpcAddress,
     logger,
+    metrics,
+    health,
+    opsServer,
     devToken,
     async stop() {
+      // Not ready from here on; the monitor no longer flips gRPC health back to SERVING.
+      await health.stop();
       await bridge?.close();
       await grpc.shutdown(config.shutdownGraceMs);
       if (bridgeApp !== undefined) apps.removeEphemeral(bridgeApp.app);
       await Promise.all(workers.map((w) => w.stop()));
+      await opsServer?.close();
       await locks.close();
       await db.knex.destroy();
     },
   };
+}
+
+/** What knex's pool (tarn) holds on MySQL; the SQLite pool is one connection and not shown. */
+function poolStats(db: Database): PoolStats | undefined {
+  if (db.dialect !== 'mysql') return undefined;
+  const pool = (db.knex.client as { pool?: TarnPool }).pool;
+  if (pool === undefined) return undefined;
+  return { used: pool.numUsed(), free: pool.numFree(), pendingAcquires: pool.numPendingAcquires(), max: pool.max };
+}
+
+interface TarnPool {
+  readonly max: number;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
 }

@@ -8,6 +8,7 @@ import { createClients } from '@huodong/clients';
 import type { Area, BridgeClients } from '../platform/area.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { loggablePath, type Logger } from '../platform/logger.js';
+import { addOpsRoutes, type Ops } from '../platform/ops.js';
 import { parseForm, requireBearer } from './http.js';
 
 export interface Bridge {
@@ -45,6 +46,8 @@ export async function startBridge(options: {
   /** Most simultaneous connections; more are closed as they arrive. */
   readonly maxConnections?: number;
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number; readonly idleMs?: number };
+  /** /metrics, /healthz, /readyz, per-route metrics and the x-request-id echo. */
+  readonly ops?: Ops;
 }): Promise<Bridge> {
   const clients: BridgeClients = {
     caller: createClients({ address: options.grpcAddress }),
@@ -56,7 +59,7 @@ export async function startBridge(options: {
     loggerInstance,
     // fastify's own request lines carry the full URL (query-string tokens, awardcode, openids);
     // the onResponse hook below logs the path only.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: MAX_BODY_BYTES,
     requestTimeout: options.timeouts?.requestMs ?? REQUEST_TIMEOUT_MS,
     connectionTimeout: options.timeouts?.idleMs ?? IDLE_TIMEOUT_MS,
@@ -82,7 +85,7 @@ export async function startBridge(options: {
       'http',
     );
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  addOpsRoutes(app, options.ops);
   const config = options.config ?? loadConfig({});
   for (const area of options.areas) {
     const routes = area.bridge;

@@ -11,6 +11,7 @@ import type { Database, Migration } from './db.js';
 import type { Locks } from './locks.js';
 import type { Logger } from './logger.js';
 import type { Routine } from './routines.js';
+import type { Metrics } from './metrics.js';
 import type { Guard, ServiceRegistration } from './rpc.js';
 
 /**
@@ -31,6 +32,8 @@ export interface AreaDeps {
   readonly locks: Locks;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** For what the RPC layer cannot see (background jobs); RPC answers are counted there. */
+  readonly metrics: Metrics;
 }
 
 /** Background work an area runs while the server is up (schedulers, queues). */

@@ -76,8 +76,8 @@ interface AppRow {
   dev_only: boolean | number;
 }
 
-/** How long a lookup is trusted: an app removed elsewhere stops working within this time. */
-export const CACHE_TTL_MS = 10_000;
+/** How long a token's app is cached (HUODONG_AUTH_CACHE_TTL_MS); bounds how late another instance sees a removal. */
+export const DEFAULT_AUTH_CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
 const UNKNOWN_CACHE_MAX = 1_000;
 
@@ -149,11 +149,13 @@ class BoundedCache<V> {
 export interface AppStoreOptions {
   /** Outside dev mode, apps dev mode created are refused (and deleted at start, see app.ts). */
   readonly devMode?: boolean;
+  /** How long a token's app is cached (HUODONG_AUTH_CACHE_TTL_MS); bounds how late another instance sees a removal. */
+  readonly cacheTtlMs?: number;
 }
 
 export class AppStore {
-  private readonly known = new BoundedCache<App>(CACHE_MAX, CACHE_TTL_MS);
-  private readonly unknown = new BoundedCache<true>(UNKNOWN_CACHE_MAX, CACHE_TTL_MS);
+  private readonly known: BoundedCache<App>;
+  private readonly unknown: BoundedCache<true>;
   /** Apps that live in this process only (the in-process bridge's), by token hash. */
   private readonly ephemeral = new Map<string, App>();
   private readonly devMode: boolean;
@@ -164,6 +166,9 @@ export class AppStore {
     options: AppStoreOptions = {},
   ) {
     this.devMode = options.devMode ?? false;
+    const ttl = options.cacheTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS;
+    this.known = new BoundedCache<App>(CACHE_MAX, ttl);
+    this.unknown = new BoundedCache<true>(UNKNOWN_CACHE_MAX, ttl);
   }
 
   /** Creates an app and returns its token; the token is not stored and cannot be shown again. */
@@ -231,6 +236,24 @@ export class AppStore {
   async list(): Promise<App[]> {
     const rows = await this.knex<AppRow>(TABLE).select().orderBy('name');
     return rows.map(toApp);
+  }
+
+  /** Gives an app a new token; the old one is refused at once here, elsewhere within the cache TTL. */
+  async rotate(name: string, token = newToken()): Promise<{ app: App; token: string } | undefined> {
+    const existing = await this.knex<AppRow>(TABLE).where({ name }).first();
+    if (existing === undefined) return undefined;
+    await this.knex(TABLE).where({ id: existing.id }).update({ token_hash: hashToken(token) });
+    this.clearCaches();
+    return { app: toApp(existing), token };
+  }
+
+  /** Replaces an app's scopes; undefined when there is no such app. */
+  async setScopes(name: string, scopes: readonly Scope[]): Promise<App | undefined> {
+    const updated = await this.knex(TABLE).where({ name }).update({ scopes: scopes.join(',') });
+    this.clearCaches();
+    if (updated === 0) return undefined;
+    const row = await this.knex<AppRow>(TABLE).where({ name }).first();
+    return row === undefined ? undefined : toApp(row);
   }
 
   async remove(name: string): Promise<boolean> {

@@ -32,6 +32,17 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Most simultaneous connections the REST bridge accepts; more are refused at once. */
   readonly httpMaxConnections: number;
+  // ---- production runtime (issue 17): pool, caches, metrics, health ----
+  /** Connections per instance to MySQL (HUODONG_MYSQL_POOL_MAX). */
+  readonly mysqlPoolMax: number;
+  /** How long a token's app is cached; a removed or re-keyed app is refused elsewhere within this. */
+  readonly authCacheTtlMs: number;
+  /** Prometheus metrics on; off makes every recording a no-op and /metrics 404. */
+  readonly metrics: boolean;
+  /** A port of its own for /metrics, /healthz and /readyz; undefined: only on the bridge's port. */
+  readonly metricsPort: number | undefined;
+  /** How often the health monitor checks the database and Redis. */
+  readonly healthIntervalMs: number;
 }
 
 /** The longest bearer token accepted anywhere (app tokens are 46 characters: `hd_` + 43). */
@@ -192,9 +203,33 @@ export function loadConfig(env: Env = process.env): Config {
   const lockWaitMs = millis('HUODONG_LOCK_WAIT_MS', 2_000, 600_000);
 
   const httpPort = text('HUODONG_HTTP_PORT') === '-1' ? -1 : port('HUODONG_HTTP_PORT', 8080);
+
+  // ---- production runtime (issue 17) ----
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const mysqlPoolMax = integer('HUODONG_MYSQL_POOL_MAX', 20, 1, 1000);
+  const authCacheTtlMs = integer('HUODONG_AUTH_CACHE_TTL_MS', 10_000, 0, 300_000);
+  const metricsFlag = text('HUODONG_METRICS');
+  if (metricsFlag !== undefined && metricsFlag !== '0' && metricsFlag !== '1') {
+    problems.push(`HUODONG_METRICS must be 0 or 1, got "${metricsFlag}"`);
+  }
+  const grpcPort = port('HUODONG_GRPC_PORT', 50051);
+  const metricsPort = text('HUODONG_METRICS_PORT') === undefined ? undefined : port('HUODONG_METRICS_PORT', 0);
+  if (metricsPort !== undefined && metricsPort !== 0 && (metricsPort === httpPort || metricsPort === grpcPort)) {
+    problems.push(`HUODONG_METRICS_PORT must differ from the gRPC and HTTP ports, got "${metricsPort}"`);
+  }
+  const healthIntervalMs = integer('HUODONG_HEALTH_INTERVAL_MS', 5_000, 100, 600_000);
   const config: Config = {
     grpcHost: text('HUODONG_GRPC_HOST') ?? '0.0.0.0',
-    grpcPort: port('HUODONG_GRPC_PORT', 50051),
+    grpcPort,
     httpPort,
     mysqlUrl,
     redisUrls,
@@ -211,6 +246,11 @@ export function loadConfig(env: Env = process.env): Config {
     lotteryTrustOpenid: text('HUODONG_LOTTERY_TRUST_OPENID') === '1',
     corsOrigins: (text('HUODONG_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
     httpMaxConnections,
+    mysqlPoolMax,
+    authCacheTtlMs,
+    metrics: metricsFlag !== '0',
+    metricsPort,
+    healthIntervalMs,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { DomainError, UnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
 
 export type Dialect = 'mysql' | 'sqlite';
 
@@ -22,13 +23,26 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-/** Connections per instance to MySQL. */
-export const DEFAULT_POOL_MAX = 64;
+/** Connections per instance to MySQL (HUODONG_MYSQL_POOL_MAX): three instances stay well under MySQL's default 151. */
+export const DEFAULT_POOL_MAX = 20;
+
+/** knex's messages as structured log lines instead of unstructured stderr. */
+function knexLog(logger: Logger): Knex.Logger {
+  const text = (message: unknown): string => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message: unknown) => logger.warn({ component: 'knex' }, text(message)),
+    error: (message: unknown) => logger.error({ component: 'knex' }, text(message)),
+    deprecate: (method: string, alternative: string) => logger.warn({ component: 'knex' }, `${method} is deprecated, use ${alternative}`),
+    debug: () => undefined,
+  };
+}
 
 export interface DatabaseOptions {
   readonly mysqlUrl: string | undefined;
   readonly dataDir: string;
   readonly poolMax?: number;
+  /** Where knex's own warnings go (a lost connection, a failed acquire); stderr when unset. */
+  readonly logger?: Logger;
 }
 
 export function openDatabase(options: DatabaseOptions): Database {
@@ -45,6 +59,7 @@ export function openDatabase(options: DatabaseOptions): Database {
       } as Knex.MySql2ConnectionConfig,
       pool: { min: 0, max: options.poolMax ?? DEFAULT_POOL_MAX },
       acquireConnectionTimeout: 5_000,
+      ...(options.logger === undefined ? {} : { log: knexLog(options.logger) }),
     });
     return { knex, dialect: 'mysql' };
   }

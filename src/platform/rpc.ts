@@ -8,9 +8,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { ErrorInfo, Status } from '../gen/huodong/common/v1/error.js';
 import type { App, AppStore } from './auth.js';
+import { businessObservers } from './business-metrics.js';
 import { classifyStoreError } from './db.js';
 import { DomainError, PermissionDeniedError, type ErrorKind } from './errors.js';
 import type { Logger } from './logger.js';
+import { disabledMetrics, type Metrics } from './metrics.js';
 import { ON_BEHALF_OF_HEADER } from './owner.js';
 import type { Scope } from './scopes.js';
 
@@ -81,6 +83,8 @@ export interface RpcDeps {
   readonly apps: AppStore;
   readonly logger: Logger;
   readonly guards?: readonly Guard[];
+  /** Per-RPC counters and latency, and business counters from successful answers. */
+  readonly metrics?: Metrics;
 }
 
 /** RpcDeps plus the logger of the one line per RPC (see accessLogger), built once per server. */
@@ -141,6 +145,9 @@ function bearerToken(metadata: grpc.Metadata): string | undefined {
   return match?.[1];
 }
 
+/** The response header that echoes the call's request id, given or generated. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
 function requestIdOf(metadata: grpc.Metadata): string {
   const [value] = metadata.get('x-request-id');
   return typeof value === 'string' && /^[\w.:-]{1,128}$/.test(value) ? value : randomUUID();
@@ -176,7 +183,7 @@ class RpcCallContext implements CallContext {
   }
 
   get log(): Logger {
-    return (this.child ??= this.logger.child({ method: this.method, requestId: this.requestId }));
+    return (this.child ??= this.logger.child({ method: this.method, requestId: this.requestId, app: this.app.name }));
   }
 
   /** Aborted when the caller cancels or its deadline passes. */
@@ -208,14 +215,22 @@ function unaryHandler<Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> {
   const { access } = deps;
   const guards = deps.guards ?? [];
+  const metrics = deps.metrics ?? disabledMetrics;
+  const observe = metrics.enabled ? businessObservers.get(path) : undefined;
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(call.metadata);
+    const headers = new grpc.Metadata();
+    headers.set(REQUEST_ID_HEADER, requestId);
+    call.sendMetadata(headers);
     let context: RpcCallContext | undefined;
+    let caller: string | undefined;
     const finish = (code: grpc.status, reason?: string): void => {
       context?.dispose();
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      access.info({ method: path, requestId, code: grpc.status[code], reason, durationMs }, 'rpc');
+      const codeName = grpc.status[code];
+      metrics.rpc(path, codeName, durationMs / 1000);
+      access.info({ method: path, requestId, app: caller, code: codeName, reason, durationMs }, 'rpc');
     };
     const run = async (): Promise<Res> => {
       const deadline = deadlineOf(call);
@@ -223,6 +238,7 @@ function unaryHandler<Req, Res>(
         throw new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded');
       }
       const app = await deps.apps.authenticate(bearerToken(call.metadata));
+      caller = app.name;
       if (!app.scopes.has(scope)) throw new PermissionDeniedError(scope);
       for (const guard of guards) await guard(path, app);
       context = new RpcCallContext(path, requestId, app, call, deadline, deps.logger);
@@ -231,6 +247,13 @@ function unaryHandler<Req, Res>(
     run().then(
       (response) => {
         callback(null, response);
+        if (observe !== undefined) {
+          try {
+            observe(call.request, response, metrics);
+          } catch (err) {
+            deps.logger.warn({ err, method: path }, 'business metrics failed');
+          }
+        }
         finish(grpc.status.OK);
       },
       (err: unknown) => {

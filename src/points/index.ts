@@ -11,10 +11,15 @@ export const pointsArea: Area = {
   name: 'points',
   migrations,
   routines,
-  create: ({ db, clock, locks, logger, config }) => {
+  create: ({ db, clock, locks, logger, config, metrics }) => {
     const store = new PointsStore(db.knex);
     const service = new PointsService(store, clock, locks, config.timeZone);
-    const job = new DailyJob(store, clock, config.timeZone, locks, { logger });
+    const job = new DailyJob(store, clock, config.timeZone, locks, {
+      logger,
+      onRun: (result, seconds) => {
+        if (!result.alreadyFinished) metrics.dailyJob(seconds, Number(result.expiredLots), Number(result.expiredPoints), result.finished);
+      },
+    });
     return {
       services: [pointsRpc(service, job)],
       start: () => Promise.resolve(new DailyJobScheduler(job, clock, logger, config.timeZone).start()),

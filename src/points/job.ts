@@ -60,6 +60,8 @@ export interface DailyJobOptions {
   readonly logger?: Logger;
   /** Called before each expiry chunk (tests slow the job down with it). */
   readonly beforeChunk?: () => Promise<void>;
+  /** Told of every run (scheduled or manual) with its duration: the job's metrics. */
+  readonly onRun?: (result: JobResult, seconds: number) => void;
 }
 
 export class DailyJob {
@@ -79,12 +81,19 @@ export class DailyJob {
 
   /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
   runLocked(wait: LockWait, batchLimit = 0, waitMs?: number): Promise<JobResult> {
-    return this.locks.withLock(LOCK_KEY, () => this.run(Math.max(0, batchLimit)), {
+    return this.locks.withLock(LOCK_KEY, () => this.observed(Math.max(0, batchLimit)), {
       area: AREA,
       ttlMs: this.lockTtlMs,
       waitMs: waitMs ?? (wait === 'manual' ? this.lockTtlMs : 0),
       keepAlive: true,
     });
+  }
+
+  private async observed(batchLimit: number): Promise<JobResult> {
+    const started = performance.now();
+    const result = await this.run(batchLimit);
+    this.options.onRun?.(result, (performance.now() - started) / 1000);
+    return result;
   }
 
   /**
