@@ -172,14 +172,17 @@ function bind<D extends ServiceDefinition>(client: grpc.Client, definition: D, d
         if (options.onBehalfOf !== undefined) metadata.set('huodong-on-behalf-of', options.onBehalfOf);
         const deadline = Date.now() + (options.deadlineMs ?? defaults.deadlineMs);
         let release = (): void => {};
+        let finished = false;
         let abortReason: { readonly value: unknown } | undefined;
         const call = client.makeUnaryRequest(path, serialize, deserialize, message, metadata, { deadline }, (err, value) => {
+          finished = true;
           release();
           if (err === null) resolve(value);
           else if (abortReason !== undefined) reject(cancelled(abortReason.value));
           else reject(decodeError(err));
         });
-        if (signal !== undefined) {
+        // grpc-js answers asynchronously, but a call that ended already must not register.
+        if (signal !== undefined && !finished) {
           release = onAbort(signal, (reason) => {
             abortReason = { value: reason };
             call.cancel();

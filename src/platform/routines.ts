@@ -151,12 +151,15 @@ export function routineSource(routine: Routine): RoutineSource {
 
 /** The arguments in the routine's declared order. */
 export function routineArgs<R extends Routine>(routine: R, args: RoutineArgs<R>): RoutineValue[] {
-  const byName = args as Readonly<Record<string, RoutineValue>>;
-  return routine.params.map((p) => {
-    const value = byName[p];
-    if (value === undefined) throw new Error(`${routine.name}: no argument for ${p}`);
-    return value;
-  });
+  const byName = args as Readonly<Record<string, RoutineValue | undefined>>;
+  const { params } = routine;
+  const values = new Array<RoutineValue>(params.length);
+  for (let i = 0; i < params.length; i += 1) {
+    const value = byName[params[i] as string];
+    if (value === undefined) throw new Error(`${routine.name}: no argument for ${String(params[i])}`);
+    values[i] = value;
+  }
+  return values;
 }
 
 /** What knex's pool hands out on MySQL: a mysql2 connection (callback API). */

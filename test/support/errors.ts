@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { GrpcStatus, HuodongError } from '@huodong/clients';
+import { GrpcStatus, HuodongError, type HuodongReason } from '@huodong/clients';
 import { InvalidArgumentError } from '../../src/platform/errors.js';
 
 /** Awaits a call expected to fail and returns its HuodongError after checking code/reason. */
 export async function expectError(
   call: Promise<unknown>,
   code: GrpcStatus,
-  reason?: string,
+  reason?: HuodongReason,
 ): Promise<HuodongError> {
   try {
     await call;

@@ -73,7 +73,7 @@ describeLottery('LotteryService admin', (ctx) => {
       [{ config: 'not json' }, 'activity.config'],
     ];
     for (const [overrides, field] of cases) {
-      const e = await expectError(lottery.saveActivity({ activity: activity(overrides) as pb.Activity }), GrpcStatus.INVALID_ARGUMENT);
+      const e = await expectError(lottery.saveActivity({ activity: activity(overrides) }), GrpcStatus.INVALID_ARGUMENT);
       expect(e.field, JSON.stringify(overrides)).to.equal(field);
     }
     expect(await count()).to.equal(before);
@@ -103,7 +103,7 @@ describeLottery('LotteryService admin', (ctx) => {
 
   it('needs lottery.admin for admin RPCs', async () => {
     const { clients } = await ctx().t.clientsWithScopes(['lottery']);
-    const e = await expectError(clients.lottery.saveActivity({ activity: {} as pb.Activity }), GrpcStatus.PERMISSION_DENIED);
+    const e = await expectError(clients.lottery.saveActivity({ activity: {} }), GrpcStatus.PERMISSION_DENIED);
     expect(e.reason).to.equal('SCOPE_MISSING');
   });
 
@@ -250,10 +250,10 @@ describeLottery('LotteryService users', (ctx) => {
     expect(await field(lottery.listActivityPrizes({ activityId: 0 }))).to.equal('activity_id');
     await expectError(lottery.listActivityPrizes({ activityId: 987_654 }), GrpcStatus.NOT_FOUND);
     expect(await field(lottery.verifyAward({ code: a.code, secret: 'abc' }))).to.equal('secret');
-    expect(await field(lottery.saveActivity({ activity: activity({ maxPlay: 2_000_000 }) as pb.Activity }))).to.equal('activity.max_play');
-    expect(await field(lottery.saveActivity({ activity: activity({ prizes: [prize({ sum: 20_000_000 })] }) as pb.Activity }))).to.equal('activity.prizes[0].sum');
+    expect(await field(lottery.saveActivity({ activity: activity({ maxPlay: 2_000_000 }) }))).to.equal('activity.max_play');
+    expect(await field(lottery.saveActivity({ activity: activity({ prizes: [prize({ sum: 20_000_000 })] }) }))).to.equal('activity.prizes[0].sum');
     expect(await field(lottery.saveActivity({}))).to.equal('activity');
-    await expectError(lottery.saveActivity({ activity: activity({ activityId: 987_654 }) as pb.Activity }), GrpcStatus.NOT_FOUND);
+    await expectError(lottery.saveActivity({ activity: activity({ activityId: 987_654 }) }), GrpcStatus.NOT_FOUND);
   });
 
   it('submits user info: name and tel required, address when the activity needs it', async () => {

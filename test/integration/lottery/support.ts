@@ -76,7 +76,7 @@ export function activity(overrides: Partial<pb.Activity> = {}): Partial<pb.Activ
 }
 
 export async function save(ctx: LotteryCtx, overrides: Partial<pb.Activity> = {}): Promise<pb.Activity> {
-  const res = await ctx.t.clients.lottery.saveActivity({ activity: activity(overrides) as pb.Activity });
+  const res = await ctx.t.clients.lottery.saveActivity({ activity: activity(overrides) });
   if (res.activity === undefined) throw new Error('no activity returned');
   return res.activity;
 }

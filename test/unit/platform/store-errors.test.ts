@@ -50,4 +50,22 @@ describe('store errors', () => {
     const other = storeError('ER_PARSE_ERROR');
     expect(classifyStoreError(other)).to.equal(other);
   });
+  it('answers every kind of connection loss UNAVAILABLE, and leaves statement errors alone', () => {
+    const shapes: unknown[] = [
+      Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true }),
+      new Error("Can't add new command when connection is in closed state"),
+      Object.assign(new Error('Connection lost: The server closed the connection.'), { fatal: true, code: 'PROTOCOL_CONNECTION_LOST' }),
+      storeError('ECONNRESET'),
+      storeError('ETIMEDOUT'),
+      storeError('ER_SERVER_SHUTDOWN'),
+      storeError('ER_CONNECTION_KILLED'),
+      storeError('SQLITE_BUSY_SNAPSHOT'),
+      Object.assign(new Error('Knex: Timeout acquiring a connection. The pool is probably full.'), { name: 'KnexTimeoutError' }),
+      new Error('transaction failed', { cause: storeError('ECONNREFUSED') }),
+    ];
+    for (const shape of shapes) expect(classifyStoreError(shape), String(shape)).to.be.instanceOf(UnavailableError);
+    for (const code of ['ER_DUP_ENTRY', 'ER_PARSE_ERROR', 'ER_NO_SUCH_TABLE']) {
+      expect(classifyStoreError(storeError(code)), code).to.not.be.instanceOf(DomainError);
+    }
+  });
 });
