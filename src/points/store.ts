@@ -711,7 +711,7 @@ export class PointsStore {
           now,
           source: 'expiredTask',
           changeId: origin?.change_id ?? '',
-          description: 'points expired',
+          description: '过期积分',
           prizeType: 'integral',
           dedupeKey: `expire:${String(lotId)}`,
         },
