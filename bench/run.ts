@@ -4,7 +4,7 @@
  * of the echo limit, so the figures survive noisy machines.
  *
  * Env: BENCH_DURATION_MS (default 5000), BENCH_CONCURRENCY (64), BENCH_FILTER (substring of
- * scenario names), BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
+ * scenario names; several separated by |), BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
  * MYSQL_URL / REDIS_URL come from scripts/bench.sh.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,11 +15,12 @@ import { DEFAULT_POOL_MAX } from '../src/platform/db.js';
 import { freshMysqlDatabase } from '../test/support/app.js';
 import { ECHO_CHANNEL_OPTIONS, ECHO_PATH } from './echo.js';
 import { freePort, printTable, runLoad, startChild, stopChild, type Result } from './lib.js';
+import { reports } from './reports.js';
 import { scenarios } from './scenarios.js';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const filter = process.env.BENCH_FILTER;
+const filters = process.env.BENCH_FILTER?.split('|').filter((f) => f !== '');
 const load = { concurrency, durationMs, warmupMs: Math.min(2000, durationMs / 2) };
 const tsx = ['--import', 'tsx'];
 
@@ -90,10 +91,11 @@ async function main(): Promise<void> {
   });
   const results: Result[] = [echo];
   const limits = new Map<string, string>();
+  const reported: string[] = [];
+  const ctx = { clients, pool, concurrency };
   try {
-    const ctx = { clients, pool, concurrency };
     const all = scenarios.flatMap((make) => make(ctx));
-    const picked = new Set(all.filter((s) => filter === undefined || s.name.includes(filter)).flatMap((s) => [s.name, s.limit ?? s.name]));
+    const picked = new Set(all.filter((s) => filters === undefined || filters.some((f) => s.name.includes(f))).flatMap((s) => [s.name, s.limit ?? s.name]));
     for (const scenario of all) {
       if (scenario.limit !== undefined) limits.set(scenario.name, scenario.limit);
       if (!picked.has(scenario.name)) continue;
@@ -106,6 +108,13 @@ async function main(): Promise<void> {
       process.stdout.write(`${scenario.name}: ${result.rps.toFixed(0)} req/s (echo ${adjacentEcho.rps.toFixed(0)})\n`);
       results.push(result);
     }
+    for (const report of reports) {
+      if (filters !== undefined && !filters.some((f) => report.name.includes(f))) continue;
+      await settle(pool);
+      const lines = await report.run(ctx, () => settle(pool));
+      reported.push('', ...lines);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
   } finally {
     clients.close();
     await pool.end();
@@ -113,6 +122,7 @@ async function main(): Promise<void> {
     await db.drop();
   }
   printTable(results, echo, limits);
+  if (reported.length > 0) process.stdout.write(`${reported.join('\n')}\n`);
 }
 
 main().catch((err: unknown) => {

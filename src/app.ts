@@ -2,7 +2,6 @@
  * The composition root: config -> stores -> locks -> services -> servers. Nothing else builds
  * dependencies; everything below receives them.
  */
-import { randomBytes } from 'node:crypto';
 import { areas as allAreas } from './areas.js';
 import { startBridge, type Bridge } from './bridge/server.js';
 import type { Area, Worker } from './platform/area.js';
@@ -10,8 +9,9 @@ import { AppStore, authMigrations, newToken } from './platform/auth.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
 import { migrate, openDatabase, type Database, type Migration } from './platform/db.js';
+import { syncRoutines, verifyRoutines, type Routine, type RoutineDrift } from './platform/routines.js';
 import { createLocalLocks, createRedlockLocks, type Locks } from './platform/locks.js';
-import { createLogger, type Logger } from './platform/logger.js';
+import { createLogger, routeGrpcLogging, type Logger } from './platform/logger.js';
 import { ALL_SCOPES } from './platform/scopes.js';
 import { startGrpcServer, type GrpcServer } from './platform/server.js';
 
@@ -40,32 +40,76 @@ export function allMigrations(areas: readonly Area[] = allAreas): Migration[] {
   return [...authMigrations, ...areas.flatMap((a) => a.migrations)];
 }
 
-/** Opens the configured stores and applies migrations; shared by the server and the CLIs. */
-export async function openStores(config: Config, areas: readonly Area[] = allAreas): Promise<Database> {
+export function allRoutines(areas: readonly Area[] = allAreas): Routine[] {
+  return areas.flatMap((a) => a.routines ?? []);
+}
+
+export interface StoresOptions {
+  /**
+   * What to do with a stored routine that differs from its file once the migrations are
+   * applied: `verify` (the server) refuses with RoutineDriftError naming it; `repair`
+   * (`npm run migrate`) re-creates it.
+   */
+  readonly routines?: 'verify' | 'repair';
+}
+
+export interface Stores {
+  readonly db: Database;
+  readonly migrated: readonly string[];
+  /** Routines `repair` re-created, with why. */
+  readonly recreated: ReadonlyArray<{ name: string; drift: RoutineDrift }>;
+}
+
+/** Opens the configured stores, applies migrations and checks the routines; shared by the server and the CLIs. */
+export async function openStores(config: Config, areas: readonly Area[] = allAreas, options: StoresOptions = {}): Promise<Database> {
+  return (await prepareStores(config, areas, options)).db;
+}
+
+export async function prepareStores(config: Config, areas: readonly Area[] = allAreas, options: StoresOptions = {}): Promise<Stores> {
   const db = openDatabase({ mysqlUrl: config.mysqlUrl, dataDir: config.dataDir });
   try {
-    await migrate(db, allMigrations(areas));
+    const migrated = await migrate(db, allMigrations(areas));
+    let recreated: Stores['recreated'] = [];
+    if (db.dialect === 'mysql') {
+      // A server never rewrites a routine: one that differs was changed behind its back (by
+      // hand, or by a build whose files differ under the same migration names), and an
+      // instance of another version re-creating its own would flip it under the others.
+      if (options.routines === 'repair') recreated = await syncRoutines(db.knex, allRoutines(areas));
+      else await verifyRoutines(db.knex, allRoutines(areas));
+    }
+    return { db, migrated, recreated };
   } catch (err) {
     await db.knex.destroy();
     throw err;
   }
-  return db;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
+  routeGrpcLogging(logger);
   const areas = options.areas ?? allAreas;
 
   const db = await openStores(config, areas);
-  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls) : createLocalLocks();
-  const apps = new AppStore(db.knex, clock);
+  const lockSettings = { waitMs: config.lockWaitMs, logger };
+  const locks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls, lockSettings) : createLocalLocks(lockSettings);
+  const apps = new AppStore(db.knex, clock, { devMode: config.dev });
 
   let devToken: string | undefined;
   if (config.dev) {
     const token = config.devToken ?? newToken();
-    await apps.upsert('dev', ALL_SCOPES, token);
+    await apps.upsertDevApp(ALL_SCOPES, token);
     if (config.devToken === undefined) devToken = token;
+  } else {
+    // A dev-mode run on the same store left its all-scope app behind: it must not work here.
+    const removed = await apps.removeDevOnly();
+    if (removed.length > 0) {
+      logger.warn({ apps: removed }, 'dev mode is off: removed the app(s) dev mode created, their tokens no longer work');
+    }
+  }
+  const leftovers = await apps.removeLeftoverBridgeApps();
+  if (leftovers.length > 0) {
+    logger.warn({ apps: leftovers }, 'removed all-scope bridge apps left behind by an earlier release');
   }
 
   const deps = { config, db, locks, clock, logger };
@@ -80,15 +124,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const workers: Worker[] = [];
   for (const instance of instances) if (instance.start) workers.push(await instance.start());
 
-  // The in-process bridge gets an app of its own, named per instance so several instances
-  // never re-key each other's, and removed again at stop.
-  let bridgeAppName: string | undefined;
+  // The in-process bridge's own credential lives in this process's memory only: it is never
+  // stored, so a crash leaves no all-scope app behind, and no other instance accepts it.
+  let bridgeApp: ReturnType<AppStore['createEphemeral']> | undefined;
   let bridge: Bridge | undefined;
   if (config.httpPort >= 0) {
-    bridgeAppName = `bridge-${randomBytes(6).toString('hex')}`;
-    const internalToken = newToken();
-    await apps.create(bridgeAppName, ALL_SCOPES, internalToken);
-    bridge = await startBridge({ grpcAddress, host: config.grpcHost, port: config.httpPort, areas, logger, internalToken, config });
+    bridgeApp = apps.createEphemeral('bridge', ALL_SCOPES);
+    bridge = await startBridge({
+      grpcAddress,
+      host: config.grpcHost,
+      port: config.httpPort,
+      areas,
+      logger,
+      internalToken: bridgeApp.token,
+      maxConnections: config.httpMaxConnections,
+      config,
+    });
   }
 
   logger.info(
@@ -109,7 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async stop() {
       await bridge?.close();
       await grpc.shutdown(config.shutdownGraceMs);
-      if (bridgeAppName !== undefined) await apps.remove(bridgeAppName).catch(() => false);
+      if (bridgeApp !== undefined) apps.removeEphemeral(bridgeApp.app);
       await Promise.all(workers.map((w) => w.stop()));
       await locks.close();
       await db.knex.destroy();

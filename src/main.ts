@@ -25,8 +25,16 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    app.logger.info({ signal }, 'shutting down: draining in-flight calls');
-    app.stop().then(
+    // Health says NOT_SERVING first while calls are still served, so a load balancer polling
+    // Check sees it and moves traffic away; only then does the server drain and close.
+    app.grpc.stopServing();
+    app.logger.info({ signal, delayMs: app.config.shutdownDelayMs }, 'shutting down: NOT_SERVING, still serving until the delay ends');
+    const drain = async (): Promise<void> => {
+      await new Promise((resolve) => setTimeout(resolve, app.config.shutdownDelayMs));
+      app.logger.info('shutting down: draining in-flight calls');
+      await app.stop();
+    };
+    drain().then(
       () => process.exit(0),
       (err: unknown) => {
         app.logger.error({ err }, 'shutdown failed');

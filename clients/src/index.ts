@@ -1,15 +1,18 @@
 /**
  * @huodong/clients: promise-based clients for every huodong service over one gRPC channel.
- * Credentials and a default deadline are attached to every call, and failures come back as
- * HuodongError carrying the server's `reason` and `legacyCode`.
+ * Credentials and a default deadline are attached to every call, requests are deep-partial
+ * (unset fields get proto defaults), failures come back as HuodongError carrying the server's
+ * typed `reason` and `legacyCode`, calls honour an AbortSignal, and safe calls can be retried.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ErrorInfo, Status } from './gen/huodong/common/v1/error.js';
+import { decodeError, HuodongError, statusError } from './errors.js';
 import { UserDataServiceDefinition } from './gen/huodong/userdata/v1/userdata.js';
 import { MemberServiceDefinition } from './gen/huodong/member/v1/member.js';
 import { PointsCenterServiceDefinition } from './gen/huodong/points/v1/points.js';
 import { LotteryServiceDefinition } from './gen/huodong/lottery/v1/lottery.js';
 import { ActivityGrantServiceDefinition } from './gen/huodong/grant/v1/grant.js';
+import { backoffMs, mayRetry, RETRIED_CODES, retrySafety, type RetryOptions } from './retry.js';
+import { onAbort } from './signals.js';
 
 export * as userdata from './gen/huodong/userdata/v1/userdata.js';
 export * as member from './gen/huodong/member/v1/member.js';
@@ -17,7 +20,13 @@ export * as points from './gen/huodong/points/v1/points.js';
 export * as lottery from './gen/huodong/lottery/v1/lottery.js';
 export * as grant from './gen/huodong/grant/v1/grant.js';
 export * as common from './gen/huodong/common/v1/error.js';
-export { status as GrpcStatus } from '@grpc/grpc-js';
+// grpc-js is a peer dependency: these are the consumer's own copy, so credentials made with
+// them are the ChannelCredentials the channel expects.
+export { credentials, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+export type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
+export { decodeError, hasReason, HuodongError, type GrpcStatusName, type HuodongReason } from './errors.js';
+export * from './reasons.js';
+export { RETRIED_CODES, retrySafety, type RetryOptions, type RetrySafety } from './retry.js';
 
 interface MessageFns<T> {
   encode(message: T): { finish(): Uint8Array };
@@ -36,75 +45,69 @@ interface ServiceDefinition {
   readonly methods: { readonly [method: string]: MethodDefinition<unknown, unknown> };
 }
 
-type PartialOf<F> = F extends { fromPartial(object: infer P): unknown } ? P : never;
+type Builtin = Date | ((...args: never[]) => unknown) | Uint8Array | string | number | boolean | bigint | undefined | null;
+
+/**
+ * A message with every field optional at every depth, as ts-proto's fromPartial takes it:
+ * what is left out gets its proto default ('' / 0 / false / [] / unset message).
+ */
+export type DeepPartial<T> = T extends Builtin
+  ? T
+  : T extends ReadonlyArray<infer U>
+    ? ReadonlyArray<DeepPartial<U>>
+    : T extends { $case: string; value: unknown }
+      ? { $case: T['$case']; value?: DeepPartial<T['value']> }
+      : T extends object
+        ? { [K in keyof T]?: DeepPartial<T[K]> }
+        : Partial<T>;
 
 /** Options for one call. */
 export interface CallOptions {
-  /** Overrides the client's default deadline, in milliseconds from now. */
+  /** Overrides the client's default deadline, in milliseconds from now (per attempt). */
   readonly deadlineMs?: number;
   /** Overrides the client's token, e.g. a bridge forwarding its caller's token. */
   readonly token?: string;
   /** Sent as x-request-id so server logs can be correlated. */
   readonly requestId?: string;
+  /**
+   * Cancels the call (and any retry) when aborted; a signal already aborted refuses the call
+   * at once. Either way the call rejects with a HuodongError of code CANCELLED whose `cause` is
+   * the signal's reason.
+   */
+  /**
+   * Sent as huodong-on-behalf-of: the legacy principal (e.g. a signed legacy member app) a
+   * trusted caller acts for; its orders and request ids then belong to that principal. The
+   * server honours it only from an app holding the area's `.admin` scope.
+   */
+  readonly onBehalfOf?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Retries UNAVAILABLE and DEADLINE_EXCEEDED with the same request (so the same idempotency
+   * key) where that is safe: reads, and value-moving calls whose key is set (see
+   * `retrySafety`). Overrides the client's `retry`; `false` turns it off for this call.
+   */
+  readonly retry?: RetryOptions | false;
 }
 
-/** One async function per RPC, taking a partial request (unset fields get proto defaults). */
+/** One async function per RPC, taking a deep-partial request. */
 export type ServiceClient<D extends ServiceDefinition> = {
   readonly [K in keyof D['methods']]: D['methods'][K] extends MethodDefinition<infer Req, infer Res>
-    ? (request: PartialOf<D['methods'][K]['requestType']> & Partial<Req>, options?: CallOptions) => Promise<Res>
+    ? (request: DeepPartial<Req>, options?: CallOptions) => Promise<Res>
     : never;
 };
-
-/** A failed call: the gRPC status plus the ErrorInfo the server attached. */
-export class HuodongError extends Error {
-  constructor(
-    readonly code: grpc.status,
-    message: string,
-    /** Stable UPPER_SNAKE reason, e.g. CAS_CONFLICT; the status name when the server sent none. */
-    readonly reason: string,
-    /** e.g. huodong.userdata */
-    readonly domain: string,
-    /** The legacy system's numeric code, where its seed defines one. */
-    readonly legacyCode: string | undefined,
-    readonly metadata: Readonly<Record<string, string>>,
-  ) {
-    super(message);
-    this.name = 'HuodongError';
-  }
-
-  /** The request field a bad input named, if any. */
-  get field(): string | undefined {
-    return this.metadata.field;
-  }
-}
-
-export function decodeError(err: grpc.ServiceError): HuodongError {
-  const [bin] = err.metadata?.get('grpc-status-details-bin') ?? [];
-  if (bin instanceof Buffer) {
-    try {
-      const status = Status.decode(bin);
-      const detail = status.details.find((d) => d.typeUrl.endsWith('/huodong.common.v1.ErrorInfo'));
-      if (detail !== undefined) {
-        const info = ErrorInfo.decode(detail.value);
-        return new HuodongError(err.code, err.details, info.reason, info.domain, info.metadata.legacy_code, info.metadata);
-      }
-    } catch {
-      // fall through: a status without a readable detail
-    }
-  }
-  return new HuodongError(err.code, err.details, grpc.status[err.code] ?? 'UNKNOWN', '', undefined, {});
-}
 
 export interface ClientsOptions {
   /** host:port of the huodong gRPC server. */
   readonly address: string;
   /** The app's bearer token. */
   readonly token?: string;
-  /** Default deadline for every call; 10 s unless set. */
+  /** Default deadline for every call attempt; 10 s unless set. */
   readonly deadlineMs?: number;
+  /** Made with this package's `credentials` (the consumer's grpc-js); insecure unless set. */
   readonly credentials?: grpc.ChannelCredentials;
   readonly channelOptions?: grpc.ChannelOptions;
+  /** Default retries for the calls where they are safe (see CallOptions.retry); none unless set. */
+  readonly retry?: RetryOptions;
 }
 
 export interface Clients {
@@ -116,29 +119,91 @@ export interface Clients {
   close(): void;
 }
 
-function bind<D extends ServiceDefinition>(
-  client: grpc.Client,
-  definition: D,
-  defaults: { token: string | undefined; deadlineMs: number },
-): ServiceClient<D> {
+interface Defaults {
+  readonly token: string | undefined;
+  readonly deadlineMs: number;
+  readonly retry: RetryOptions | undefined;
+}
+
+function cancelled(reason: unknown): HuodongError {
+  return statusError(grpc.status.CANCELLED, 'the call was cancelled by its AbortSignal', reason);
+}
+
+/** Waits `ms`, or rejects with a cancelled error as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(cancelled(signal.reason));
+      return;
+    }
+    let release = (): void => {};
+    const timer = setTimeout(() => {
+      release();
+      resolve();
+    }, ms);
+    if (signal !== undefined) {
+      release = onAbort(signal, (reason) => {
+        clearTimeout(timer);
+        reject(cancelled(reason));
+      });
+    }
+  });
+}
+
+function bind<D extends ServiceDefinition>(client: grpc.Client, definition: D, defaults: Defaults): ServiceClient<D> {
   const bound: Record<string, (request: never, options?: CallOptions) => Promise<unknown>> = {};
   for (const [key, method] of Object.entries(definition.methods)) {
     const path = `/${definition.fullName}/${method.name}`;
     const serialize = (value: unknown): Buffer => Buffer.from(method.requestType.encode(value).finish());
     const deserialize = (bytes: Buffer): unknown => method.responseType.decode(bytes);
-    bound[key] = (request, options = {}) => {
-      const metadata = new grpc.Metadata();
-      const token = options.token ?? defaults.token;
-      if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
-      if (options.requestId !== undefined) metadata.set('x-request-id', options.requestId);
-      const deadline = Date.now() + (options.deadlineMs ?? defaults.deadlineMs);
-      const message = method.requestType.fromPartial(request);
-      return new Promise((resolve, reject) => {
-        const call = client.makeUnaryRequest(path, serialize, deserialize, message, metadata, { deadline }, (err, value) =>
-          err ? reject(decodeError(err)) : resolve(value),
-        );
-        options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    const retryable = retrySafety(definition.fullName, key) !== 'never';
+
+    const attempt = (message: unknown, options: CallOptions): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        const { signal } = options;
+        if (signal?.aborted === true) {
+          reject(cancelled(signal.reason));
+          return;
+        }
+        const metadata = new grpc.Metadata();
+        const token = options.token ?? defaults.token;
+        if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+        if (options.requestId !== undefined) metadata.set('x-request-id', options.requestId);
+        if (options.onBehalfOf !== undefined) metadata.set('huodong-on-behalf-of', options.onBehalfOf);
+        const deadline = Date.now() + (options.deadlineMs ?? defaults.deadlineMs);
+        let release = (): void => {};
+        let abortReason: { readonly value: unknown } | undefined;
+        const call = client.makeUnaryRequest(path, serialize, deserialize, message, metadata, { deadline }, (err, value) => {
+          release();
+          if (err === null) resolve(value);
+          else if (abortReason !== undefined) reject(cancelled(abortReason.value));
+          else reject(decodeError(err));
+        });
+        if (signal !== undefined) {
+          release = onAbort(signal, (reason) => {
+            abortReason = { value: reason };
+            call.cancel();
+          });
+        }
       });
+
+    bound[key] = async (request, options = {}) => {
+      const message = method.requestType.fromPartial(request);
+      const retry = options.retry ?? defaults.retry;
+      const attempts =
+        retry === undefined || retry === false || !retryable || !mayRetry(definition.fullName, key, message as Record<string, unknown>)
+          ? 1
+          : Math.max(1, retry.attempts ?? 3);
+      for (let n = 1; ; n++) {
+        try {
+          return await attempt(message, options);
+        } catch (err) {
+          if (n >= attempts || !(err instanceof HuodongError) || !RETRIED_CODES.has(err.code) || retry === undefined || retry === false) {
+            throw err;
+          }
+          await sleep(backoffMs(n, retry), options.signal);
+        }
+      }
     };
   }
   return bound as ServiceClient<D>;
@@ -152,7 +217,7 @@ export function createClients(options: ClientsOptions): Clients {
     'grpc.enable_channelz': 0,
     ...options.channelOptions,
   });
-  const defaults = { token: options.token, deadlineMs: options.deadlineMs ?? 10_000 };
+  const defaults: Defaults = { token: options.token, deadlineMs: options.deadlineMs ?? 10_000, retry: options.retry };
   return {
     userdata: bind(client, UserDataServiceDefinition, defaults),
     member: bind(client, MemberServiceDefinition, defaults),

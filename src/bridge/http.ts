@@ -1,6 +1,21 @@
 /** Shared helpers for the legacy REST routes: credentials, request ids, error translation. */
+import { parse as parseQuery } from 'node:querystring';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type CallOptions } from '@huodong/clients';
+
+/** The most fields a urlencoded form may have; more is HTTP 400 before the form is parsed. */
+export const MAX_FORM_FIELDS = 1000;
+
+/** Parses a urlencoded form, refusing one of more than MAX_FORM_FIELDS fields first (a cheap count). */
+export function parseForm(body: string): Record<string, unknown> {
+  let fields = 1;
+  for (let at = body.indexOf('&'); at !== -1; at = body.indexOf('&', at + 1)) {
+    if (++fields > MAX_FORM_FIELDS) {
+      throw Object.assign(new Error(`body has more than ${MAX_FORM_FIELDS} fields`), { statusCode: 400, code: 'HD_FORM_TOO_MANY_FIELDS' });
+    }
+  }
+  return { ...parseQuery(body, '&', '=', { maxKeys: 0 }) };
+}
 
 /** connect-es's code -> HTTP table, used wherever a legacy envelope does not dictate otherwise. */
 const HTTP_STATUS: Partial<Record<number, number>> = {
@@ -34,6 +49,7 @@ const BODY_PROBLEMS: Partial<Record<string, string>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'is not valid JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'is empty but its content type is JSON',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'must be JSON or a urlencoded form',
+  HD_FORM_TOO_MANY_FIELDS: `has more than ${MAX_FORM_FIELDS} fields`,
 };
 
 /**
@@ -75,11 +91,42 @@ export function routeErrorHandler(send: SendFailure) {
   };
 }
 
+/** The longest Bearer token the bridge passes on (as MAX_TOKEN_LENGTH in config.ts). */
+const MAX_BEARER_LENGTH = 256;
+/** `Bearer <token>`: printable ASCII, no spaces inside, at most MAX_BEARER_LENGTH characters. */
+const BEARER = new RegExp(`^Bearer +([\\x21-\\x7e]{1,${MAX_BEARER_LENGTH}}) *$`, 'i');
+
+/** An UNAUTHENTICATED refusal of the bridge's own, without the credential in its text. */
+export function unauthenticated(message: string): HuodongError {
+  return new HuodongError(GrpcStatus.UNAUTHENTICATED, message, 'UNAUTHENTICATED', 'huodong.bridge', undefined, {});
+}
+
+/**
+ * The caller's Bearer token: undefined when there is no authorization header; a header that is
+ * not `Bearer <printable ASCII token>` (a tab, non-ASCII, another scheme, too long) is refused
+ * as UNAUTHENTICATED, so it is never passed on (grpc-js throws on such metadata, with the value
+ * in its message).
+ */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined || header === '') return undefined;
+  const match = typeof header === 'string' ? BEARER.exec(header) : null;
+  if (match?.[1] === undefined) throw unauthenticated('malformed authorization header: expected "Bearer <token>"');
+  return match[1];
+}
+
+/**
+ * An onRequest hook for routes that need the caller's Bearer token: a missing or malformed one
+ * is refused before the body is read or parsed.
+ */
+export async function requireBearer(request: FastifyRequest): Promise<void> {
+  if (bearerToken(request) === undefined) throw unauthenticated('authorization: Bearer <app token> is required');
+}
+
 /** Forwards the caller's Bearer token and request id to the gRPC call. */
 export function callOptions(request: FastifyRequest): CallOptions {
-  const header = request.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
-  return { ...(match?.[1] ? { token: match[1] } : {}), requestId: request.id };
+  const token = bearerToken(request);
+  return { ...(token === undefined ? {} : { token }), requestId: request.id };
 }
 
 /** A bad bridge input, answered like a gRPC INVALID_ARGUMENT naming the field. */

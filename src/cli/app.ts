@@ -16,8 +16,9 @@ const { positionals, values } = parseArgs({
   options: { name: { type: 'string' }, scopes: { type: 'string' } },
 });
 
-const db = await openStores(loadConfig());
-const apps = new AppStore(db.knex, systemClock);
+const config = loadConfig();
+const db = await openStores(config);
+const apps = new AppStore(db.knex, systemClock, { devMode: config.dev });
 try {
   switch (positionals[0]) {
     case 'create': {
@@ -27,7 +28,9 @@ try {
       break;
     }
     case 'list':
-      for (const app of await apps.list()) process.stdout.write(`${app.name}\t${[...app.scopes].join(',')}\n`);
+      for (const app of await apps.list()) {
+        process.stdout.write(`${app.name}\t${[...app.scopes].join(',')}${app.devOnly === true ? '\tdev-only' : ''}\n`);
+      }
       break;
     case 'remove':
       if (values.name === undefined) throw new Error('--name is required');

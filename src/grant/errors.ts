@@ -1,3 +1,4 @@
+import { legacyCodes } from '@huodong/clients/reasons';
 import { DomainError } from '../platform/errors.js';
 
 export const AREA = 'grant';
@@ -6,7 +7,7 @@ export const AREA = 'grant';
 export class NonceReplayedError extends DomainError {
   constructor() {
     super('ALREADY_EXISTS', 'NONCE_REPLAYED', AREA, 'this nonce was already used within the last 10 minutes', {
-      legacyCode: '1001',
+      legacyCode: legacyCodes.grant.NONCE_REPLAYED,
       metadata: { field: 'nonce' },
     });
   }

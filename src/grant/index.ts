@@ -1,6 +1,7 @@
 import type { Area } from '../platform/area.js';
 import { grantBridge } from './bridge.js';
 import { migrations } from './migrations.js';
+import { routines } from './routines.js';
 import { grantRpc } from './rpc.js';
 import { GrantService, type GrantOptions } from './service.js';
 import { GrantStore } from './store.js';
@@ -11,6 +12,7 @@ export function createGrantArea(options: GrantOptions = {}): Area {
   return {
     name: 'grant',
     migrations,
+    routines,
     create: ({ db, locks, clock, logger }) => {
       const service = new GrantService(new GrantStore(db.knex), locks, clock, logger.child({ area: 'grant' }), options);
       return {
@@ -19,6 +21,7 @@ export function createGrantArea(options: GrantOptions = {}): Area {
       };
     },
     bridge: grantBridge,
+    bridgeCredential: 'bearer',
   };
 }
 

@@ -247,7 +247,7 @@ export class GrantService {
             }),
           );
         },
-        { area: AREA, waitMs: this.options.lockWaitMs },
+        { area: AREA, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
       );
     } catch (err) {
       return this.unrecorded(this.processingFailure(err, id), input);
@@ -434,12 +434,13 @@ export class GrantService {
               if (!done) throw new LeaseLostError();
             }),
           ),
-        { area: AREA, waitMs: this.options.lockWaitMs },
+        { area: AREA, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
       );
     } catch (err) {
       if (err instanceof LeaseLostError) return;
       this.logger.warn({ err, claimId: claim.id, attempts: claim.attempts }, 'claim completion failed; it will be retried');
-      if (claim.attempts < this.options.maxAttempts) return;
+      // A store that is down is no reason to refuse the claim for good: it waits until it is back.
+      if (claim.attempts < this.options.maxAttempts || classifyStoreError(err) instanceof UnavailableError) return;
       const outcome = simpleOutcome(RESULT.PROCESSING_FAILURE);
       await this.store
         .transaction((trx) =>

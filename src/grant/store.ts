@@ -5,10 +5,12 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
-import { callProcedure, isMysql, isUniqueViolation } from '../platform/db.js';
+import { isMysql, isUniqueViolation } from '../platform/db.js';
+import { callRoutine, callRoutineIn, type RoutineArgs } from '../platform/routines.js';
 import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
-import { GRANT_UNITS_PROCEDURE, T } from './migrations.js';
+import { T } from './migrations.js';
+import { GRANT_UNITS } from './routines.js';
 import { UNIT_CODE, type ActivityDef, type FilterRules, type GrantedProduct, type ProductDef, type UnitDef } from './rules.js';
 
 export type ClaimStatus = 'pending' | 'granted' | 'refused';
@@ -343,28 +345,25 @@ export class GrantStore {
       })),
     }));
     const { nonce } = writes;
-    const args = [
-      writes.activityId ?? null,
-      nonce?.appId ?? claim?.appId ?? null,
-      nonce?.nonce ?? null,
-      nonce?.now ?? null,
-      nonce?.expiredBefore ?? null,
-      writes.identity,
-      writes.claimId,
-      JSON.stringify(units),
-      claim === null ? null : JSON.stringify(claim),
-    ];
+    const args: RoutineArgs<typeof GRANT_UNITS> = {
+      p_activity_id: writes.activityId ?? null,
+      p_app_id: nonce?.appId ?? claim?.appId ?? null,
+      p_nonce: nonce?.nonce ?? null,
+      p_now: nonce?.now ?? null,
+      p_expired_before: nonce?.expiredBefore ?? null,
+      p_identity: writes.identity,
+      p_claim_id: writes.claimId,
+      p_units: JSON.stringify(units),
+      p_claim: claim === null ? null : JSON.stringify(claim),
+    };
     type Answer = { outcome: string; codes: string | null };
-    const row =
-      trx === undefined
-        ? (await callProcedure<Answer>(this.knex, GRANT_UNITS_PROCEDURE, args))[0]
-        : ((await trx.raw(`CALL ${GRANT_UNITS_PROCEDURE}(${args.map(() => '?').join(', ')})`, args)) as [Answer[][]])[0][0]?.[0];
+    const row = (trx === undefined ? await callRoutine<Answer, typeof GRANT_UNITS>(this.knex, GRANT_UNITS, args) : await callRoutineIn<Answer, typeof GRANT_UNITS>(trx, GRANT_UNITS, args))[0];
     const outcome = row?.outcome;
     if (outcome === 'replayed') return { outcome, codes: [] };
     if ((outcome === 'ok' || outcome === 'deviated') && row?.codes !== null && row?.codes !== undefined) {
       return { outcome, codes: JSON.parse(row.codes) as number[] };
     }
-    throw new Error(`${GRANT_UNITS_PROCEDURE} answered ${JSON.stringify(row)}`);
+    throw new Error(`${GRANT_UNITS.name} answered ${JSON.stringify(row)}`);
   }
 
   /**

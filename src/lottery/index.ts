@@ -1,6 +1,7 @@
 import type { Area } from '../platform/area.js';
 import { lotteryBridge } from './bridge.js';
 import { migrations } from './migrations.js';
+import { routines } from './routines.js';
 import { lotteryRpc } from './rpc.js';
 import { LotteryService } from './service.js';
 import { LotteryStore } from './store.js';
@@ -9,6 +10,7 @@ import { UserTokens } from './tokens.js';
 export const lotteryArea: Area = {
   name: 'lottery',
   migrations,
+  routines,
   create: ({ config, db, clock, locks, logger }) => {
     const service = new LotteryService({
       store: new LotteryStore(db.knex, db.dialect),

@@ -1,7 +1,7 @@
 /** The lottery's use cases; rules come from rules.ts, SQL from store.ts, time from the clock. */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import { InvalidArgumentError, UnavailableError } from '../platform/errors.js';
+import { InvalidArgumentError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { Locks } from '../platform/locks.js';
 import {
@@ -506,25 +506,12 @@ export class LotteryService {
     const requestId = validateRequestId(requestIdRaw);
     const activity = await this.config(identity.aid);
     const work = (): Promise<{ answer: DrawAnswer; drawId: string }> => this.gate.run(() => this.drawLocked(identity, requestId, activity));
-    let ran = false;
-    let result: { answer: DrawAnswer; drawId: string };
-    try {
-      result = await this.deps.locks.withLock(
-        `lottery:draw:${identity.aid}:${identity.openid}`,
-        () => {
-          ran = true;
-          return work();
-        },
-        { area: AREA },
-      );
-    } catch (err) {
-      // The lock only spares the database some contention; with the lock service down the
-      // draw still runs, and the database still decides every limit.
-      if (ran || !(err instanceof UnavailableError)) throw err;
-      this.deps.logger.warn({ err }, 'lottery draw lock unavailable; drawing without it');
-      result = await work();
-    }
-    const { answer, drawId } = result;
+    // The lock only spares the database some contention; with the lock service down the draw
+    // still runs, and the database still decides every limit.
+    const { answer, drawId } = await this.deps.locks.withLock(`lottery:draw:${identity.aid}:${identity.openid}`, work, {
+      area: AREA,
+      ifUnavailable: 'proceed',
+    });
     return { issued: this.deps.tokens.issue(identity), answer, drawId };
   }
 

@@ -5,8 +5,10 @@
  * key makes a replayed request_id return the first answer).
  */
 import type { Knex } from 'knex';
-import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
-import { DRAW_PROCEDURE, T } from './migrations.js';
+import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { callRoutine } from '../platform/routines.js';
+import { T } from './migrations.js';
+import { DRAW } from './routines.js';
 import type { ActivityColumns, ActivityRow } from './rules.js';
 
 export interface MetaRow {
@@ -349,34 +351,34 @@ export class LotteryStore {
     // Every answer the procedure may log, rendered beforehand: a refusal's or the drawn result's.
     const refused = { no_times: render({ kind: 'no_times' }), have_award: render({ kind: 'have_award' }) } as const;
     const response = render(result);
-    const rows = await callProcedure<{ outcome: string; log_id: number | string | null }>(this.knex, DRAW_PROCEDURE, [
-      plan.aid,
-      plan.pid,
-      plan.openid,
-      plan.session,
-      plan.requestId,
-      plan.now,
-      plan.maxSessionPlays ?? null,
-      plan.maxTotalPlays ?? null,
-      plan.maxWins,
-      plan.slot,
-      plan.prizeVersion,
-      win?.prizeId ?? null,
-      win?.poolKey ?? null,
-      win?.knownExhausted === true ? 1 : 0,
-      win?.prizeName ?? null,
-      win?.legacyType ?? null,
-      win?.claimedWhenWon === true ? 1 : 0,
-      win?.secret ?? null,
-      win === undefined ? null : formatCents(win.claim.cents),
-      win?.claim.kind ?? null,
-      win?.claim.kind === 'count' ? win.claim.sum : null,
-      win?.claim.kind === 'budget' ? win.claim.money : null,
-      win?.claim.cents ?? null,
-      refused.no_times,
-      refused.have_award,
-      response,
-    ]);
+    const rows = await callRoutine<{ outcome: string; log_id: number | string | null }, typeof DRAW>(this.knex, DRAW, {
+      p_aid: plan.aid,
+      p_pid: plan.pid,
+      p_openid: plan.openid,
+      p_session: plan.session,
+      p_request_id: plan.requestId,
+      p_now: plan.now,
+      p_max_session_plays: plan.maxSessionPlays ?? null,
+      p_max_total_plays: plan.maxTotalPlays ?? null,
+      p_max_wins: plan.maxWins,
+      p_slot: plan.slot,
+      p_prize_version: plan.prizeVersion,
+      p_prize_id: win?.prizeId ?? null,
+      p_pool_key: win?.poolKey ?? null,
+      p_known_exhausted: win?.knownExhausted === true ? 1 : 0,
+      p_prize_name: win?.prizeName ?? null,
+      p_prize_type: win?.legacyType ?? null,
+      p_claimed: win?.claimedWhenWon === true ? 1 : 0,
+      p_secret: win?.secret ?? null,
+      p_money: win === undefined ? null : formatCents(win.claim.cents),
+      p_claim_kind: win?.claim.kind ?? null,
+      p_claim_sum: win?.claim.kind === 'count' ? win.claim.sum : null,
+      p_claim_money: win?.claim.kind === 'budget' ? win.claim.money : null,
+      p_cents: win?.claim.cents ?? null,
+      p_no_times: refused.no_times,
+      p_have_award: refused.have_award,
+      p_result: response,
+    });
     const row = rows[0];
     switch (row?.outcome) {
       case 'short':
@@ -389,7 +391,7 @@ export class LotteryStore {
       case result.kind:
         return { id: String(row.log_id), response, result };
       default:
-        throw new Error(`${DRAW_PROCEDURE} answered outcome ${String(row?.outcome)}`);
+        throw new Error(`${DRAW.name} answered outcome ${String(row?.outcome)}`);
     }
   }
 

@@ -8,7 +8,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { GrpcStatus, HuodongError, type Clients, type member } from '@huodong/clients';
+import { GrpcStatus, HuodongError, type CallOptions, type Clients, type member } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
 import { badRequest, bodyOf, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
@@ -226,16 +226,20 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     return { body, appName: signer.appName };
   };
 
-  const route = (path: string, admin: boolean, handle: (v: Verified, m: Clients['member'], requestId: string) => Promise<unknown>): void => {
+  // Each call is made for the legacy app whose signature was checked: its orders and request
+  // ids belong to that app (owner `legacy:<appName>`, see platform/owner.ts), not to the
+  // bridge's credential, so two legacy apps never share an order and a bridge restart or
+  // another bridge instance answers the same.
+  const route = (path: string, admin: boolean, handle: (v: Verified, m: Clients['member'], call: CallOptions) => Promise<unknown>): void => {
     app.post(path, { errorHandler: routeErrorHandler(fail) }, async (request) => {
       const verified = await verify(request, path, admin);
-      const data = await handle(verified, internal.member, request.id);
+      const data = await handle(verified, internal.member, { requestId: request.id, onBehalfOf: verified.appName });
       return { status: 200, message: '', serverTime: serverTime(), data };
     });
   };
 
-  route('/cm/inner/user/getCpoint', false, async ({ body }, m, requestId) => {
-    const res = await m.getCpoint({ uid: required(body, 'uid') }, { requestId });
+  route('/cm/inner/user/getCpoint', false, async ({ body }, m, call) => {
+    const res = await m.getCpoint({ uid: required(body, 'uid') }, call);
     return { cpoint: num(res.cpoint) };
   });
 
@@ -243,7 +247,7 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     ['/cm/inner/user/adminAddCpoint', 'add'],
     ['/cm/inner/user/adminReduceCpoint', 'reduce'],
   ] as const) {
-    route(path, true, async ({ body }, m, requestId) => {
+    route(path, true, async ({ body }, m, call) => {
       const input = {
         requestId: callerKey(body),
         uid: required(body, 'uid'),
@@ -251,36 +255,36 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
         adminId: required(body, 'adminId'),
         note: stringParam(body, 'note') ?? '',
       };
-      const res = kind === 'add' ? await m.adminAddCpoint(input, { requestId }) : await m.adminReduceCpoint(input, { requestId });
+      const res = kind === 'add' ? await m.adminAddCpoint(input, call) : await m.adminReduceCpoint(input, call);
       return { cpoint: num(res.cpoint), result: 1 };
     });
   }
 
-  route('/cm/inner/useCpoint/consume', false, async ({ body }, m, requestId) => {
+  route('/cm/inner/useCpoint/consume', false, async ({ body }, m, call) => {
     const res = await m.consumeCpoint(
       { orderId: required(body, 'orderId'), uid: required(body, 'uid'), cpoint: required(body, 'cpoint') },
-      { requestId },
+      call,
     );
     return { cpoint: num(res.cpoint), id: res.orderId };
   });
 
-  route('/cm/inner/order/checkConsumeIsSucc', false, async ({ body }, m, requestId) => {
-    const res = await m.checkConsume({ orderId: required(body, 'orderId'), uid: required(body, 'uid') }, { requestId });
+  route('/cm/inner/order/checkConsumeIsSucc', false, async ({ body }, m, call) => {
+    const res = await m.checkConsume({ orderId: required(body, 'orderId'), uid: required(body, 'uid') }, call);
     return { result: res.consumed ? 1 : 0 };
   });
 
-  route('/cm/inner/useCpoint/revoke', false, async ({ body }, m, requestId) => {
+  route('/cm/inner/useCpoint/revoke', false, async ({ body }, m, call) => {
     const res = await m.revokeConsume(
       { orderId: required(body, 'orderId'), uid: required(body, 'uid'), cpoint: required(body, 'cpoint') },
-      { requestId },
+      call,
     );
     return { id: res.orderId };
   });
 
-  route('/cm/inner/order/list', false, async ({ body }, m, requestId) => {
+  route('/cm/inner/order/list', false, async ({ body }, m, call) => {
     const res = await m.listOrders(
       { uid: required(body, 'uid'), pageSize: intParam(body, 'limit', 0), pageToken: stringParam(body, 'pageToken') ?? '' },
-      { requestId },
+      call,
     );
     return {
       orders: res.orders.map((o) => ({
@@ -296,17 +300,17 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     };
   });
 
-  route('/cm/inner/cnf/taskCnfList', false, async (_v, m, requestId) => {
-    const res = await m.listTaskConfigs({}, { requestId });
+  route('/cm/inner/cnf/taskCnfList', false, async (_v, m, call) => {
+    const res = await m.listTaskConfigs({}, call);
     return res.tasks.map(legacyTask);
   });
 
-  route('/cm/inner/cnf/gradeCnfList', false, async (_v, m, requestId) => {
-    const res = await m.listGradeConfigs({}, { requestId });
+  route('/cm/inner/cnf/gradeCnfList', false, async (_v, m, call) => {
+    const res = await m.listGradeConfigs({}, call);
     return gradesObject(res.grades);
   });
 
-  route('/cm/inner/cnf/taskCnfUpdate', true, async ({ body }, m, requestId) => {
+  route('/cm/inner/cnf/taskCnfUpdate', true, async ({ body }, m, call) => {
     const id = intParam(body, 'id', 0);
     if (stringParam(body, 'id') === undefined) throw badRequest('id', 'is required');
     let op = stringParam(body, 'op');
@@ -315,7 +319,7 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     if (op === undefined || name === undefined || desc === undefined) {
       // Legacy callers never sent op, and may leave out name and desc: an existing task keeps
       // its own (until 2026-12-02 a missing name or desc blanked them).
-      const existing = (await m.listTaskConfigs({}, { requestId })).tasks.find((t) => t.id === id);
+      const existing = (await m.listTaskConfigs({}, call)).tasks.find((t) => t.id === id);
       if (existing === undefined && op === undefined) throw badRequest('op', 'is required for a new task');
       op ??= existing?.op ?? '';
       name ??= existing?.name ?? '';
@@ -353,20 +357,20 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
       uTime: undefined,
     };
     if (stringParam(body, 'status') === undefined) throw badRequest('status', 'is required');
-    await m.updateTaskConfig({ task }, { requestId });
+    await m.updateTaskConfig({ task }, call);
     return {};
   });
 
-  route('/cm/inner/user/listInfo', false, async ({ body }, m, requestId) => {
+  route('/cm/inner/user/listInfo', false, async ({ body }, m, call) => {
     const uids = required(body, 'uids')
       .split(',')
       .map((u) => u.trim())
       .filter((u) => u !== '');
-    const res = await m.batchGetUserInfo({ uids }, { requestId });
+    const res = await m.batchGetUserInfo({ uids }, call);
     return legacyUsers(res.users);
   });
 
-  route('/cm/inner/user/listSortInfo', false, async ({ body }, m, requestId) => {
+  route('/cm/inner/user/listSortInfo', false, async ({ body }, m, call) => {
     // "score", "score=1" or "score=*" all name the field.
     const field = required(body, 'condition').split('=')[0]?.trim();
     const sortField = { score: 1, cpoint: 2, grade: 3 }[field ?? ''];
@@ -377,12 +381,12 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
     const limit = Math.min(intParam(body, 'limit', 20), MAX_SORT_LIMIT);
     const res = await m.listUsersSorted(
       { sortField, sortOrder: sort === 1 ? 1 : 2, page: intParam(body, 'page', 1), limit },
-      { requestId },
+      call,
     );
     return legacyUsers(res.users);
   });
 
-  route('/cm/inner/task/submit', false, async ({ body }, m, requestId) => {
+  route('/cm/inner/task/submit', false, async ({ body }, m, call) => {
     const res = await m.submitTask(
       {
         requestId: callerKey(body),
@@ -391,7 +395,7 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
         target: stringParam(body, 'target') ?? '',
         times: intParam(body, 'times', 1),
       },
-      { requestId },
+      call,
     );
     return {
       cpoint: num(res.cpoint),

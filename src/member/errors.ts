@@ -1,16 +1,10 @@
+import { legacyCodes } from '@huodong/clients/reasons';
 import { DomainError } from '../platform/errors.js';
 
 export const AREA = 'member';
 
-/** Legacy codes of seed 001. */
-export const LEGACY = {
-  LOCK_BUSY: 10000,
-  INSUFFICIENT_CPOINT: 10001,
-  ORDER_NOT_FOUND: 10003,
-  ORDER_NOT_PAID: 10004,
-  ORDER_NOT_REVOCABLE: 10007,
-  API_CLOSED: 10100,
-} as const;
+/** Legacy codes of seed 001 (the list is @huodong/clients/reasons). */
+export const LEGACY = legacyCodes.member;
 
 /** Thrown when a debit would take the balance below zero; nothing is written. */
 export class InsufficientCpointError extends DomainError {

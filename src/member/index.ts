@@ -1,6 +1,7 @@
 import type { Area } from '../platform/area.js';
 import { memberBridge } from './bridge.js';
 import { migrations } from './migrations.js';
+import { routines } from './routines.js';
 import { memberRpc } from './rpc.js';
 import { MemberService } from './service.js';
 import { MemberStore } from './store.js';
@@ -8,6 +9,7 @@ import { MemberStore } from './store.js';
 export const memberArea: Area = {
   name: 'member',
   migrations,
+  routines,
   create: ({ db, locks, clock, config }) => {
     const service = new MemberService({ store: new MemberStore(db.knex, db.dialect), locks, clock, timeZone: config.timeZone });
     return { services: [memberRpc(service)], guards: [(method) => service.guard(method)] };

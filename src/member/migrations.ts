@@ -1,4 +1,7 @@
-import { exactTextMigration, procedureMigration, type Migration } from '../platform/db.js';
+import { exactTextMigration, type Migration } from '../platform/db.js';
+import { releasedRoutineMigration, routineMigration } from '../platform/routines.js';
+import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
+import { PAY_ORDER } from './routines.js';
 
 export const T = {
   users: 'member_users',
@@ -13,58 +16,13 @@ export const T = {
   legacyApps: 'member_legacy_apps',
 } as const;
 
-/** member_orders.status */
+/**
+ * member_orders.status. ORDER_UNPAID is an order refused for lack of c-points: that refusal is
+ * the order id's final answer (since 2026-12-02; before, a later call could pay it).
+ */
 export const ORDER_UNPAID = 1;
 export const ORDER_CONSUMED = 2;
 export const ORDER_REVOKED = 3;
-
-/**
- * MySQL only: one order payment as one round trip. The statements and their checks are those of
- * the SQLite path in store.ts (payOrder): the conditional debit checked by affected rows, the
- * order row (a new one, or the stored unpaid one moving to consumed) and the journal row, all
- * committed together or rolled back together. Answers one row (outcome, balance): 'paid' with
- * the balance after, 'insufficient', or 'raced' when the order id is already taken.
- */
-export const PAY_ORDER_PROCEDURE = 'member_pay_order';
-const payOrderProcedure = `
-CREATE PROCEDURE ${PAY_ORDER_PROCEDURE}(
-  IN p_order_id VARCHAR(128), IN p_uid VARCHAR(64), IN p_amount BIGINT, IN p_unpaid TINYINT,
-  IN p_source VARCHAR(64), IN p_operator VARCHAR(64), IN p_note VARCHAR(255), IN p_now BIGINT)
-MODIFIES SQL DATA
-pay: BEGIN
-  DECLARE v_balance BIGINT;
-  DECLARE v_taken TINYINT DEFAULT 0;
-  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
-  START TRANSACTION;
-  -- LAST_INSERT_ID(expr) keeps the balance after, sparing a SELECT.
-  UPDATE ${T.users} SET cpoint = LAST_INSERT_ID(cpoint - p_amount), updated_at = p_now WHERE uid = p_uid AND cpoint >= p_amount;
-  IF ROW_COUNT() <> 1 THEN
-    ROLLBACK;
-    SELECT 'insufficient' AS outcome, NULL AS balance;
-    LEAVE pay;
-  END IF;
-  SET v_balance = LAST_INSERT_ID();
-  IF p_unpaid THEN
-    UPDATE ${T.orders} SET status = ${ORDER_CONSUMED}, balance_after = v_balance, updated_at = p_now
-      WHERE order_id = p_order_id AND status = ${ORDER_UNPAID};
-    IF ROW_COUNT() <> 1 THEN SET v_taken = 1; END IF;
-  ELSE
-    BEGIN
-      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
-      INSERT INTO ${T.orders} (order_id, uid, cpoint, status, revoked_cpoint, balance_after, created_at, updated_at)
-        VALUES (p_order_id, p_uid, p_amount, ${ORDER_CONSUMED}, 0, v_balance, p_now, p_now);
-    END;
-  END IF;
-  IF v_taken THEN
-    ROLLBACK;
-    SELECT 'raced' AS outcome, NULL AS balance;
-    LEAVE pay;
-  END IF;
-  INSERT INTO ${T.journal} (uid, amount, score, balance_after, kind, ref, source, operator, note, created_at)
-    VALUES (p_uid, -p_amount, 0, v_balance, 'consume', p_order_id, p_source, p_operator, p_note, p_now);
-  COMMIT;
-  SELECT 'paid' AS outcome, v_balance AS balance;
-END`;
 
 export const migrations: readonly Migration[] = [
   {
@@ -226,6 +184,57 @@ export const migrations: readonly Migration[] = [
       await knex.schema.dropTable(T.switches);
     },
   },
-  procedureMigration('20261122000206_create_member_pay_order_procedure', { [PAY_ORDER_PROCEDURE]: payOrderProcedure }),
+  releasedRoutineMigration('20261122000206_create_member_pay_order_procedure', [
+    new URL('./sql/released/20261122000206_member_pay_order.sql', import.meta.url),
+  ]),
   exactTextMigration('20261202000210_member_exact_text', Object.values(T)),
+  routineMigration('20261202070000_recreate_member_routines', [PAY_ORDER]),
+  {
+    // Orders, request ids and journal refs belong to an owner; rows from before are LEGACY_OWNER.
+    name: '20261202080000_add_member_key_owners',
+    async up(knex) {
+      for (const table of [T.orders, T.journal, T.requests]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.string('owner', OWNER_WIDTH).notNullable().defaultTo(LEGACY_OWNER);
+        });
+      }
+      await knex.schema.alterTable(T.orders, (t) => {
+        t.dropUnique(['order_id'], 'member_orders_order_id');
+        t.unique(['owner', 'order_id'], { indexName: 'member_orders_owner_order_id' });
+        t.index(['owner', 'uid', 'id'], 'member_orders_owner_uid_id');
+      });
+      await knex.schema.alterTable(T.journal, (t) => {
+        t.dropUnique(['kind', 'ref'], 'member_journal_kind_ref');
+        t.unique(['owner', 'kind', 'ref'], { indexName: 'member_journal_owner_kind_ref' });
+      });
+      await knex.schema.alterTable(T.requests, (t) => {
+        t.dropPrimary();
+        t.primary(['owner', 'kind', 'request_id']);
+      });
+    },
+    async down(knex) {
+      // Keys two owners share cannot go back to one unique key: only the legacy rows are kept.
+      for (const table of [T.orders, T.journal, T.requests]) await knex(table).whereNot('owner', LEGACY_OWNER).delete();
+      await knex.schema.alterTable(T.requests, (t) => {
+        t.dropPrimary();
+        t.primary(['kind', 'request_id']);
+      });
+      await knex.schema.alterTable(T.journal, (t) => {
+        t.dropUnique(['owner', 'kind', 'ref'], 'member_journal_owner_kind_ref');
+        t.unique(['kind', 'ref'], { indexName: 'member_journal_kind_ref' });
+      });
+      await knex.schema.alterTable(T.orders, (t) => {
+        t.dropIndex(['owner', 'uid', 'id'], 'member_orders_owner_uid_id');
+        t.dropUnique(['owner', 'order_id'], 'member_orders_owner_order_id');
+        t.unique(['order_id'], { indexName: 'member_orders_order_id' });
+      });
+      for (const table of [T.orders, T.journal, T.requests]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.dropColumn('owner');
+        });
+      }
+    },
+  },
+  // member_pay_order with owners, and its refusal stored as the order's final answer.
+  routineMigration('20261202080100_recreate_member_routines', [PAY_ORDER]),
 ];

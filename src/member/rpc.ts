@@ -10,11 +10,12 @@ import {
   type UserInfo,
 } from '../gen/huodong/member/v1/member.js';
 import { InvalidArgumentError } from '../platform/errors.js';
-import { defineService, type ServiceRegistration } from '../platform/rpc.js';
+import { keyOwner } from '../platform/owner.js';
+import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
 import { AREA } from './errors.js';
 import { formatHundredths } from './money.js';
 import { formatSteps, type GradeRow, type Task } from './rules.js';
-import type { MemberService, SortField as DomainSortField, TaskResult } from './service.js';
+import type { Caller, MemberService, SortField as DomainSortField, TaskResult } from './service.js';
 import type { OrderRow, SwitchRow, UserRow } from './store.js';
 
 export const MEMBER_METHODS: ReadonlySet<string> = new Set(Object.values(MemberServiceDefinition.methods).map((m) => m.name));
@@ -113,6 +114,15 @@ function toTaskResponse(r: TaskResult): {
   };
 }
 
+/**
+ * The owner of the call's keys (the app, or the legacy app the bridge relays) and the journal's
+ * source, which names that legacy app rather than the bridge.
+ */
+function callerOf(ctx: CallContext): Caller {
+  const owner = keyOwner(ctx, 'member.admin');
+  return { owner, source: ctx.onBehalfOf === undefined ? ctx.app.name : owner.id };
+}
+
 export function memberRpc(service: MemberService): ServiceRegistration {
   return defineService({
     definition: MemberServiceDefinition,
@@ -141,22 +151,22 @@ export function memberRpc(service: MemberService): ServiceRegistration {
         return { cpoint: await service.getCpoint(request.uid) };
       },
       async adminAddCpoint(request, ctx) {
-        return { cpoint: await service.adminAdjust('admin_add', request, ctx.app.name) };
+        return { cpoint: await service.adminAdjust('admin_add', request, callerOf(ctx)) };
       },
       async adminReduceCpoint(request, ctx) {
-        return { cpoint: await service.adminAdjust('admin_reduce', request, ctx.app.name) };
+        return { cpoint: await service.adminAdjust('admin_reduce', request, callerOf(ctx)) };
       },
       async consumeCpoint(request, ctx) {
-        return service.consume(request, ctx.app.name);
+        return service.consume(request, callerOf(ctx));
       },
-      async checkConsume(request) {
-        return { consumed: await service.checkConsume(request.orderId, request.uid) };
+      async checkConsume(request, ctx) {
+        return { consumed: await service.checkConsume(request.orderId, request.uid, callerOf(ctx)) };
       },
       async revokeConsume(request, ctx) {
-        return service.revoke(request, ctx.app.name);
+        return service.revoke(request, callerOf(ctx));
       },
-      async listOrders(request) {
-        const page = await service.listOrders(request.uid, request.pageSize, request.pageToken);
+      async listOrders(request, ctx) {
+        const page = await service.listOrders(request.uid, request.pageSize, request.pageToken, callerOf(ctx));
         return { orders: page.orders.map(toOrder), nextPageToken: page.nextPageToken };
       },
       async listTaskConfigs() {
@@ -186,7 +196,7 @@ export function memberRpc(service: MemberService): ServiceRegistration {
         return { users: (await service.listUsersSorted(field, direction, request.page, request.limit)).map(toUserInfo) };
       },
       async submitTask(request, ctx) {
-        return toTaskResponse(await service.submitTask(request, ctx.app.name));
+        return toTaskResponse(await service.submitTask(request, callerOf(ctx)));
       },
       async setApiSwitch(request, ctx) {
         return { apiSwitch: toSwitch(await service.setSwitch(request.method, request.closed, ctx.app.name, MEMBER_METHODS)) };

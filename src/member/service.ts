@@ -3,9 +3,11 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { DomainError, IdempotencyKeyReusedError, InvalidArgumentError } from '../platform/errors.js';
 import type { Locks } from '../platform/locks.js';
+import { LEGACY_OWNER, type KeyOwner } from '../platform/owner.js';
 import {
   ApiClosedError,
   AREA,
+  BalanceLimitError,
   InsufficientCpointError,
   LEGACY,
   LegacyAppNotFoundError,
@@ -14,13 +16,14 @@ import {
   OrderNotRevocableError,
 } from './errors.js';
 import { formatHundredths, parseCap, parseHundredths, toInt } from './money.js';
-import { cycleOf, formatSteps, gradeFor, judgeTask, parseSteps, validateGrades, type GradeRow, type Task } from './rules.js';
+import { cycleOf, formatSteps, judgeTask, parseSteps, validateGrades, type GradeRow, type Task } from './rules.js';
 import {
   ORDER_UNPAID,
   type Actor,
   type LegacyAppRow,
   type MemberStore,
   type OrderRow,
+  type StoredRefusal,
   type SwitchRow,
   type TaskOutcome,
   type UserRow,
@@ -39,6 +42,19 @@ export const DEFAULT_LIMIT = 20;
 const MAX_PAGE = 100_000;
 const MAX_TIMES = 1000;
 const SWITCH_CACHE_MS = 1_000;
+
+/** Who calls: the owner of the call's keys, and the journal's `source`. */
+export interface Caller {
+  readonly owner: KeyOwner;
+  readonly source: string;
+}
+
+/** A stored answer that is a refusal becomes that error again. */
+function throwIfRefused(response: unknown): void {
+  const refused = (response as Partial<StoredRefusal> | null)?.refused;
+  if (refused === 'INSUFFICIENT_CPOINT') throw new InsufficientCpointError();
+  if (refused === 'BALANCE_LIMIT') throw new BalanceLimitError();
+}
 
 export function validateUid(raw: string | undefined, field = 'uid'): string {
   const uid = raw?.trim() ?? '';
@@ -241,7 +257,9 @@ export class MemberService {
   }
 
   private withUserLock<R>(uid: string, fn: () => Promise<R>): Promise<R> {
-    return this.locks.withLock(`member:user:${uid}`, fn, { area: AREA, legacyCode: LEGACY.LOCK_BUSY });
+    // The database guards every balance (conditional updates, unique order ids), so with Redis
+    // down the call goes on without the lock.
+    return this.locks.withLock(`member:user:${uid}`, fn, { area: AREA, legacyCode: LEGACY.LOCK_BUSY, ifUnavailable: 'proceed' });
   }
 
   async getCpoint(uidRaw: string): Promise<string> {
@@ -253,7 +271,7 @@ export class MemberService {
   async adminAdjust(
     kind: 'admin_add' | 'admin_reduce',
     input: { requestId: string; uid: string; cpoint: string; adminId: string; note: string },
-    source: string,
+    { owner, source }: Caller,
   ): Promise<string> {
     const requestId = validateKey(input.requestId, 'request_id');
     const uid = validateUid(input.uid);
@@ -262,17 +280,19 @@ export class MemberService {
     const note = validateText(input.note, 'note', 255);
     const fingerprint = JSON.stringify([uid, amount, adminId, note]);
     const replay = async (): Promise<string | undefined> => {
-      const stored = await this.store.getRequest(kind, requestId);
+      const stored = await this.store.getRequest(owner.id, kind, requestId);
       if (stored === undefined) return undefined;
       if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(AREA, 'request_id');
-      return formatHundredths((JSON.parse(stored.response) as { cpoint: number }).cpoint);
+      const response: unknown = JSON.parse(stored.response);
+      throwIfRefused(response);
+      return formatHundredths((response as { cpoint: number }).cpoint);
     };
     const first = await replay();
     if (first !== undefined) return first;
     return this.withUserLock(uid, async () => {
       const actor: Actor = { source, operator: adminId, note };
       const balance = await this.store.adminAdjust(
-        { kind, requestId, fingerprint, uid, amount: kind === 'admin_add' ? amount : -amount },
+        { owner: owner.id, kind, requestId, fingerprint, uid, amount: kind === 'admin_add' ? amount : -amount },
         actor,
         this.nowSec(),
       );
@@ -283,49 +303,57 @@ export class MemberService {
     });
   }
 
-  /** Pays an order once; a replay answers the balance right after the first payment. */
-  async consume(input: { orderId: string; uid: string; cpoint: string }, source: string): Promise<{ orderId: string; cpoint: string }> {
+  /**
+   * Pays an order once per (owner, order id); a replay answers the first result: the balance
+   * right after the payment, or the refusal for lack of c-points, which is final (paying later
+   * takes a new order id).
+   */
+  async consume(input: { orderId: string; uid: string; cpoint: string }, { owner, source }: Caller): Promise<{ orderId: string; cpoint: string }> {
     const orderId = validateKey(input.orderId, 'order_id');
     const uid = validateUid(input.uid);
     const amount = parseHundredths(input.cpoint, 'cpoint');
     return this.withUserLock(uid, async () => {
-      // Try a new order first (the common case costs no extra read); a taken order id or a low
-      // balance is then settled by reading the stored order.
-      let unpaid = false;
-      for (let attempt = 0; attempt < 4; attempt += 1) {
-        const outcome = await this.store.payOrder({ orderId, uid, amount, unpaid }, { source, operator: '', note: '' }, this.nowSec());
-        if (typeof outcome === 'number') return { orderId, cpoint: formatHundredths(outcome) };
-        const stored = await this.store.getOrder(orderId);
-        if (stored === undefined) {
-          if (outcome === 'insufficient') throw new InsufficientCpointError();
-          continue;
-        }
-        if (stored.uid !== uid || stored.cpoint !== amount) throw new IdempotencyKeyReusedError(AREA, 'order_id');
-        if (stored.status !== ORDER_UNPAID) return { orderId, cpoint: formatHundredths(stored.balanceAfter ?? 0) };
-        // The order is unpaid: a low balance is the answer; a race to pay it is retried.
-        if (outcome === 'insufficient') throw new InsufficientCpointError();
-        unpaid = true;
-      }
-      throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent payment of the same order, retry');
+      // Pay first (the common case costs no extra read); a taken order id is then settled by
+      // reading the stored order.
+      const outcome = await this.store.payOrder({ owner: owner.id, orderId, uid, amount }, { source, operator: '', note: '' }, this.nowSec());
+      if (typeof outcome === 'number') return { orderId, cpoint: formatHundredths(outcome) };
+      if (outcome === 'insufficient') throw new InsufficientCpointError();
+      const stored = await this.store.getOrder(owner.id, orderId);
+      // Orders are never deleted, so a taken id is there to read.
+      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent payment of the same order, retry');
+      if (stored.uid !== uid || stored.cpoint !== amount) throw new IdempotencyKeyReusedError(AREA, 'order_id');
+      if (stored.status === ORDER_UNPAID) throw new InsufficientCpointError();
+      return { orderId, cpoint: formatHundredths(stored.balanceAfter ?? 0) };
     });
   }
 
+  /** The caller's order, else (for an app that may) the order of before owners, if either exists. */
+  private async visibleOrder(owner: KeyOwner, orderId: string): Promise<OrderRow & { owner: string } | undefined> {
+    const own = await this.store.getOrder(owner.id, orderId);
+    if (own !== undefined) return { ...own, owner: owner.id };
+    if (!owner.seesLegacy) return undefined;
+    const legacy = await this.store.getOrder(LEGACY_OWNER, orderId);
+    return legacy === undefined ? undefined : { ...legacy, owner: LEGACY_OWNER };
+  }
+
   /** True when the order was paid by this user (revoked orders were paid too). */
-  async checkConsume(orderIdRaw: string, uidRaw: string): Promise<boolean> {
+  async checkConsume(orderIdRaw: string, uidRaw: string, { owner }: Caller): Promise<boolean> {
     const orderId = validateKey(orderIdRaw, 'order_id');
     const uid = validateUid(uidRaw);
-    const order = await this.store.getOrder(orderId);
+    const order = await this.visibleOrder(owner, orderId);
     return order !== undefined && order.uid === uid && order.status !== ORDER_UNPAID;
   }
 
-  async revoke(input: { orderId: string; uid: string; cpoint: string }, source: string): Promise<{ orderId: string; cpoint: string }> {
+  async revoke(input: { orderId: string; uid: string; cpoint: string }, { owner, source }: Caller): Promise<{ orderId: string; cpoint: string }> {
     const orderId = validateKey(input.orderId, 'order_id');
     const uid = validateUid(input.uid);
     const amount = parseHundredths(input.cpoint, 'cpoint');
     return this.withUserLock(uid, async () => {
-      const balance = await this.store.revokeOrder(orderId, uid, amount, { source, operator: '', note: '' }, this.nowSec());
+      // Only an app that may see orders of before owners reads first, to learn whose it is.
+      const target = owner.seesLegacy ? ((await this.visibleOrder(owner, orderId))?.owner ?? owner.id) : owner.id;
+      const balance = await this.store.revokeOrder(target, orderId, uid, amount, { source, operator: '', note: '' }, this.nowSec());
       if (balance !== false) return { orderId, cpoint: formatHundredths(balance) };
-      const order = await this.store.getOrder(orderId);
+      const order = await this.store.getOrder(target, orderId);
       if (order === undefined || order.uid !== uid) throw new OrderNotFoundError();
       if (order.status === ORDER_UNPAID) throw new OrderNotPaidError();
       if (order.status !== 2) throw new OrderNotRevocableError('already revoked');
@@ -333,7 +361,7 @@ export class MemberService {
     });
   }
 
-  async listOrders(uidRaw: string, pageSize: number, pageToken: string): Promise<{ orders: OrderRow[]; nextPageToken: string }> {
+  async listOrders(uidRaw: string, pageSize: number, pageToken: string, { owner }: Caller): Promise<{ orders: OrderRow[]; nextPageToken: string }> {
     const uid = validateUid(uidRaw);
     const limit = pageSize === 0 ? DEFAULT_LIMIT : validateInt(pageSize, 'page_size', 1, MAX_LIMIT);
     let beforeId: number | undefined;
@@ -342,7 +370,8 @@ export class MemberService {
       if (match === null) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
       beforeId = Number(match[1]);
     }
-    const rows = await this.store.listOrders(uid, beforeId, limit + 1);
+    const owners = owner.seesLegacy ? [owner.id, LEGACY_OWNER] : [owner.id];
+    const rows = await this.store.listOrders(owners, uid, beforeId, limit + 1);
     const orders = rows.slice(0, limit);
     const last = orders[orders.length - 1];
     const nextPageToken = rows.length > limit && last !== undefined ? Buffer.from(`o:${last.id}`).toString('base64url') : '';
@@ -393,7 +422,7 @@ export class MemberService {
   /** Applies every task rule to one submission, once per request id. */
   async submitTask(
     input: { requestId: string; uid: string; op: string; target: string; times: number },
-    source: string,
+    { owner, source }: Caller,
   ): Promise<TaskResult> {
     const requestId = validateKey(input.requestId, 'request_id');
     const uid = validateUid(input.uid);
@@ -401,46 +430,60 @@ export class MemberService {
     if (op === '' || op.length > 64) throw new InvalidArgumentError('op', 'must be 1..64 characters', AREA);
     const target = validateText(input.target, 'target', 128);
     const times = input.times === 0 ? 1 : validateInt(input.times, 'times', 1, MAX_TIMES);
-    const grades = await this.store.listGrades();
-    const row = await this.store.taskByOp(op);
-    if (row === undefined) {
-      const user = await this.store.getUser(uid);
-      return { code: 2, rule: 'op', cpoint: 0, score: 0, user, grades };
-    }
-    const task = taskFromRow(row);
     const fingerprint = JSON.stringify([uid, op, target, times]);
-    const fromStored = (response: string): TaskResult => {
-      const outcome = JSON.parse(response) as TaskOutcome;
+    // A new submission writes its grade from the table its own transaction reads (store.submitTask);
+    // a replay answers with the table as it is now.
+    const fromStored = (response: string, grades: readonly GradeRow[]): TaskResult => {
+      const parsed: unknown = JSON.parse(response);
+      throwIfRefused(parsed);
+      // A stored answer is a task outcome, or code 2 (no task had the op) with the user then.
+      const outcome = parsed as TaskOutcome | { verdict: { code: 2 }; user: UserRow };
       const v = outcome.verdict;
-      return v.code === 0
-        ? { code: 0, rule: '', cpoint: v.cpoint, score: v.score, user: outcome.user, grades }
-        : { code: 1, rule: v.rule, cpoint: 0, score: 0, user: outcome.user, grades };
+      if (v.code === 0) return { code: 0, rule: '', cpoint: v.cpoint, score: v.score, user: outcome.user, grades };
+      if (v.code === 2) return { code: 2, rule: 'op', cpoint: 0, score: 0, user: outcome.user, grades };
+      return { code: 1, rule: v.rule, cpoint: 0, score: 0, user: outcome.user, grades };
     };
     const replay = async (): Promise<TaskResult | undefined> => {
-      const stored = await this.store.getRequest('task', requestId);
+      const stored = await this.store.getRequest(owner.id, 'task', requestId);
       if (stored === undefined) return undefined;
       if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(AREA, 'request_id');
-      return fromStored(stored.response);
+      return fromStored(stored.response, await this.store.listGrades());
     };
+    const row = await this.store.taskByOp(op);
+    if (row === undefined) {
+      // No task has this op: that answer is final too, so a replay after such a task is
+      // created does not award it.
+      const first = await replay();
+      if (first !== undefined) return first;
+      const [user, grades] = await Promise.all([this.store.getUser(uid), this.store.listGrades()]);
+      const answer = JSON.stringify({ verdict: { code: 2 }, user });
+      if (await this.store.recordTaskAnswer({ owner: owner.id, requestId, fingerprint }, answer, this.nowSec())) {
+        return { code: 2, rule: 'op', cpoint: 0, score: 0, user, grades };
+      }
+      const stored = await replay();
+      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
+      return stored;
+    }
+    const task = taskFromRow(row);
     const first = await replay();
     if (first !== undefined) return first;
     const nowMs = this.clock.now().getTime();
     const now = Math.floor(nowMs / 1000);
     const cycle = cycleOf(nowMs, task.rFlag, task.rRatio, this.timeZone);
     return this.withUserLock(uid, async () => {
-      const outcome = await this.store.submitTask(
-        { requestId, fingerprint, uid, task, cycle, target, grades },
+      const written = await this.store.submitTask(
+        { owner: owner.id, requestId, fingerprint, uid, task, cycle, target },
         (state) => judgeTask(task, state, times, now),
-        (score) => gradeFor(score, grades),
         { source, operator: '', note: '' },
         now,
       );
-      if (outcome !== undefined) return fromStored(JSON.stringify(outcome));
+      if (written !== undefined) return fromStored(JSON.stringify(written.outcome), written.grades);
       const stored = await replay();
       if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
       return stored;
     });
   }
+
 
   /** The kill switch: refuses a closed MemberService RPC before its handler runs. */
   async guard(path: string): Promise<void> {

@@ -5,9 +5,11 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { callProcedure, isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { callRoutine } from '../platform/routines.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
-import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, PAY_ORDER_PROCEDURE, T } from './migrations.js';
+import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, T } from './migrations.js';
+import { PAY_ORDER } from './routines.js';
 import { MAX_BALANCE, toInt } from './money.js';
 import type { GradeRow, Task, TaskState, Verdict } from './rules.js';
 
@@ -35,12 +37,27 @@ export interface UserRow {
   readonly grade: number;
 }
 
-/** An order to pay: a new one, or the stored unpaid one (`unpaid`). */
+/** An order to pay; its id is unique per owner (platform/owner.ts). */
 export interface OrderPayment {
+  readonly owner: string;
   readonly orderId: string;
   readonly uid: string;
   readonly amount: number;
-  readonly unpaid: boolean;
+}
+
+/**
+ * A refusal stored as a request key's answer (in member_requests.response), so that a replay,
+ * however late, gets it too instead of running again.
+ */
+export interface StoredRefusal {
+  readonly refused: 'INSUFFICIENT_CPOINT' | 'BALANCE_LIMIT';
+}
+
+/** The refusals that are a request's final answer: they depend on balances that move. */
+function refusalOf(err: unknown): StoredRefusal | undefined {
+  if (err instanceof InsufficientCpointError) return { refused: 'INSUFFICIENT_CPOINT' };
+  if (err instanceof BalanceLimitError) return { refused: 'BALANCE_LIMIT' };
+  return undefined;
 }
 
 /** Who moved value, for the journal. */
@@ -149,14 +166,14 @@ export class MemberStore {
       .limit(20);
   }
 
-  async getOrder(orderId: string): Promise<OrderRow | undefined> {
-    const row = (await this.knex(T.orders).where({ order_id: orderId }).first()) as Row | undefined;
+  async getOrder(owner: string, orderId: string): Promise<OrderRow | undefined> {
+    const row = (await this.knex(T.orders).where({ owner, order_id: orderId }).first()) as Row | undefined;
     return row === undefined ? undefined : toOrder(row);
   }
 
-  /** Newest first, keyset-paged by the internal id. */
-  async listOrders(uid: string, beforeId: number | undefined, limit: number): Promise<OrderRow[]> {
-    const query = this.knex(T.orders).where({ uid });
+  /** Newest first, keyset-paged by the internal id; the orders of the given owners only. */
+  async listOrders(owners: readonly string[], uid: string, beforeId: number | undefined, limit: number): Promise<OrderRow[]> {
+    const query = this.knex(T.orders).whereIn('owner', [...owners]).andWhere({ uid });
     if (beforeId !== undefined) query.andWhere('id', '<', beforeId);
     const rows = (await query.orderBy('id', 'desc').limit(limit)) as Row[];
     return rows.map(toOrder);
@@ -217,9 +234,10 @@ export class MemberStore {
 
   private async journal(
     trx: Knex.Transaction,
-    entry: { uid: string; amount: number; score?: number; balanceAfter: number; kind: string; ref: string; actor: Actor; now: number },
+    entry: { owner: string; uid: string; amount: number; score?: number; balanceAfter: number; kind: string; ref: string; actor: Actor; now: number },
   ): Promise<void> {
     await trx(T.journal).insert({
+      owner: entry.owner,
       uid: entry.uid,
       amount: entry.amount,
       score: entry.score ?? 0,
@@ -238,21 +256,21 @@ export class MemberStore {
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
     const who = journalActorColumns(actor);
-    const rows = await callProcedure<Row>(this.knex, PAY_ORDER_PROCEDURE, [
-      order.orderId,
-      order.uid,
-      order.amount,
-      order.unpaid ? 1 : 0,
-      who.source,
-      who.operator,
-      who.note,
-      now,
-    ]);
+    const rows = await callRoutine<Row, typeof PAY_ORDER>(this.knex, PAY_ORDER, {
+      p_owner: order.owner,
+      p_order_id: order.orderId,
+      p_uid: order.uid,
+      p_amount: order.amount,
+      p_source: who.source,
+      p_operator: who.operator,
+      p_note: who.note,
+      p_now: now,
+    });
     const row = rows[0];
-    if (row === undefined) throw new Error(`${PAY_ORDER_PROCEDURE} answered no row`);
+    if (row === undefined) throw new Error(`${PAY_ORDER.name} answered no row`);
     if (row.outcome === 'paid') return toInt(row.balance);
     if (row.outcome === 'insufficient' || row.outcome === 'raced') return row.outcome;
-    throw new Error(`${PAY_ORDER_PROCEDURE} answered outcome ${String(row.outcome)}`);
+    throw new Error(`${PAY_ORDER.name} answered outcome ${String(row.outcome)}`);
   }
 
   private async payOrderInTransaction(
@@ -260,70 +278,47 @@ export class MemberStore {
     actor: Actor,
     now: number,
   ): Promise<number | 'insufficient' | 'raced'> {
+    const row = { owner: order.owner, order_id: order.orderId, uid: order.uid, cpoint: order.amount, revoked_cpoint: 0, created_at: now, updated_at: now };
+    let outcome: number | 'insufficient' | 'raced';
     try {
-      return await this.knex.transaction(async (trx) => {
+      outcome = await this.knex.transaction(async (trx) => {
         const balance = await this.debitReturning(trx, order.uid, order.amount, now);
         if (balance === undefined) throw new Rollback('insufficient' as const);
-        if (order.unpaid) {
-          const moved = await trx(T.orders)
-            .where({ order_id: order.orderId, status: ORDER_UNPAID })
-            .update({ status: ORDER_CONSUMED, balance_after: balance, updated_at: now });
-          if (moved !== 1) throw new Rollback('raced' as const);
-        } else {
-          try {
-            await trx(T.orders).insert({
-              order_id: order.orderId,
-              uid: order.uid,
-              cpoint: order.amount,
-              status: ORDER_CONSUMED,
-              revoked_cpoint: 0,
-              balance_after: balance,
-              created_at: now,
-              updated_at: now,
-            });
-          } catch (err) {
-            // The order id is taken: this debit rolls back and the caller reads the stored order.
-            if (isUniqueViolation(err)) throw new Rollback('raced' as const);
-            throw err;
-          }
+        try {
+          await trx(T.orders).insert({ ...row, status: ORDER_CONSUMED, balance_after: balance });
+        } catch (err) {
+          // The order id is taken: this debit rolls back and the caller reads the stored order.
+          if (isUniqueViolation(err)) throw new Rollback('raced' as const);
+          throw err;
         }
-        await this.journal(trx, { uid: order.uid, amount: -order.amount, balanceAfter: balance, kind: 'consume', ref: order.orderId, actor, now });
+        await this.journal(trx, { owner: order.owner, uid: order.uid, amount: -order.amount, balanceAfter: balance, kind: 'consume', ref: order.orderId, actor, now });
         return balance;
       });
     } catch (err) {
-      if (err instanceof Rollback) return err.value as 'raced' | 'insufficient';
+      if (!(err instanceof Rollback)) throw err;
+      outcome = err.value as 'raced' | 'insufficient';
+    }
+    if (outcome !== 'insufficient') return outcome;
+    // The refusal is the order id's final answer: kept under the same unique key a payment
+    // takes, so whichever call with this key comes first decides.
+    try {
+      await this.knex(T.orders).insert({ ...row, status: ORDER_UNPAID, balance_after: null });
+      return 'insufficient';
+    } catch (err) {
+      if (isUniqueViolation(err)) return 'raced';
       throw err;
     }
   }
 
   /**
-   * Pays an order: the order row (new, or the stored unpaid one moving to consumed), the
-   * conditional debit and the journal row commit together or not at all. Answers the balance
-   * after, 'insufficient' (the order is then kept as unpaid), or 'raced' when another call
-   * wrote the same order first (the caller reads it again).
+   * Pays an order once per (owner, order id): the order row, the conditional debit and the
+   * journal row commit together or not at all. Answers the balance after; 'insufficient' when
+   * this call was refused for lack of c-points (the refused order is then stored, and is the
+   * order id's answer for good); or 'raced' when the order id already had an answer (a payment
+   * or a refusal, this call's or a concurrent one's): the caller reads the stored order.
    */
-  async payOrder(
-    order: OrderPayment,
-    actor: Actor,
-    now: number,
-  ): Promise<number | 'insufficient' | 'raced'> {
-    const outcome = await retryConflicts(() => (this.dialect === 'mysql' ? this.payOrderByProcedure(order, actor, now) : this.payOrderInTransaction(order, actor, now)));
-    if (outcome === 'insufficient' && !order.unpaid) {
-      // Remember the order as unpaid, so it can be checked (10004) and paid later.
-      await this.knex(T.orders)
-        .insert({
-          order_id: order.orderId,
-          uid: order.uid,
-          cpoint: order.amount,
-          status: ORDER_UNPAID,
-          revoked_cpoint: 0,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict('order_id')
-        .ignore();
-    }
-    return outcome;
+  async payOrder(order: OrderPayment, actor: Actor, now: number): Promise<number | 'insufficient' | 'raced'> {
+    return retryConflicts(() => (this.dialect === 'mysql' ? this.payOrderByProcedure(order, actor, now) : this.payOrderInTransaction(order, actor, now)));
   }
 
   /**
@@ -331,33 +326,41 @@ export class MemberStore {
    * fits, then the credit and its journal row, all in one transaction. False when the order
    * was not in a revocable state (the caller reads it to say why).
    */
-  async revokeOrder(orderId: string, uid: string, amount: number, actor: Actor, now: number): Promise<number | false> {
+  async revokeOrder(owner: string, orderId: string, uid: string, amount: number, actor: Actor, now: number): Promise<number | false> {
     return retryConflicts(() =>
       this.knex.transaction(async (trx) => {
         const moved = await trx(T.orders)
-          .where({ order_id: orderId, uid, status: ORDER_CONSUMED })
+          .where({ owner, order_id: orderId, uid, status: ORDER_CONSUMED })
           .andWhere('cpoint', '>=', amount)
           .update({ status: ORDER_REVOKED, revoked_cpoint: amount, updated_at: now });
         if (moved !== 1) return false;
         await this.credit(trx, uid, amount, now);
         const balance = await this.balanceOf(trx, uid);
-        await this.journal(trx, { uid, amount, balanceAfter: balance, kind: 'revoke', ref: orderId, actor, now });
+        await this.journal(trx, { owner, uid, amount, balanceAfter: balance, kind: 'revoke', ref: orderId, actor, now });
         return balance;
       }),
     );
   }
 
-  async getRequest(kind: string, requestId: string): Promise<StoredRequest | undefined> {
-    const row = (await this.knex(T.requests).select('fingerprint', 'response').where({ kind, request_id: requestId }).first()) as
+  async getRequest(owner: string, kind: string, requestId: string): Promise<StoredRequest | undefined> {
+    const row = (await this.knex(T.requests).select('fingerprint', 'response').where({ owner, kind, request_id: requestId }).first()) as
       | Row
       | undefined;
     return row === undefined ? undefined : { fingerprint: String(row.fingerprint), response: String(row.response) };
   }
 
-  /** Claims a request key inside `trx`; false when it exists already. */
-  private async claimRequest(trx: Knex.Transaction, kind: string, requestId: string, fingerprint: string, now: number): Promise<boolean> {
+  /**
+   * Claims a request key (in `trx`, or on its own to store a final answer); false when it
+   * exists already.
+   */
+  private async claimRequest(
+    trx: Knex,
+    key: { owner: string; kind: string; requestId: string; fingerprint: string },
+    now: number,
+    response = '',
+  ): Promise<boolean> {
     try {
-      await trx(T.requests).insert({ kind, request_id: requestId, fingerprint, response: '', created_at: now });
+      await trx(T.requests).insert({ owner: key.owner, kind: key.kind, request_id: key.requestId, fingerprint: key.fingerprint, response, created_at: now });
       return true;
     } catch (err) {
       if (isUniqueViolation(err)) return false;
@@ -366,22 +369,40 @@ export class MemberStore {
   }
 
   /**
-   * An admin credit (amount > 0) or debit (amount < 0), once per request id: the request row,
-   * the conditional balance change and the journal row commit together. Answers the balance
-   * after, or undefined when the request id was already used (the caller reads it).
+   * Runs a keyed request's transaction; when it is refused by a balance (INSUFFICIENT_CPOINT,
+   * BALANCE_LIMIT) the refusal is stored under the request key after the rollback, as the key's
+   * final answer, and rethrown. undefined when the key already had an answer (the caller reads it).
+   */
+  private async keyed<R>(key: { owner: string; kind: string; requestId: string; fingerprint: string }, now: number, fn: () => Promise<R | undefined>): Promise<R | undefined> {
+    try {
+      return await retryConflicts(fn);
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal === undefined) throw err;
+      if (!(await this.claimRequest(this.knex, key, now, JSON.stringify(refusal)))) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * An admin credit (amount > 0) or debit (amount < 0), once per (owner, request id): the
+   * request row, the conditional balance change and the journal row commit together. Answers
+   * the balance after, or undefined when the request id was already used (the caller reads it);
+   * a refusal by the balance is stored as the key's answer (see keyed).
    */
   async adminAdjust(
-    request: { kind: 'admin_add' | 'admin_reduce'; requestId: string; fingerprint: string; uid: string; amount: number },
+    request: { owner: string; kind: 'admin_add' | 'admin_reduce'; requestId: string; fingerprint: string; uid: string; amount: number },
     actor: Actor,
     now: number,
   ): Promise<number | undefined> {
-    return retryConflicts(() =>
+    return this.keyed(request, now, () =>
       this.knex.transaction(async (trx) => {
-        if (!(await this.claimRequest(trx, request.kind, request.requestId, request.fingerprint, now))) return undefined;
+        if (!(await this.claimRequest(trx, request, now))) return undefined;
         if (request.amount > 0) await this.credit(trx, request.uid, request.amount, now);
         else if (!(await this.debit(trx, request.uid, -request.amount, now))) throw new InsufficientCpointError();
         const balance = await this.balanceOf(trx, request.uid);
         await this.journal(trx, {
+          owner: request.owner,
           uid: request.uid,
           amount: request.amount,
           balanceAfter: balance,
@@ -391,7 +412,7 @@ export class MemberStore {
           now,
         });
         await trx(T.requests)
-          .where({ kind: request.kind, request_id: request.requestId })
+          .where({ owner: request.owner, kind: request.kind, request_id: request.requestId })
           .update({ response: JSON.stringify({ cpoint: balance }) });
         return balance;
       }),
@@ -404,16 +425,23 @@ export class MemberStore {
    * stored answer in one transaction. undefined when the request id was already used.
    */
   async submitTask(
-    request: { requestId: string; fingerprint: string; uid: string; task: Task; cycle: number; target: string; grades: readonly GradeRow[] },
+    request: { owner: string; requestId: string; fingerprint: string; uid: string; task: Task; cycle: number; target: string },
     judge: (state: TaskState) => Verdict,
-    gradeOf: (score: number) => number,
     actor: Actor,
     now: number,
-  ): Promise<TaskOutcome | undefined> {
+  ): Promise<{ outcome: TaskOutcome; grades: GradeRow[] } | undefined> {
     const { uid, task, cycle, target } = request;
-    return retryConflicts(() =>
+    const key = { owner: request.owner, kind: 'task', requestId: request.requestId, fingerprint: request.fingerprint };
+    return this.keyed(key, now, () =>
       this.knex.transaction(async (trx) => {
-        if (!(await this.claimRequest(trx, 'task', request.requestId, request.fingerprint, now))) return undefined;
+        // The grade table as this transaction writes grades from it: read first, and on MySQL
+        // share-locked until commit, so UpdateGradeConfigs (which replaces it and regrades every
+        // user in one transaction) runs wholly before or wholly after this one. SQLite runs one
+        // transaction at a time.
+        const gradeQuery = trx(T.grades).select('grade', 'score').orderBy('grade');
+        if (this.dialect === 'mysql') gradeQuery.forShare();
+        const grades = ((await gradeQuery) as Row[]).map((r) => ({ grade: toInt(r.grade), score: toInt(r.score) }));
+        if (!(await this.claimRequest(trx, key, now))) return undefined;
         await this.ensureUser(trx, uid, now);
         const user = toUser((await trx(T.users).select('uid', 'cpoint', 'score', 'grade').where({ uid }).first()) as Row | undefined, uid);
         const progress = (await trx(T.progress)
@@ -463,22 +491,25 @@ export class MemberStore {
               throw err;
             }
           }
-          const grade = gradeOf(user.score + verdict.score);
           const changed = await trx(T.users)
             .where({ uid })
             .andWhere('cpoint', '<=', MAX_BALANCE - verdict.cpoint)
             .andWhere('score', '<=', MAX_BALANCE - verdict.score)
             .update({
+              // The grade of the experience as stored plus this award, from the table read above:
+              // never from a score or a table read earlier. First in SET, so that MySQL (which
+              // evaluates SET left to right on the new values) reads the score before the award,
+              // as SQLite does.
+              grade: trx.raw(`(SELECT COALESCE(MAX(g.grade), 0) FROM ?? AS g WHERE g.score <= ??.score + ?)`, [T.grades, T.users, verdict.score]),
               cpoint: trx.raw('cpoint + ?', [verdict.cpoint]),
               score: trx.raw('score + ?', [verdict.score]),
-              // A grade only rises here: spending c-points or a racing writer never lowers it.
-              grade: trx.raw('CASE WHEN grade < ? THEN ? ELSE grade END', [grade, grade]),
               updated_at: now,
             });
           if (changed !== 1) throw new BalanceLimitError();
           after = toUser((await trx(T.users).select('uid', 'cpoint', 'score', 'grade').where({ uid }).first()) as Row | undefined, uid);
           if (verdict.cpoint > 0 || verdict.score > 0) {
             await this.journal(trx, {
+              owner: request.owner,
               uid,
               amount: verdict.cpoint,
               score: verdict.score,
@@ -491,10 +522,18 @@ export class MemberStore {
           }
         }
         const outcome: TaskOutcome = { verdict, user: after };
-        await trx(T.requests).where({ kind: 'task', request_id: request.requestId }).update({ response: JSON.stringify(outcome) });
-        return outcome;
+        await trx(T.requests).where({ owner: request.owner, kind: 'task', request_id: request.requestId }).update({ response: JSON.stringify(outcome) });
+        return { outcome, grades };
       }),
     );
+  }
+
+  /**
+   * Stores a final answer for a task request that wrote nothing (no task has its op), so that
+   * a replay after such a task is created still gets it; false when the key already had one.
+   */
+  async recordTaskAnswer(key: { owner: string; requestId: string; fingerprint: string }, response: string, now: number): Promise<boolean> {
+    return this.claimRequest(this.knex, { ...key, kind: 'task' }, now, response);
   }
 
   /** The sum of a user's journal, for invariant checks. */

@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Database, Migration } from './db.js';
 import type { Locks } from './locks.js';
 import type { Logger } from './logger.js';
+import type { Routine } from './routines.js';
 import type { Guard, ServiceRegistration } from './rpc.js';
 
 /**
@@ -47,7 +48,15 @@ export interface AreaInstance {
 export interface Area {
   readonly name: string;
   readonly migrations: readonly Migration[];
+  /** Its MySQL stored routines (`src/<area>/routines.ts`), kept as their files define them. */
+  readonly routines?: readonly Routine[];
   create(deps: AreaDeps): AreaInstance;
   /** Legacy REST routes; they call the gRPC server through the generated clients. */
   readonly bridge?: (app: FastifyInstance, clients: BridgeClients, config: Config) => void;
+  /**
+   * `bearer`: every bridge route of the area forwards the caller's own Bearer app token, so the
+   * bridge refuses a request without a well-formed one before reading its body. Areas whose
+   * legacy scheme lives in the body or a cookie (signed member requests, lottery) leave it unset.
+   */
+  readonly bridgeCredential?: 'bearer';
 }

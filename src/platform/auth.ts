@@ -1,11 +1,15 @@
 /**
  * Apps and their bearer tokens. Tokens are random, shown once, and stored only as SHA-256
  * hashes (they are high-entropy, so a slow hash adds nothing); the stored hash is compared in
- * constant time. Lookups are cached briefly so auth costs no query on the hot path.
+ * constant time. Lookups are cached briefly so auth costs no query on the hot path; the cache
+ * is keyed by the hash, bounded in entries (so in bytes: a key is 64 characters, an app a name
+ * and a few scopes) and in age, and unknown tokens have a smaller cache of their own so a flood
+ * of made-up tokens neither grows memory nor evicts the real apps.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from './clock.js';
+import { MAX_TOKEN_LENGTH } from './config.js';
 import type { Migration } from './db.js';
 import { InvalidArgumentError, UnauthenticatedError } from './errors.js';
 import { isScope, type Scope } from './scopes.js';
@@ -14,6 +18,8 @@ export interface App {
   readonly id: string;
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** Made by dev mode: accepted only in dev mode. */
+  readonly devOnly?: boolean;
 }
 
 const TABLE = 'huodong_apps';
@@ -34,17 +40,46 @@ export const authMigrations: readonly Migration[] = [
       await knex.schema.dropTable(TABLE);
     },
   },
+  {
+    // Dev mode's all-scope app must not outlive dev mode. Releases before this one made it
+    // without saying so; it was always the app named `dev`, so that row is taken as dev-made.
+    name: '20261202070000_add_huodong_apps_dev_only',
+    async up(knex) {
+      await knex.schema.alterTable(TABLE, (t) => {
+        t.boolean('dev_only').notNullable().defaultTo(false);
+      });
+      await knex(TABLE).where({ name: DEV_APP }).update({ dev_only: true });
+    },
+    async down(knex) {
+      await knex.schema.alterTable(TABLE, (t) => {
+        t.dropColumn('dev_only');
+      });
+    },
+  },
 ];
+
+/** The app dev mode creates. */
+export const DEV_APP = 'dev';
+
+/**
+ * The name releases before 2026-12-02 gave the bridge's stored all-scope app; a crash left it
+ * behind for good. The bridge's credential now lives in memory only, and rows of this shape
+ * are deleted at start.
+ */
+const LEFTOVER_BRIDGE_APP = /^bridge-[0-9a-f]{12}$/;
 
 interface AppRow {
   id: string;
   name: string;
   token_hash: string;
   scopes: string;
+  dev_only: boolean | number;
 }
 
-const CACHE_TTL_MS = 10_000;
+/** How long a lookup is trusted: an app removed elsewhere stops working within this time. */
+export const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
+const UNKNOWN_CACHE_MAX = 1_000;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -66,16 +101,73 @@ export function parseScopes(raw: string): Scope[] {
   return [...new Set(scopes)] as Scope[];
 }
 
+/**
+ * A map bounded in entries and age, oldest evicted first. Keys are token hashes (64 hex
+ * characters), so its size in bytes is bounded by its entry count.
+ */
+class BoundedCache<V> {
+  private readonly entries = new Map<string, { readonly value: V; readonly until: number }>();
+
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  get(key: string, now: number): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.until <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: V, now: number): void {
+    this.entries.delete(key);
+    while (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) break;
+      this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, { value, until: now + this.ttlMs });
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export interface AppStoreOptions {
+  /** Outside dev mode, apps dev mode created are refused (and deleted at start, see app.ts). */
+  readonly devMode?: boolean;
+}
+
 export class AppStore {
-  private readonly cache = new Map<string, { app: App | undefined; until: number }>();
+  private readonly known = new BoundedCache<App>(CACHE_MAX, CACHE_TTL_MS);
+  private readonly unknown = new BoundedCache<true>(UNKNOWN_CACHE_MAX, CACHE_TTL_MS);
+  /** Apps that live in this process only (the in-process bridge's), by token hash. */
+  private readonly ephemeral = new Map<string, App>();
+  private readonly devMode: boolean;
 
   constructor(
     private readonly knex: Knex,
     private readonly clock: Clock,
-  ) {}
+    options: AppStoreOptions = {},
+  ) {
+    this.devMode = options.devMode ?? false;
+  }
 
   /** Creates an app and returns its token; the token is not stored and cannot be shown again. */
-  async create(name: string, scopes: readonly Scope[], token = newToken()): Promise<{ app: App; token: string }> {
+  async create(name: string, scopes: readonly Scope[], token = newToken(), devOnly = false): Promise<{ app: App; token: string }> {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
       throw new InvalidArgumentError('name', 'must be 1..64 letters, digits, "_", "." or "-"');
     }
@@ -86,19 +178,54 @@ export class AppStore {
       token_hash: hashToken(token),
       scopes: scopes.join(','),
       created_at: Math.floor(this.clock.now().getTime() / 1000),
+      dev_only: devOnly,
     });
     return { app: { id, name, scopes: new Set(scopes) }, token };
   }
 
-  /** Creates or re-keys an app by name (used for the dev app). */
-  async upsert(name: string, scopes: readonly Scope[], token: string): Promise<App> {
-    const existing = await this.knex<AppRow>(TABLE).where({ name }).first();
-    if (existing === undefined) return (await this.create(name, scopes, token)).app;
+  /** Creates or re-keys dev mode's app, marked dev-only so that no other mode accepts it. */
+  async upsertDevApp(scopes: readonly Scope[], token: string): Promise<App> {
+    const existing = await this.knex<AppRow>(TABLE).where({ name: DEV_APP }).first();
+    if (existing === undefined) return (await this.create(DEV_APP, scopes, token, true)).app;
     await this.knex(TABLE)
       .where({ id: existing.id })
-      .update({ token_hash: hashToken(token), scopes: scopes.join(',') });
-    this.cache.clear();
-    return { id: existing.id, name, scopes: new Set(scopes) };
+      .update({ token_hash: hashToken(token), scopes: scopes.join(','), dev_only: true });
+    this.clearCaches();
+    return { id: existing.id, name: DEV_APP, scopes: new Set(scopes) };
+  }
+
+  /**
+   * An app with a fresh token that lives in this process only: never stored, gone with the
+   * process (a crash leaves nothing behind), unknown to every other instance.
+   */
+  createEphemeral(name: string, scopes: readonly Scope[]): { app: App; token: string } {
+    const token = newToken();
+    const app: App = { id: `ephemeral:${randomUUID()}`, name, scopes: new Set(scopes) };
+    this.ephemeral.set(hashToken(token), app);
+    return { app, token };
+  }
+
+  removeEphemeral(app: App): void {
+    for (const [hash, candidate] of this.ephemeral) if (candidate === app) this.ephemeral.delete(hash);
+  }
+
+  /** Deletes the dev-only apps (for a start outside dev mode); answers their names. */
+  async removeDevOnly(): Promise<string[]> {
+    const rows = await this.knex<AppRow>(TABLE).where({ dev_only: true }).select('id', 'name');
+    if (rows.length === 0) return [];
+    await this.knex(TABLE).whereIn('id', rows.map((r) => r.id)).delete();
+    this.clearCaches();
+    return rows.map((r) => r.name);
+  }
+
+  /** Deletes the stored all-scope bridge apps older releases made (see LEFTOVER_BRIDGE_APP). */
+  async removeLeftoverBridgeApps(): Promise<string[]> {
+    const rows = await this.knex<AppRow>(TABLE).where('name', 'like', 'bridge-%').select('id', 'name');
+    const leftovers = rows.filter((r) => LEFTOVER_BRIDGE_APP.test(r.name));
+    if (leftovers.length === 0) return [];
+    await this.knex(TABLE).whereIn('id', leftovers.map((r) => r.id)).delete();
+    this.clearCaches();
+    return leftovers.map((r) => r.name);
   }
 
   async list(): Promise<App[]> {
@@ -108,32 +235,44 @@ export class AppStore {
 
   async remove(name: string): Promise<boolean> {
     const removed = await this.knex(TABLE).where({ name }).delete();
-    this.cache.clear();
+    this.clearCaches();
     return removed > 0;
   }
 
   /** Resolves a bearer token to its app, or throws UnauthenticatedError. */
   async authenticate(token: string | undefined): Promise<App> {
     if (token === undefined || token === '') throw new UnauthenticatedError();
-    const now = Date.now();
-    // Keyed by the token itself, so a cached app costs no hashing either.
-    let entry = this.cache.get(token);
-    if (entry === undefined || entry.until < now) {
-      const hash = hashToken(token);
+    // Longer than any token we issue or accept: refused before it is hashed, cached or queried.
+    if (token.length > MAX_TOKEN_LENGTH) throw new UnauthenticatedError('malformed app token');
+    const hash = hashToken(token);
+    const ephemeral = this.ephemeral.get(hash);
+    if (ephemeral !== undefined) return ephemeral;
+    const now = this.clock.now().getTime();
+    const cached = this.known.get(hash, now);
+    if (cached !== undefined) return cached;
+    if (this.unknown.get(hash, now) === undefined) {
       const row = await this.knex<AppRow>(TABLE).where({ token_hash: hash }).first();
-      const app =
-        row !== undefined && timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))
-          ? toApp(row)
-          : undefined;
-      entry = { app, until: now + CACHE_TTL_MS };
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(token, entry);
+      const found = row !== undefined && timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash));
+      if (found && (this.devMode || !isDevOnly(row))) {
+        const app = toApp(row);
+        this.known.set(hash, app, now);
+        return app;
+      }
+      this.unknown.set(hash, true, now);
     }
-    if (entry.app === undefined) throw new UnauthenticatedError('unknown or revoked app token');
-    return entry.app;
+    throw new UnauthenticatedError('unknown or revoked app token');
+  }
+
+  private clearCaches(): void {
+    this.known.clear();
+    this.unknown.clear();
   }
 }
 
+function isDevOnly(row: AppRow): boolean {
+  return row.dev_only === true || Number(row.dev_only) === 1;
+}
+
 function toApp(row: AppRow): App {
-  return { id: row.id, name: row.name, scopes: new Set(row.scopes.split(',').filter(isScope)) };
+  return { id: row.id, name: row.name, scopes: new Set(row.scopes.split(',').filter(isScope)), devOnly: isDevOnly(row) };
 }

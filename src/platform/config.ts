@@ -21,11 +21,44 @@ export interface Config {
   readonly logLevel: string;
   /** How long in-flight calls may drain after SIGTERM before the server is closed by force. */
   readonly shutdownGraceMs: number;
+  /** After SIGTERM, how long health says NOT_SERVING while calls are still served, before draining. */
+  readonly shutdownDelayMs: number;
+  /** How long a call waits for a held lock before LOCK_BUSY, unless its area sets its own. */
+  readonly lockWaitMs: number;
   readonly production: boolean;
   /** Lottery bridge: enter with a bare openid, no signature (HUODONG_LOTTERY_TRUST_OPENID=1; unsafe). */
   readonly lotteryTrustOpenid: boolean;
   /** Front-end origins the bridge answers CORS requests from, with credentials (HUODONG_CORS_ORIGINS). */
   readonly corsOrigins: readonly string[];
+  /** Most simultaneous connections the REST bridge accepts; more are refused at once. */
+  readonly httpMaxConnections: number;
+}
+
+/** The longest bearer token accepted anywhere (app tokens are 46 characters: `hd_` + 43). */
+export const MAX_TOKEN_LENGTH = 256;
+
+/**
+ * Why a secret is too guessable, or undefined when it is not: fewer than 6 distinct characters
+ * (`aaaa...`, `abab...`), one short sequence repeated, or a Shannon estimate (length x the
+ * entropy of its own character frequencies) under `minBits`. A heuristic for obvious mistakes,
+ * not a strength meter; the bars are set so a random hex or base64url secret of the minimum
+ * length passes (a 16-character random hex token fails about once in 20,000 draws).
+ */
+export function weakSecretProblem(secret: string, minBits: number): string | undefined {
+  const chars = [...secret];
+  const counts = new Map<string, number>();
+  for (const ch of chars) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  if (counts.size < 6) return `uses only ${counts.size} distinct character${counts.size === 1 ? '' : 's'} (at least 6 are needed)`;
+  for (let period = 1; period <= chars.length / 2; period++) {
+    if (chars.length % period === 0 && secret === chars.slice(0, period).join('').repeat(chars.length / period)) {
+      return 'is one short sequence repeated';
+    }
+  }
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / chars.length) * Math.log2(n / chars.length);
+  const bits = perChar * chars.length;
+  if (bits < minBits) return `has too little entropy (about ${Math.floor(bits)} bits estimated, at least ${minBits} are needed)`;
+  return undefined;
 }
 
 export class ConfigError extends Error {
@@ -87,7 +120,18 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
 
-  const production = text('NODE_ENV') === 'production';
+  // `Production` or `PRODUCTION` is production too: a miscased value must never turn dev mode on.
+  const production = text('NODE_ENV')?.toLowerCase() === 'production';
+  const store = text('HUODONG_STORE')?.toLowerCase();
+  if (store !== undefined && store !== 'sqlite' && store !== 'mysql') {
+    problems.push(`HUODONG_STORE must be sqlite or mysql, got "${store}"`);
+  }
+  if (store === 'sqlite' && mysqlUrl !== undefined) problems.push('HUODONG_STORE=sqlite contradicts MYSQL_URL: set one of them');
+  if (store === 'mysql' && mysqlUrl === undefined) problems.push('HUODONG_STORE=mysql needs MYSQL_URL');
+  // A production start that silently fell back to a local file would lose data on the next deploy.
+  if (production && mysqlUrl === undefined && store !== 'sqlite') {
+    problems.push('MYSQL_URL is required when NODE_ENV=production (set HUODONG_STORE=sqlite to run on the embedded store on purpose)');
+  }
   const devFlag = text('HUODONG_DEV');
   if (devFlag !== undefined && devFlag !== '0' && devFlag !== '1') {
     problems.push(`HUODONG_DEV must be 0 or 1, got "${devFlag}"`);
@@ -99,12 +143,33 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const devToken = text('HUODONG_DEV_TOKEN');
-  if (devToken !== undefined && devToken.length < 16) {
-    problems.push('HUODONG_DEV_TOKEN must be at least 16 characters');
+  if (devToken !== undefined) {
+    if (devToken.length < 16 || devToken.length > MAX_TOKEN_LENGTH) {
+      problems.push(`HUODONG_DEV_TOKEN must be 16 to ${MAX_TOKEN_LENGTH} characters`);
+    } else if (!/^[\x21-\x7e]+$/.test(devToken)) {
+      // It travels in an HTTP/2 header and a Bearer value: printable ASCII, no spaces.
+      problems.push('HUODONG_DEV_TOKEN must be printable ASCII without spaces');
+    } else {
+      const weak = weakSecretProblem(devToken, 32);
+      if (weak !== undefined) problems.push(`HUODONG_DEV_TOKEN is too weak: it ${weak}`);
+    }
   }
   const jwtSecret = text('HUODONG_JWT_SECRET');
-  if (jwtSecret !== undefined && jwtSecret.length < 32) {
-    problems.push('HUODONG_JWT_SECRET must be at least 32 characters');
+  if (jwtSecret !== undefined) {
+    if (jwtSecret.length < 32) problems.push('HUODONG_JWT_SECRET must be at least 32 characters');
+    else {
+      const weak = weakSecretProblem(jwtSecret, 64);
+      if (weak !== undefined) problems.push(`HUODONG_JWT_SECRET is too weak: it ${weak}`);
+    }
+  } else if (production) {
+    // Without it every instance signs user tokens with a key of its own, lost at restart.
+    problems.push('HUODONG_JWT_SECRET is required when NODE_ENV=production');
+  }
+
+  const maxConnRaw = text('HUODONG_HTTP_MAX_CONNECTIONS');
+  const httpMaxConnections = maxConnRaw === undefined ? 1024 : Number(maxConnRaw);
+  if (!Number.isInteger(httpMaxConnections) || httpMaxConnections < 1) {
+    problems.push(`HUODONG_HTTP_MAX_CONNECTIONS must be a positive integer, got "${maxConnRaw}"`);
   }
 
   const graceRaw = text('HUODONG_SHUTDOWN_GRACE_MS');
@@ -112,6 +177,19 @@ export function loadConfig(env: Env = process.env): Config {
   if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0) {
     problems.push(`HUODONG_SHUTDOWN_GRACE_MS must be a non-negative integer, got "${graceRaw}"`);
   }
+
+  const millis = (name: string, fallback: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value > max) {
+      problems.push(`${name} must be an integer number of milliseconds between 0 and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const shutdownDelayMs = millis('HUODONG_SHUTDOWN_DELAY_MS', 2_000, 600_000);
+  const lockWaitMs = millis('HUODONG_LOCK_WAIT_MS', 2_000, 600_000);
 
   const httpPort = text('HUODONG_HTTP_PORT') === '-1' ? -1 : port('HUODONG_HTTP_PORT', 8080);
   const config: Config = {
@@ -127,9 +205,12 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret,
     logLevel,
     shutdownGraceMs,
+    shutdownDelayMs,
+    lockWaitMs,
     production,
     lotteryTrustOpenid: text('HUODONG_LOTTERY_TRUST_OPENID') === '1',
     corsOrigins: (text('HUODONG_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
+    httpMaxConnections,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

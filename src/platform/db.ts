@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { Connection as MysqlConnection } from 'mysql2';
 import { DomainError, UnavailableError } from './errors.js';
 
 export type Dialect = 'mysql' | 'sqlite';
@@ -91,51 +90,6 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
   return applied;
 }
 
-/** What knex's pool hands out on MySQL: a mysql2 connection (callback API). */
-interface PooledClient {
-  acquireConnection(): Promise<MysqlConnection>;
-  releaseConnection(connection: MysqlConnection): Promise<void>;
-}
-
-/**
- * Calls a stored procedure on a connection of knex's own pool, skipping knex's query builder,
- * runner and binding formatter: for the few hot calls (a payment, a draw) whose whole work is
- * one CALL, where that per-query work showed in profiles. MySQL only; answers the procedure's
- * first result set.
- */
-export async function callProcedure<Row>(knex: Knex, name: string, args: ReadonlyArray<string | number | null>): Promise<Row[]> {
-  const client = knex.client as PooledClient;
-  const connection = await client.acquireConnection();
-  try {
-    const results = await new Promise<unknown>((resolve, reject) => {
-      connection.execute(`CALL ${name}(${args.map(() => '?').join(', ')})`, [...args], (err, value) => (err ? reject(err) : resolve(value)));
-    });
-    const [first] = results as [Row[], ...unknown[]];
-    return first;
-  } finally {
-    await client.releaseConnection(connection);
-  }
-}
-
-/**
- * A migration creating an area's MySQL stored procedures (its hot write paths in one round trip
- * each), keyed by name to their CREATE PROCEDURE text. SQLite has none: the same statements run
- * from the store there.
- */
-export function procedureMigration(name: string, procedures: Readonly<Record<string, string>>): Migration {
-  return {
-    name,
-    async up(knex) {
-      if (!isMysql(knex)) return;
-      for (const sql of Object.values(procedures)) await knex.raw(sql);
-    },
-    async down(knex) {
-      if (!isMysql(knex)) return;
-      for (const procedure of Object.keys(procedures)) await knex.raw('DROP PROCEDURE IF EXISTS ??', [procedure]);
-    },
-  };
-}
-
 /**
  * A migration that makes MySQL compare an area's text exactly, as SQLite does. The usual MySQL
  * defaults (MariaDB's utf8mb4_general_ci, MySQL 8's utf8mb4_0900_ai_ci) ignore case, and the
@@ -176,15 +130,68 @@ export function isUniqueViolation(err: unknown): boolean {
   );
 }
 
+/**
+ * Codes meaning the store could not be reached or dropped the connection mid-call: the socket
+ * (ECONNREFUSED, ECONNRESET, ...), mysql2's own connection errors, and the server refusing or
+ * killing connections (too many, shutting down, killed, read-only after a failover).
+ */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
   'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'PROTOCOL_ENQUEUE_AFTER_QUIT',
+  'PROTOCOL_ENQUEUE_HANDSHAKE_TWICE',
   'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_NET_READ_ERROR',
+  'ER_NET_READ_INTERRUPTED',
+  'ER_NET_ERROR_ON_WRITE',
+  'ER_NET_WRITE_INTERRUPTED',
+  'ER_ABORTING_CONNECTION',
+  'ER_NEW_ABORTING_CONNECTION',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+  'ER_OPTION_PREVENTS_STATEMENT',
   'SQLITE_BUSY',
 ]);
+
+/**
+ * Messages of connection losses that carry no code: mysql2 refusing a command on a connection
+ * it already saw die, and knex finding the connection gone under a query or a transaction.
+ */
+const UNAVAILABLE_MESSAGES = [
+  /can't add new command when connection is in closed state/i,
+  /can't write in closed state/i,
+  /connection lost/i,
+  /timeout acquiring a connection/i,
+  /connection (?:is )?(?:closed|terminated)/i,
+];
+
+/** True when `err` (or an error it wraps as `cause`) is a lost or unreachable store. */
+function isConnectionLoss(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const { code, fatal, name, message, cause } = err as { code?: unknown; fatal?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('SQLITE_BUSY'))) return true;
+  // mysql2 marks every error that ended the connection fatal (lost socket, protocol error,
+  // refused handshake); server errors for one statement (a duplicate key) are not.
+  if (fatal === true) return true;
+  // knex could not get a pooled connection in acquireConnectionTimeout: the server is not answering.
+  if (name === 'KnexTimeoutError') return true;
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => m.test(message))) return true;
+  return isConnectionLoss(cause, depth + 1);
+}
 
 /** MySQL aborted the transaction whole (deadlock victim, lock-wait timeout): it may simply run again. */
 const CONFLICT_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
@@ -216,13 +223,8 @@ export async function retryConflicts<R>(fn: () => Promise<R>, attempts = 5): Pro
  */
 export function classifyStoreError(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err;
+  if (err instanceof DomainError) return err;
   if (isConflict(err)) return new DomainError('ABORTED', 'CONFLICT', 'common', 'concurrent update conflict, retry', { cause: err });
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
-    return new UnavailableError('the database', err);
-  }
-  if (err instanceof Error && err.name === 'KnexTimeoutError') {
-    return new UnavailableError('the database', err);
-  }
+  if (isConnectionLoss(err)) return new UnavailableError('the database', err);
   return err;
 }

@@ -2,6 +2,8 @@
  * Domain errors know nothing of gRPC or HTTP: they carry a gRPC-neutral kind, a stable reason
  * and optional legacy code. The edges (rpc middleware, REST bridge) translate them.
  */
+import type { Reason } from '@huodong/clients/reasons';
+
 export type ErrorKind =
   | 'INVALID_ARGUMENT'
   | 'UNAUTHENTICATED'
@@ -27,8 +29,8 @@ export class DomainError extends Error {
 
   constructor(
     readonly kind: ErrorKind,
-    /** Stable UPPER_SNAKE reason sent to callers. */
-    readonly reason: string,
+    /** Stable UPPER_SNAKE reason sent to callers; the list is @huodong/clients/reasons. */
+    readonly reason: Reason,
     /** The area raising it, e.g. "userdata"; becomes the domain "huodong.userdata". */
     readonly area: string,
     message: string,

@@ -5,17 +5,32 @@
  */
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import Redlock, { ExecutionError, ResourceLockedError } from 'redlock';
+import Redlock, { ExecutionError, ResourceLockedError, type Lock } from 'redlock';
 import { LockBusyError, UnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
 
 export interface LockOptions {
   /** How long the lock lives if its holder dies. */
   readonly ttlMs?: number;
-  /** How long to wait for a held lock before giving up with LockBusyError. */
+  /** How long to wait for a held lock before giving up with LockBusyError (default: the Locks' own). */
   readonly waitMs?: number;
   /** Area and legacy code for the LockBusyError raised on timeout. */
   readonly area?: string;
   readonly legacyCode?: number;
+  /**
+   * What to do when the lock service is down: 'fail' answers UnavailableError (at once while
+   * the breaker is open); 'proceed' runs `fn` without the lock, for callers whose invariants
+   * the database guards on its own (every value-moving path), so an outage costs contention,
+   * not availability.
+   */
+  readonly ifUnavailable?: 'fail' | 'proceed';
+  /**
+   * Renew the lock to `ttlMs` every third of it while fn runs, for work that may outlast the
+   * TTL (the points daily job). A renewal that fails (Redis gone, the lock lost to a pause)
+   * stops renewing and lets fn carry on: such work must be safe to overlap, as the database
+   * keeps it. The in-process lock has no expiry, so there is nothing to renew.
+   */
+  readonly keepAlive?: boolean;
 }
 
 export interface Locks {
@@ -24,19 +39,35 @@ export interface Locks {
   close(): Promise<void>;
 }
 
+export interface LocksSettings {
+  /** The wait of a call that names none (HUODONG_LOCK_WAIT_MS). */
+  readonly waitMs?: number;
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_LOCK_WAIT_MS = 2_000;
 const DEFAULT_TTL_MS = 5_000;
-const DEFAULT_WAIT_MS = 2_000;
 const RETRY_DELAY_MS = 25;
+/** A Redis command unanswered this long counts as Redis down (a paused or partitioned node). */
+const COMMAND_TIMEOUT_MS = 400;
+/** After a Redis failure the breaker skips Redis this long, doubling up to the maximum while it stays down. */
+const BREAKER_MIN_MS = 500;
+const BREAKER_MAX_MS = 5_000;
+/** At most one Redis error line per client per this period; the rest are counted into the next. */
+const ERROR_LOG_EVERY_MS = 10_000;
 
-/** In-process keyed FIFO mutex with a bounded wait. */
-export function createLocalLocks(): Locks {
+/**
+ * An in-process keyed FIFO queue: `acquire` resolves when every earlier holder of the key has
+ * released it, or rejects with LockBusyError at the deadline.
+ */
+class KeyedQueue {
   // A key is held while it is in the map; its array holds the waiters, first come first served.
-  const waiters = new Map<string, Array<() => void>>();
+  private readonly waiters = new Map<string, Array<() => void>>();
 
-  const acquire = (key: string, options: LockOptions): Promise<void> => {
-    const queue = waiters.get(key);
+  acquire(key: string, deadline: number, busy: () => Error): Promise<void> {
+    const queue = this.waiters.get(key);
     if (queue === undefined) {
-      waiters.set(key, []);
+      this.waiters.set(key, []);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
@@ -47,26 +78,33 @@ export function createLocalLocks(): Locks {
       const timer = setTimeout(() => {
         const at = queue.indexOf(wake);
         if (at >= 0) queue.splice(at, 1);
-        reject(new LockBusyError(options.area ?? 'common', options.legacyCode));
-      }, options.waitMs ?? DEFAULT_WAIT_MS);
+        reject(busy());
+      }, Math.max(0, deadline - Date.now()));
       queue.push(wake);
     });
-  };
+  }
 
-  const release = (key: string): void => {
-    const next = waiters.get(key)?.shift();
+  release(key: string): void {
+    const next = this.waiters.get(key)?.shift();
     if (next) next();
-    else waiters.delete(key);
-  };
+    else this.waiters.delete(key);
+  }
+}
 
+const busyError = (options: LockOptions) => (): Error => new LockBusyError(options.area ?? 'common', options.legacyCode);
+
+/** In-process keyed FIFO mutex with a bounded wait. */
+export function createLocalLocks(settings: LocksSettings = {}): Locks {
+  const queue = new KeyedQueue();
+  const defaultWait = settings.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   return {
     kind: 'local',
     async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-      await acquire(key, options);
+      await queue.acquire(key, Date.now() + (options.waitMs ?? defaultWait), busyError(options));
       try {
         return await fn();
       } finally {
-        release(key);
+        queue.release(key);
       }
     },
     close: () => Promise.resolve(),
@@ -75,63 +113,202 @@ export function createLocalLocks(): Locks {
 
 export interface RedisLocks extends Locks {
   readonly clients: readonly Redis[];
+  /** True while the breaker skips Redis (for tests and health). */
+  readonly bypassing: boolean;
 }
 
-export function createRedlockLocks(redisUrls: readonly string[]): RedisLocks {
+/**
+ * Skips Redis for a back-off after it failed, so an outage costs each call nothing instead of
+ * a timeout; while open, a background PING (never a caller) finds out when Redis is back.
+ */
+class Breaker {
+  private openUntil = 0;
+  private backoffMs = BREAKER_MIN_MS;
+  private probe: NodeJS.Timeout | undefined;
+  private opened = false;
+
+  constructor(
+    private readonly ping: () => Promise<boolean>,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  get open(): boolean {
+    return this.opened;
+  }
+
+  trip(err: unknown): void {
+    if (this.opened) return;
+    this.opened = true;
+    this.openUntil = Date.now() + this.backoffMs;
+    this.logger?.warn({ err, backoffMs: this.backoffMs }, 'lock service (Redis) failed: locked calls go on without it where the database guards them');
+    this.schedule();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.probe);
+    this.probe = setTimeout(() => void this.check(), Math.max(0, this.openUntil - Date.now()));
+    this.probe.unref();
+  }
+
+  private async check(): Promise<void> {
+    if (!this.opened) return;
+    if (await this.ping()) {
+      this.opened = false;
+      this.backoffMs = BREAKER_MIN_MS;
+      this.logger?.info('lock service (Redis) is back: locking again');
+      return;
+    }
+    this.backoffMs = Math.min(this.backoffMs * 2, BREAKER_MAX_MS);
+    this.openUntil = Date.now() + this.backoffMs;
+    this.schedule();
+  }
+
+  close(): void {
+    clearTimeout(this.probe);
+    this.opened = false;
+  }
+}
+
+export function createRedlockLocks(redisUrls: readonly string[], settings: LocksSettings = {}): RedisLocks {
+  const { logger } = settings;
+  const defaultWait = settings.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   const clients = redisUrls.map(
     (url) =>
       new Redis(url, {
         // Commands issued while (re)connecting wait briefly instead of failing at once; after one
-        // failed reconnect they fail, and the caller gets UNAVAILABLE.
+        // failed reconnect, or COMMAND_TIMEOUT_MS without an answer, they fail and trip the breaker.
         maxRetriesPerRequest: 1,
         enableAutoPipelining: true,
         connectTimeout: 2_000,
+        commandTimeout: COMMAND_TIMEOUT_MS,
         retryStrategy: (times) => Math.min(times * 100, 1_000),
       }),
   );
-  for (const client of clients) client.on('error', () => undefined); // reported per call instead
+  // ioredis reports a lost connection as 'error' events, once per reconnect attempt: log them,
+  // at most one line per client per period, with how many were left out.
+  clients.forEach((client, index) => {
+    let last = 0;
+    let suppressed = 0;
+    client.on('error', (err: Error) => {
+      const now = Date.now();
+      if (now - last < ERROR_LOG_EVERY_MS) {
+        suppressed += 1;
+        return;
+      }
+      logger?.warn({ err, redis: index, suppressed }, 'Redis error');
+      last = now;
+      suppressed = 0;
+    });
+  });
   const redlock = new Redlock(clients, {
     driftFactor: 0.01,
     retryCount: 0,
     automaticExtensionThreshold: 500,
   });
-  redlock.on('error', () => undefined);
+  redlock.on('error', () => undefined); // each failure reaches the caller, which trips the breaker
   // Redlock draws each lock's value with randomBytes(16), a system call per lock: about 4% of a
   // locked RPC's server CPU on the development VM (--cpu-prof of Draw). randomUUID draws from
   // Node's buffered CSPRNG pool, as unique and unguessable. Should a redlock release rename the
   // method, this is inert and the lock values come from redlock again (a test watches for that).
   Object.defineProperty(redlock, '_random', { value: () => randomUUID() });
 
+  const quorum = Math.floor(clients.length / 2) + 1;
+  const breaker = new Breaker(async () => {
+    const answers = await Promise.all(clients.map((c) => c.ping().then(() => true, () => false)));
+    return answers.filter(Boolean).length >= quorum;
+  }, logger);
+  // Once a client was ready, a client that is not is known down: no need to wait for a command to fail.
+  const everReady = new Set<Redis>();
+  for (const client of clients) client.on('ready', () => everReady.add(client));
+  const knownDown = (): boolean => clients.filter((c) => everReady.has(c) && c.status !== 'ready').length > clients.length - quorum;
+  // One waiter per key polls Redis; the others queue here, in arrival order.
+  const queue = new KeyedQueue();
+
+  const acquire = async (resource: string, ttl: number, deadline: number, options: LockOptions): Promise<Lock> => {
+    for (;;) {
+      if (breaker.open || knownDown()) throw new UnavailableError('the lock service');
+      try {
+        return await redlock.acquire([resource], ttl);
+      } catch (err) {
+        if (!(await isContention(err))) {
+          breaker.trip(err);
+          throw new UnavailableError('the lock service', err);
+        }
+      }
+      if (Date.now() + RETRY_DELAY_MS > deadline) throw busyError(options)();
+      await sleep(RETRY_DELAY_MS + Math.floor(Math.random() * RETRY_DELAY_MS));
+    }
+  };
+
   return {
     kind: 'redlock',
     clients,
+    get bypassing() {
+      return breaker.open;
+    },
     async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
       const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
-      const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
-      const resource = `huodong:lock:${key}`;
-      for (;;) {
-        let lock;
+      const deadline = Date.now() + (options.waitMs ?? defaultWait);
+      await queue.acquire(key, deadline, busyError(options));
+      try {
+        let lock: Lock;
         try {
-          lock = await redlock.acquire([resource], ttl);
+          lock = await acquire(`huodong:lock:${key}`, ttl, deadline, options);
         } catch (err) {
-          if (!(await isContention(err))) throw new UnavailableError('the lock service', err);
-          if (Date.now() + RETRY_DELAY_MS > deadline) {
-            throw new LockBusyError(options.area ?? 'common', options.legacyCode);
-          }
-          await sleep(RETRY_DELAY_MS + Math.floor(Math.random() * RETRY_DELAY_MS));
-          continue;
+          if (options.ifUnavailable === 'proceed' && err instanceof UnavailableError) return await fn();
+          throw err;
         }
+        const renewal = options.keepAlive === true ? keepRenewed(lock, ttl) : undefined;
         try {
           return await fn();
         } finally {
+          renewal?.stop();
           // A lock that expired or whose Redis vanished needs no release; the DB kept us safe.
-          await lock.release().catch(() => undefined);
+          if (!breaker.open) {
+            await (renewal?.current() ?? lock).release().catch(async (err: unknown) => {
+              if (!(await isContention(err))) breaker.trip(err);
+            });
+          }
         }
+      } finally {
+        queue.release(key);
       }
     },
     async close() {
+      breaker.close();
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
     },
+  };
+}
+
+/**
+ * Extends the lock every third of its TTL until stopped; the first failed extension ends the
+ * renewals (the lock is gone, or soon will be). An extension still in flight at release does no
+ * harm: Redlock extends only a key that still holds this lock's value.
+ */
+function keepRenewed(first: Lock, ttl: number): { stop(): void; current(): Lock } {
+  let lock = first;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      void lock.extend(ttl).then(
+        (extended) => {
+          lock = extended;
+          if (!stopped) schedule();
+        },
+        () => undefined,
+      );
+    }, Math.max(1, Math.floor(ttl / 3)));
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    current: () => lock,
   };
 }
 

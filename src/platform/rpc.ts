@@ -11,6 +11,7 @@ import type { App, AppStore } from './auth.js';
 import { classifyStoreError } from './db.js';
 import { DomainError, PermissionDeniedError, type ErrorKind } from './errors.js';
 import type { Logger } from './logger.js';
+import { ON_BEHALF_OF_HEADER } from './owner.js';
 import type { Scope } from './scopes.js';
 
 interface MessageFns<T> {
@@ -37,8 +38,15 @@ export interface CallContext {
   readonly requestId: string;
   readonly method: string;
   readonly app: App;
+  /**
+   * The legacy principal named in the `huodong-on-behalf-of` header, if any; services turn it
+   * into the owner of the call's keys (platform/owner.ts), which checks the caller may.
+   */
+  readonly onBehalfOf: string | undefined;
   /** Aborted when the caller cancels or its deadline passes. */
   readonly signal: AbortSignal;
+  /** The caller's deadline, epoch ms (Infinity without one), for work that must answer before it. */
+  readonly deadline: number;
   readonly log: Logger;
 }
 
@@ -158,9 +166,14 @@ class RpcCallContext implements CallContext {
     readonly requestId: string,
     readonly app: App,
     private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
-    private readonly deadline: number,
+    readonly deadline: number,
     private readonly logger: Logger,
   ) {}
+
+  get onBehalfOf(): string | undefined {
+    const [value] = this.call.metadata.get(ON_BEHALF_OF_HEADER);
+    return typeof value === 'string' ? value : undefined;
+  }
 
   get log(): Logger {
     return (this.child ??= this.logger.child({ method: this.method, requestId: this.requestId }));

@@ -2,6 +2,7 @@ import type { Area } from '../platform/area.js';
 import { pointsBridge } from './bridge.js';
 import { DailyJob, DailyJobScheduler } from './job.js';
 import { migrations } from './migrations.js';
+import { routines } from './routines.js';
 import { pointsRpc } from './rpc.js';
 import { PointsService } from './service.js';
 import { PointsStore } from './store.js';
@@ -9,14 +10,16 @@ import { PointsStore } from './store.js';
 export const pointsArea: Area = {
   name: 'points',
   migrations,
+  routines,
   create: ({ db, clock, locks, logger, config }) => {
     const store = new PointsStore(db.knex);
     const service = new PointsService(store, clock, locks, config.timeZone);
-    const job = new DailyJob(store, clock, config.timeZone, locks);
+    const job = new DailyJob(store, clock, config.timeZone, locks, { logger });
     return {
       services: [pointsRpc(service, job)],
       start: () => Promise.resolve(new DailyJobScheduler(job, clock, logger, config.timeZone).start()),
     };
   },
   bridge: pointsBridge,
+  bridgeCredential: 'bearer',
 };

@@ -11,27 +11,37 @@ import type { Worker } from '../platform/area.js';
 import { AREA } from './errors.js';
 import { cycleKey, formatDate, localDate } from './rules.js';
 import { ruleOfTask } from './service.js';
-import { big, type PointsStore } from './store.js';
+import { big, type ExpiryCursor, type PointsStore } from './store.js';
 
 export interface JobResult {
   readonly runDate: string;
   readonly finished: boolean;
   readonly alreadyFinished: boolean;
+  /**
+   * The job was still at work when the caller had to be answered (runWithin): it goes on,
+   * here or in the instance holding the lock, and the counts are the day's so far.
+   */
+  readonly running: boolean;
   readonly expiredLots: bigint;
   readonly expiredPoints: bigint;
   readonly resetTasks: bigint;
 }
 
-const BATCH = 200;
+/** Lots per expiry transaction: large enough for set-based statements, small enough to keep locks short. */
+const CHUNK = 1_000;
 
 /**
  * Every run takes this lock: each instance's scheduler, RunDailyJob and the bridge's timedTask.
- * Overlapping runs would stay correct (each lot expires in a conditional transaction, under a
- * unique dedupe key) but would split the day's counts between them and do the work twice.
+ * Overlapping runs would stay correct (each chunk expires its lots in a conditional
+ * transaction, under a unique dedupe key per lot) but would split the day's counts between
+ * them and do the work twice. A run renews the lock while it works, so a run longer than the
+ * TTL keeps it; the TTL only bounds how long a holder that died keeps the others out.
  */
 const LOCK_KEY = 'points:daily-job';
 /** How long the lock outlives a holder that died (Redlock; the local lock has no expiry). */
 const LOCK_TTL_MS = 60_000;
+/** RunDailyJob answers this long before the caller's deadline when the job is still at work. */
+export const ANSWER_MARGIN_MS = 500;
 
 /**
  * How a run meets another one holding the lock. The scheduler gives up at once and looks again
@@ -41,21 +51,90 @@ const LOCK_TTL_MS = 60_000;
  */
 export type LockWait = 'scheduled' | 'manual';
 
+export interface DailyJobOptions {
+  /** Lots per expiry transaction (default 1,000; at most 2,000). */
+  readonly chunkSize?: number;
+  /** The lock's TTL (default 60 s); a run renews it every third of that. */
+  readonly lockTtlMs?: number;
+  /** Where runs that went on after their caller was answered report their end or failure. */
+  readonly logger?: Logger;
+  /** Called before each expiry chunk (tests slow the job down with it). */
+  readonly beforeChunk?: () => Promise<void>;
+}
+
 export class DailyJob {
+  private readonly chunkSize: number;
+  private readonly lockTtlMs: number;
+
   constructor(
     private readonly store: PointsStore,
     private readonly clock: Clock,
     private readonly timeZone: string,
     private readonly locks: Locks,
-  ) {}
+    private readonly options: DailyJobOptions = {},
+  ) {
+    this.chunkSize = Math.min(2_000, Math.max(1, options.chunkSize ?? CHUNK));
+    this.lockTtlMs = options.lockTtlMs ?? LOCK_TTL_MS;
+  }
 
   /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
-  runLocked(wait: LockWait, batchLimit = 0): Promise<JobResult> {
+  runLocked(wait: LockWait, batchLimit = 0, waitMs?: number): Promise<JobResult> {
     return this.locks.withLock(LOCK_KEY, () => this.run(Math.max(0, batchLimit)), {
       area: AREA,
-      ttlMs: LOCK_TTL_MS,
-      waitMs: wait === 'manual' ? LOCK_TTL_MS : 0,
+      ttlMs: this.lockTtlMs,
+      waitMs: waitMs ?? (wait === 'manual' ? this.lockTtlMs : 0),
+      keepAlive: true,
     });
+  }
+
+  /**
+   * A manual run that answers by `answerAt` (epoch ms; Infinity waits for the end): the day's
+   * result if the job ends by then, else `running` with the day's counts so far while the job
+   * goes on (this call's run, or the one another instance holds the lock for). Callers across
+   * a network answer before their deadline this way instead of timing out on a job that
+   * outlives it (a day of a million users takes minutes).
+   */
+  async runWithin(batchLimit: number, answerAt: number): Promise<JobResult> {
+    if (!Number.isFinite(answerAt)) return this.runLocked('manual', batchLimit);
+    const budget = Math.max(0, answerAt - Date.now());
+    const run = this.runLocked('manual', batchLimit, budget);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), budget);
+    });
+    let first: JobResult | 'late';
+    try {
+      first = await Promise.race([run, late]);
+    } catch (err) {
+      if (err instanceof LockBusyError) return this.progress(); // another run held the lock throughout
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (first !== 'late') return first;
+    void run.then(
+      (r) => this.options.logger?.info({ runDate: r.runDate, expiredLots: String(r.expiredLots), finished: r.finished }, 'points daily job (answered as running)'),
+      (err: unknown) => {
+        if (!(err instanceof LockBusyError)) this.options.logger?.error({ err }, 'points daily job failed after its caller was answered');
+      },
+    );
+    return this.progress();
+  }
+
+  /** The day's counts so far: `running`, or finished when the day is done (the holder was on another). */
+  private async progress(): Promise<JobResult> {
+    const runDate = formatDate(localDate(this.clock.now(), this.timeZone));
+    const row = await this.store.getJobRun(runDate);
+    const finished = row?.finished_at !== null && row?.finished_at !== undefined;
+    return {
+      runDate,
+      finished,
+      alreadyFinished: finished,
+      running: !finished,
+      expiredLots: big(row?.expired_lots),
+      expiredPoints: big(row?.expired_points),
+      resetTasks: big(row?.reset_tasks),
+    };
   }
 
   /**
@@ -71,27 +150,30 @@ export class DailyJob {
       runDate,
       finished,
       alreadyFinished,
+      running: false,
       expiredLots: lots,
       expiredPoints: points,
       resetTasks: tasks,
     });
     if (run.finished_at !== null) return result(true, true, 0n, 0n, 0n);
+    const worked = async (): Promise<void> => this.store.addJobDuration(runDate, this.clock.now().getTime() - now);
 
     let lots = 0n;
     let points = 0n;
     if (!run.expire_done) {
+      let cursor: ExpiryCursor | undefined;
       for (;;) {
-        const room = batchLimit > 0 ? batchLimit - Number(lots) : BATCH;
-        if (room <= 0) return result(false, false, lots, points, 0n);
-        const due = await this.store.dueLots(now, Math.min(room, BATCH));
-        if (due.length === 0) break;
-        for (const lot of due) {
-          const expired = await this.store.expireLot(lot.id, lot.open_id, now, runDate);
-          if (expired > 0n) {
-            lots += 1n;
-            points += expired;
-          }
+        const room = batchLimit > 0 ? batchLimit - Number(lots) : this.chunkSize;
+        if (room <= 0) {
+          await worked();
+          return result(false, false, lots, points, 0n);
         }
+        await this.options.beforeChunk?.();
+        const chunk = await this.store.expireDueChunk(now, runDate, cursor, Math.min(room, this.chunkSize));
+        if (chunk.found === 0) break;
+        cursor = chunk.cursor;
+        lots += BigInt(chunk.lots);
+        points += chunk.points;
       }
       await this.store.markJob(runDate, { expire_done: true });
     }
@@ -105,7 +187,8 @@ export class DailyJob {
     }
     // Exchange limits need no step: a limit is a (user, prize, period) unique key, and the
     // period of "now" is computed at each exchange, so a new day/week/month frees it by itself.
-    await this.store.markJob(runDate, { finished_at: now });
+    await worked();
+    await this.store.markJob(runDate, { finished_at: this.clock.now().getTime() });
     return result(true, false, lots, points, tasks);
   }
 }

@@ -20,7 +20,7 @@ import {
   type UserTask,
 } from '../gen/huodong/points/v1/points.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
-import type { DailyJob } from './job.js';
+import { ANSWER_MARGIN_MS, type DailyJob } from './job.js';
 import type { CycleKind } from './rules.js';
 import type { PointsService, PrizeStatusValue, RuleView, TaskStatusValue, UserTaskView } from './service.js';
 import type { ChangeRow, ExchangeRow, LimitKind, PrizeKind, PrizeRow, Source, TaskRow } from './store.js';
@@ -299,12 +299,13 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
       async getTask(request) {
         return { task: taskOf(await service.getTask(request.taskId)) };
       },
-      async runDailyJob(request) {
-        const r = await job.runLocked('manual', request.batchLimit);
+      async runDailyJob(request, context) {
+        const r = await job.runWithin(Math.max(0, request.batchLimit), context.deadline - ANSWER_MARGIN_MS);
         return {
           runDate: r.runDate,
           finished: r.finished,
           alreadyFinished: r.alreadyFinished,
+          running: r.running,
           expiredLots: r.expiredLots.toString(),
           expiredPoints: r.expiredPoints.toString(),
           resetTasks: r.resetTasks.toString(),

@@ -109,7 +109,8 @@ export interface ChangePointsInput {
 export const UPCOMING_EXPIRIES = 5;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
-const LOCK = { area: AREA };
+/** The database guards every points invariant, so a Redis outage costs contention, not calls. */
+const LOCK = { area: AREA, ifUnavailable: 'proceed' } as const;
 
 export function ruleOfTask(task: Pick<TaskRow, 'type' | 'cycle_type' | 'cycle_day'>): CycleRule | undefined {
   return task.type === 'cyclicTask' ? { kind: task.cycle_type as CycleKind, day: task.cycle_day } : undefined;

@@ -9,9 +9,11 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
-import { callProcedure, isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { callRoutine, type RoutineArgs } from '../platform/routines.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
-import { CREDIT_PROCEDURE, DEBIT_PROCEDURE, T } from './migrations.js';
+import { T } from './migrations.js';
+import { CREDIT, DEBIT } from './routines.js';
 
 export type Source = 'task' | 'exchange' | 'other' | 'sign' | 'invite' | 'expiredTask';
 export type PrizeKind = 'integral' | 'goods' | 'virtualGoods';
@@ -113,7 +115,27 @@ export interface JobRunRow {
   reset_tasks: Num;
   started_at: Num;
   finished_at: Num | null;
+  /** Time spent working on the day, summed over the calls that did. */
+  duration_ms: Num | null;
 }
+
+/** Where the daily job's walk over due lots stopped: the last lot seen. */
+export interface ExpiryCursor {
+  readonly expiresAt: number;
+  readonly id: string;
+}
+
+export interface ExpiredChunk {
+  /** Due lots the walk passed (0: none left after the cursor). */
+  readonly found: number;
+  /** Lots this chunk expired, and their points. */
+  readonly lots: number;
+  readonly points: bigint;
+  readonly cursor: ExpiryCursor | undefined;
+}
+
+/** Rows per multi-row INSERT: under SQLite's and MySQL's bound-parameter limits. */
+const INSERT_ROWS = 1000;
 
 interface LotRow {
   id: Num;
@@ -175,7 +197,34 @@ export const big = (v: Num | null | undefined): bigint => (v === null || v === u
 const num = (v: Num): number => Number(v);
 
 /** points_debit's exchange parameters (prize id to tel) for a debit that is no exchange. */
-const NO_EXCHANGE: readonly null[] = Array.from({ length: 8 }, () => null);
+/** points_debit's exchange parameters for a debit that is no exchange. */
+const NO_EXCHANGE = {
+  p_prize_id: null,
+  p_period_key: null,
+  p_title: null,
+  p_icon: null,
+  p_type: null,
+  p_address: null,
+  p_user_name: null,
+  p_tel: null,
+} as const;
+
+/** The parameters points_credit and points_debit share: the change record's. */
+function changeArgs(c: ChangeInput): Omit<RoutineArgs<typeof CREDIT>, 'p_expires_at'> {
+  return {
+    p_open_id: c.openId,
+    p_amount: c.amount.toString(),
+    p_now: c.now,
+    p_source: c.source,
+    p_change_id: c.changeId,
+    p_description: c.description,
+    p_prize_type: c.prizeType,
+    p_task_title: c.taskTitle ?? '',
+    p_request_id: c.requestId ?? null,
+    p_request_hash: c.requestHash ?? null,
+    p_dedupe_key: c.dedupeKey ?? null,
+  };
+}
 
 /** points_rules holds one row. */
 const RULE_ID = 1;
@@ -360,7 +409,7 @@ export class PointsStore {
   /** Credits a new lot; a unique violation (request_id, dedupe_key) propagates after rollback. */
   async credit(c: CreditInput): Promise<ChangeRow> {
     if (this.procedures) {
-      const { id, balanceAfter } = await this.callChange(CREDIT_PROCEDURE, c, [c.expiresAt ?? null]);
+      const { id, balanceAfter } = await this.callChange(CREDIT, { ...changeArgs(c), p_expires_at: c.expiresAt ?? null }, c);
       return { id, ...changeFields(c, 1, balanceAfter, c.expiresAt) };
     }
     await this.ensureAccount(c.openId, c.now);
@@ -369,7 +418,7 @@ export class PointsStore {
 
   async debit(c: ChangeInput): Promise<ChangeRow> {
     if (this.procedures) {
-      const { id, balanceAfter } = await this.callChange(DEBIT_PROCEDURE, c, NO_EXCHANGE);
+      const { id, balanceAfter } = await this.callChange(DEBIT, { ...changeArgs(c), ...NO_EXCHANGE }, c);
       return { id, ...changeFields(c, 2, balanceAfter, undefined) };
     }
     return this.tx(async (trx) => {
@@ -388,28 +437,14 @@ export class PointsStore {
    * One procedure call (MySQL); its refusals come back as the errors the SQLite path throws.
    * Deadlock victims run again, like every transaction here.
    */
-  private async callChange(
-    procedure: string,
+  private async callChange<R extends typeof CREDIT | typeof DEBIT>(
+    routine: R,
+    args: RoutineArgs<R>,
     c: ChangeInput,
-    extra: ReadonlyArray<string | number | null>,
     periodKey = '',
   ): Promise<{ id: Num; balanceAfter: bigint; exchangeId: Num | null }> {
-    const args = [
-      c.openId,
-      c.amount.toString(),
-      c.now,
-      c.source,
-      c.changeId,
-      c.description,
-      c.prizeType,
-      c.taskTitle ?? '',
-      c.requestId ?? null,
-      c.requestHash ?? null,
-      c.dedupeKey ?? null,
-      ...extra,
-    ];
     const [row] = await retryConflicts(() =>
-      callProcedure<{ outcome: string; id: Num | null; balance_after: Num | null; exchange_id: Num | null }>(this.knex, procedure, args),
+      callRoutine<{ outcome: string; id: Num | null; balance_after: Num | null; exchange_id: Num | null }, R>(this.knex, routine, args),
     );
     switch (row?.outcome) {
       case 'ok':
@@ -426,7 +461,7 @@ export class PointsStore {
       case 'lot_conflict':
         throw new ConcurrentUpdateError('a points lot');
     }
-    throw new Error(`${procedure} answered ${JSON.stringify(row)}`);
+    throw new Error(`${routine.name} answered ${JSON.stringify(row)}`);
   }
 
   /**
@@ -450,17 +485,23 @@ export class PointsStore {
       created_at: e.debit.now,
     };
     if (this.procedures) {
-      const { id, balanceAfter, exchangeId } = await this.callChange(DEBIT_PROCEDURE, e.debit, [
-        row.prize_id,
+      const { id, balanceAfter, exchangeId } = await this.callChange(
+        DEBIT,
+        {
+          ...changeArgs(e.debit),
+          p_prize_id: row.prize_id,
+          p_period_key: row.period_key,
+          p_title: row.title,
+          p_icon: row.icon,
+          p_type: row.type,
+          p_address: row.address,
+          p_user_name: row.user_name,
+          p_tel: row.tel,
+        },
+        e.debit,
         row.period_key,
-        row.title,
-        row.icon,
-        row.type,
-        row.address,
-        row.user_name,
-        row.tel,
-      ], row.period_key);
-      if (exchangeId === null) throw new Error(`${DEBIT_PROCEDURE} answered no exchange id`);
+      );
+      if (exchangeId === null) throw new Error(`${DEBIT.name} answered no exchange id`);
       return { exchange: { id: exchangeId, record_id: id, ...row }, record: { id, ...changeFields(e.debit, 2, balanceAfter, undefined) } };
     }
     return this.tx(async (trx) => {
@@ -670,60 +711,110 @@ export class PointsStore {
     await this.knex(T.jobRuns).where('run_date', runDate).update(fields);
   }
 
-  async dueLots(now: number, limit: number): Promise<Array<{ id: Num; open_id: string }>> {
-    return (await this.knex(T.lots)
-      .select('id', 'open_id')
-      .where('remaining', '>', 0)
+  /**
+   * Expires the next chunk of due lots (remaining > 0, expires_at <= now) after `after` in
+   * (expires_at, id) order, in one transaction: every lot's expiredTask change record (the
+   * same record per lot as a debit writes: face value, the user's unexpired balance after it,
+   * the origin's change id, dedupe key `expire:<lot id>`), its draw, the lots zeroed, the
+   * accounts debited and the day's counts. A chunk commits whole or not at all, so a run
+   * interrupted anywhere carries on with the lots still due; a lot expired already is skipped.
+   * `found` is how many lots the walk passed (0: nothing due after `after`).
+   */
+  async expireDueChunk(now: number, runDate: string, after: ExpiryCursor | undefined, limit: number): Promise<ExpiredChunk> {
+    const q = this.knex(T.lots)
+      .select('id', 'open_id', 'expires_at')
       .where('expires_at', '<=', now)
+      .where('remaining', '>', 0)
       .orderBy('expires_at')
       .orderBy('id')
-      .limit(limit)) as Array<{ id: Num; open_id: string }>;
-  }
-
-  /**
-   * Expires what is left of one lot: zeroes it, writes the expiredTask change record and
-   * counts it in the job run, all in one transaction. Returns the points expired (0 if the lot
-   * was already spent or expired).
-   */
-  async expireLot(lotId: Num, openId: string, now: number, runDate: string): Promise<bigint> {
-    return this.tx(async (trx) => {
-      // Account first, like every other writer of this user's lots.
-      await trx(T.accounts).where('open_id', openId).update({ updated_at: now });
-      const lot = (await trx(T.lots).select('id', 'open_id', 'remaining', 'expires_at').where('id', lotId).first()) as
-        | LotRow
-        | undefined;
-      const remaining = big(lot?.remaining);
-      if (lot === undefined || remaining <= 0n || lot.expires_at === null || num(lot.expires_at) > now) return 0n;
-      const zeroed = await trx(T.lots).where('id', lotId).where('remaining', remaining.toString()).update({ remaining: 0 });
-      if (zeroed !== 1) throw new ConcurrentUpdateError('a points lot');
+      .limit(limit);
+    // The range keeps to the index on expires_at; the OR only filters the rows of that instant.
+    if (after !== undefined) q.where('expires_at', '>=', after.expiresAt).where((w) => w.where('expires_at', '>', after.expiresAt).orWhere('id', '>', after.id));
+    const due = (await q) as Array<{ id: Num; open_id: string; expires_at: Num }>;
+    const last = due[due.length - 1];
+    if (last === undefined) return { found: 0, lots: 0, points: 0n, cursor: after };
+    const cursor = { expiresAt: num(last.expires_at), id: String(last.id) };
+    const users = [...new Set(due.map((d) => d.open_id))].sort();
+    const { lots, points } = await this.tx(async (trx) => {
+      // Accounts first, like every other writer of these users' lots: with them held no
+      // debit can move a lot of the chunk, and the reads below see every earlier writer.
+      await trx(T.accounts).whereIn('open_id', users).update({ updated_at: now });
+      const lotRows = (await trx(T.lots)
+        .select('id', 'open_id', 'remaining', 'record_id')
+        .whereIn('id', due.map((d) => d.id))
+        .where('remaining', '>', 0)
+        .where('expires_at', '<=', now)
+        .orderBy('id')) as Array<{ id: Num; open_id: string; remaining: Num; record_id: Num }>;
+      if (lotRows.length === 0) return { lots: 0, points: 0n };
+      const zeroed = await trx(T.lots)
+        .whereIn('id', lotRows.map((l) => l.id))
+        .where('remaining', '>', 0)
+        .update({ remaining: 0 });
+      if (zeroed !== lotRows.length) throw new ConcurrentUpdateError('a points lot');
+      const holders = [...new Set(lotRows.map((l) => l.open_id))];
+      // What each user holds after the chunk: what has not expired (the due lots never count).
+      const left = (await this.unexpired(trx(T.lots).select('open_id').sum({ s: 'remaining' }).whereIn('open_id', holders), now).groupBy(
+        'open_id',
+      )) as Array<{ open_id: string; s: Num | null }>;
+      const after = new Map(left.map((r) => [r.open_id, big(r.s)]));
+      const origins = (await trx(T.changes)
+        .select('id', 'change_id')
+        .whereIn('id', [...new Set(lotRows.map((l) => String(l.record_id)))])) as Array<{ id: Num; change_id: string }>;
+      const changeIdOf = new Map(origins.map((o) => [String(o.id), o.change_id]));
+      const expiredBy = new Map<string, bigint>();
+      for (const l of lotRows) expiredBy.set(l.open_id, (expiredBy.get(l.open_id) ?? 0n) + big(l.remaining));
+      // Amounts are bigints from the database, written as integer literals (no float casts).
+      const cases = [...expiredBy.values()].map((v) => `WHEN ? THEN ${v.toString()}`).join(' ');
       await trx(T.accounts)
-        .where('open_id', openId)
-        .update({ balance: trx.raw('balance - ?', [remaining.toString()]) });
-      const after = await this.sumUnexpiredIn(trx, openId, now);
-      const origin = (await trx(T.changes).select('change_id').where('id', trx(T.lots).select('record_id').where('id', lotId)).first()) as
-        | { change_id: string }
-        | undefined;
-      const record = await this.insertChange(
-        trx,
-        {
-          openId,
-          amount: remaining,
-          now,
-          source: 'expiredTask',
-          changeId: origin?.change_id ?? '',
-          description: '过期积分',
-          prizeType: 'integral',
-          dedupeKey: `expire:${String(lotId)}`,
-        },
-        2,
-        after,
-        undefined,
+        .whereIn('open_id', [...expiredBy.keys()])
+        .update({ balance: trx.raw(`balance - CASE open_id ${cases} END`, [...expiredBy.keys()]) });
+      const records = lotRows.map((l) =>
+        changeFields(
+          {
+            openId: l.open_id,
+            amount: big(l.remaining),
+            now,
+            source: 'expiredTask',
+            changeId: changeIdOf.get(String(l.record_id)) ?? '',
+            description: '过期积分',
+            prizeType: 'integral',
+            dedupeKey: `expire:${String(l.id)}`,
+          },
+          2,
+          after.get(l.open_id) ?? 0n,
+          undefined,
+        ),
       );
-      await trx(T.draws).insert({ record_id: record.id, lot_id: lotId, amount: remaining.toString() });
+      for (let i = 0; i < records.length; i += INSERT_ROWS) await trx(T.changes).insert(records.slice(i, i + INSERT_ROWS));
+      // The new records' ids, by their dedupe keys (auto-increment ids of a multi-row insert
+      // need not be consecutive on MySQL 8).
+      const inserted = (await trx(T.changes)
+        .select('id', 'dedupe_key')
+        .whereIn('open_id', holders)
+        .whereIn('dedupe_key', records.map((r) => r.dedupe_key ?? ''))) as Array<{ id: Num; dedupe_key: string }>;
+      const recordOf = new Map(inserted.map((r) => [r.dedupe_key, r.id]));
+      const draws = lotRows.map((l) => {
+        const recordId = recordOf.get(`expire:${String(l.id)}`);
+        if (recordId === undefined) throw new Error('an expiry record vanished');
+        return { record_id: recordId, lot_id: l.id, amount: String(l.remaining) };
+      });
+      for (let i = 0; i < draws.length; i += INSERT_ROWS) await trx(T.draws).insert(draws.slice(i, i + INSERT_ROWS));
+      const points = [...expiredBy.values()].reduce((a, b) => a + b, 0n);
       await trx(T.jobRuns)
         .where('run_date', runDate)
-        .update({ expired_lots: trx.raw('expired_lots + 1'), expired_points: trx.raw('expired_points + ?', [remaining.toString()]) });
-      return remaining;
+        .update({
+          expired_lots: trx.raw('expired_lots + ?', [lotRows.length]),
+          expired_points: trx.raw(`expired_points + ${points.toString()}`),
+        });
+      return { lots: lotRows.length, points };
     });
+    return { found: due.length, lots, points, cursor };
+  }
+
+  /** Adds a call's working time to the day's run. */
+  async addJobDuration(runDate: string, ms: number): Promise<void> {
+    await this.knex(T.jobRuns)
+      .where('run_date', runDate)
+      .update({ duration_ms: this.knex.raw('COALESCE(duration_ms, 0) + ?', [Math.max(0, Math.round(ms))]) });
   }
 }

@@ -32,6 +32,7 @@ declare module 'redlock' {
     readonly value: string;
     readonly expiration: number;
     release(settings?: Partial<Settings>): Promise<unknown>;
+    extend(duration: number, settings?: Partial<Settings>): Promise<Lock>;
   }
 
   export default class Redlock extends EventEmitter {

@@ -10,4 +10,5 @@ export const userDataArea: Area = {
   migrations,
   create: ({ db, clock }) => ({ services: [userDataRpc(new UserDataService(new UserDataStore(db.knex, db.dialect), clock))] }),
   bridge: userDataBridge,
+  bridgeCredential: 'bearer',
 };

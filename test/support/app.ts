@@ -11,6 +11,7 @@ import mysql from 'mysql2/promise';
 import { createApp, type App } from '../../src/app.js';
 import type { Area } from '../../src/platform/area.js';
 import type { Clock } from '../../src/platform/clock.js';
+import type { Logger } from '../../src/platform/logger.js';
 import { loadConfig } from '../../src/platform/config.js';
 import type { Scope } from '../../src/platform/scopes.js';
 
@@ -67,6 +68,8 @@ export interface TestAppOptions {
   readonly dataDir?: string;
   /** Run these areas instead of the real ones (platform tests). */
   readonly areas?: readonly Area[];
+  /** Log here instead of the default (e.g. to read the log in a test). */
+  readonly logger?: Logger;
 }
 
 export async function startTestApp(store: StoreKind, options: TestAppOptions = {}): Promise<TestApp> {
@@ -101,6 +104,7 @@ export async function startTestApp(store: StoreKind, options: TestAppOptions = {
   const app = await createApp(config, {
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.areas === undefined ? {} : { areas: options.areas }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const token = env.HUODONG_DEV_TOKEN as string;
   const open: Clients[] = [];

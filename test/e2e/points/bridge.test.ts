@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { points as pb } from '@huodong/clients';
+import { createRedlockLocks } from '../../../src/platform/locks.js';
 import { describeEachStore, type TestApp } from '../../support/app.js';
 
 let seq = 0;
@@ -24,7 +25,7 @@ async function call(app: TestApp, method: string, body: Record<string, unknown>,
   return { status: res.status, body: (await res.json()) as Envelope };
 }
 
-describeEachStore('points legacy REST bridge', (ctx) => {
+describeEachStore('points legacy REST bridge', (ctx, store) => {
   it('runs the seed flow: savePrize, changePoints, getUserPoints, exchangePrize, changeRecord, getPrizedsList', async () => {
     const app = ctx();
     const openId = unique('o');
@@ -65,6 +66,44 @@ describeEachStore('points legacy REST bridge', (ctx) => {
     const list = (await call(app, 'getPrizedsList', { openId })).body.result as Array<{ prizeId: string; status: number }>;
     expect(list.find((x) => x.prizeId === p.prizeId)?.status).to.equal(1);
   });
+
+  if (store === 'mysql+redlock') {
+    it('timedTask answers `running` in time, not 504, while another instance holds the daily job (before the day is done)', async function () {
+      this.timeout(30_000);
+      const app = ctx();
+      // Another instance in the middle of a long run: it holds the job's lock (and renews it).
+      const other = createRedlockLocks([process.env.REDIS_URL ?? '']);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let taken: () => void = () => undefined;
+      const isTaken = new Promise<void>((resolve) => {
+        taken = resolve;
+      });
+      const holder = other.withLock('points:daily-job', () => {
+        taken();
+        return held;
+      }, { ttlMs: 60_000, keepAlive: true });
+      try {
+        await isTaken;
+        const started = Date.now();
+        const job = await call(app, 'timedTask', {});
+        const took = Date.now() - started;
+        expect(job.status, JSON.stringify(job.body)).to.equal(200);
+        expect(job.body.code).to.equal(0);
+        expect(job.body.result).to.include({ running: true, finished: false });
+        expect(took, 'answered within the bridge budget').to.be.below(5_000);
+      } finally {
+        release();
+        await holder;
+        await other.close();
+      }
+      // Once the other run is over, the call runs the day itself.
+      const after = await call(app, 'timedTask', {});
+      expect(after.body.result).to.include({ running: false, finished: true });
+    });
+  }
 
   it('runs tasks: saveTask (Chinese cycle words), setUserTaskStatus (0/1/2), receiveTaskAward, getTasksList, timedTask', async () => {
     const app = ctx();

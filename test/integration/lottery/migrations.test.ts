@@ -44,7 +44,7 @@ for (const store of STORE_KINDS) {
       ]);
       await knex(T.person).insert([person(1, 'a'), person(1, 'b'), person(1, 'c'), person(3, 'a')]);
 
-      expect(await migrate(db, migrations)).to.deep.equal([COUNTED_SINCE]);
+      expect(await migrate(db, migrations.filter((m) => m.name <= COUNTED_SINCE))).to.deep.equal([COUNTED_SINCE]);
       const rows = await knex(T.meta).orderBy('aid').select('aid', 'participants');
       expect(rows.map((r: { aid: number; participants: number | string }) => [Number(r.aid), Number(r.participants)])).to.deep.equal([
         [1, 3],

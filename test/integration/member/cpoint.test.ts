@@ -42,14 +42,22 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
     await expectLedgerBalanced(ctx(), uid);
   });
 
-  it('a reduction never takes the balance below zero (INSUFFICIENT_CPOINT 10001) and writes nothing', async () => {
+  it('a reduction never takes the balance below zero (INSUFFICIENT_CPOINT 10001); the refusal is the request id\'s final answer', async () => {
     const uid = newUid();
     await fund(uid, '1.00');
     const before = await tableCounts(ctx());
-    const e = await expectError(m().adminReduceCpoint({ requestId: rid(), uid, cpoint: '1.01', adminId: 'a' }), GrpcStatus.FAILED_PRECONDITION, 'INSUFFICIENT_CPOINT');
+    const requestId = rid();
+    const e = await expectError(m().adminReduceCpoint({ requestId, uid, cpoint: '1.01', adminId: 'a' }), GrpcStatus.FAILED_PRECONDITION, 'INSUFFICIENT_CPOINT');
     expect(e.legacyCode).to.equal('10001');
-    expect(await tableCounts(ctx())).to.deep.equal(before);
+    // Only the refusal is kept, as the key's answer; no balance or journal row moved.
+    expect(await tableCounts(ctx())).to.deep.equal({ ...before, member_requests: before.member_requests + 1 });
     expect((await m().getCpoint({ uid })).cpoint).to.equal('1.00');
+    await fund(uid, '5.00');
+    await expectError(m().adminReduceCpoint({ requestId, uid, cpoint: '1.01', adminId: 'a' }), GrpcStatus.FAILED_PRECONDITION, 'INSUFFICIENT_CPOINT');
+    await expectError(m().adminReduceCpoint({ requestId, uid, cpoint: '1.02', adminId: 'a' }), GrpcStatus.ALREADY_EXISTS, 'IDEMPOTENCY_KEY_REUSED');
+    expect((await m().getCpoint({ uid })).cpoint).to.equal('6.00');
+    expect(await m().adminReduceCpoint({ requestId: rid(), uid, cpoint: '1.01', adminId: 'a' })).to.deep.equal({ cpoint: '4.99' });
+    await expectLedgerBalanced(ctx(), uid);
   });
 
   it('ConsumeCpoint debits once per order id; a replay answers the first result; CheckConsume sees it', async () => {
@@ -69,7 +77,7 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
     await expectLedgerBalanced(ctx(), uid);
   });
 
-  it('an order refused for lack of c-points stays unpaid (10004 on revoke) and can be paid later', async () => {
+  it('an order refused for lack of c-points stays refused (10004 on revoke): a replay, even once funded, gets the refusal; a new order id pays', async () => {
     const uid = newUid();
     await fund(uid, '1.00');
     const orderId = `o-${uid}`;
@@ -80,8 +88,11 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
     const notPaid = await expectError(m().revokeConsume({ orderId, uid, cpoint: '5' }), GrpcStatus.FAILED_PRECONDITION, 'ORDER_NOT_PAID');
     expect(notPaid.legacyCode).to.equal('10004');
     await fund(uid, '4.00');
-    expect(await m().consumeCpoint({ orderId, uid, cpoint: '5' })).to.deep.equal({ orderId, cpoint: '0.00' });
-    expect((await m().checkConsume({ orderId, uid })).consumed).to.equal(true);
+    await expectError(m().consumeCpoint({ orderId, uid, cpoint: '5' }), GrpcStatus.FAILED_PRECONDITION, 'INSUFFICIENT_CPOINT');
+    await expectError(m().consumeCpoint({ orderId, uid, cpoint: '4' }), GrpcStatus.ALREADY_EXISTS, 'IDEMPOTENCY_KEY_REUSED');
+    expect((await m().getCpoint({ uid })).cpoint).to.equal('5.00');
+    expect((await m().checkConsume({ orderId, uid })).consumed).to.equal(false);
+    expect(await m().consumeCpoint({ orderId: `${orderId}-2`, uid, cpoint: '5' })).to.deep.equal({ orderId: `${orderId}-2`, cpoint: '0.00' });
     await expectLedgerBalanced(ctx(), uid);
   });
 
@@ -172,7 +183,7 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
     const uid = newUid('nolock');
     await fund(uid, '50.00');
     const results = await Promise.allSettled(
-      Array.from({ length: 200 }, (_, i) => service.consume({ orderId: `${uid}-${i % 160}`, uid, cpoint: '0.50' }, 'test')),
+      Array.from({ length: 200 }, (_, i) => service.consume({ orderId: `${uid}-${i % 160}`, uid, cpoint: '0.50' }, { owner: { id: 'test', seesLegacy: false }, source: 'test' })),
     );
     const reasons = results.map((r) => (r.status === 'fulfilled' ? 'OK' : String((r.reason as { reason?: string }).reason)));
     const paid = (await ctx().app.db.knex('member_orders').where({ uid, status: 2 }).count({ n: '*' }).first()) as { n: number | string };

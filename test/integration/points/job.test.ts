@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { isUniqueViolation, migrate, openDatabase, type Database } from '../../../src/platform/db.js';
+import { LockBusyError } from '../../../src/platform/errors.js';
 import { createLocalLocks, createRedlockLocks, type Locks } from '../../../src/platform/locks.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { DailyJob, DailyJobScheduler, type JobResult } from '../../../src/points/job.js';
@@ -199,6 +200,127 @@ for (const store of STORE_KINDS) {
       expect(again.alreadyFinished).to.equal(true);
       expect(await db.knex('points_changes').count({ c: '*' }).first()).to.deep.equal(counted);
     });
+
+    it('the bulk job expires in chunks with the records, draws and balances of one lot at a time, resumably', async () => {
+      clock.set(sh('2026-08-01T08:00:00'));
+      const users = Array.from({ length: 23 }, () => unique('bulk'));
+      // Per user: lots of 10, 20 and 30 (task: expire in a year), one of 7 that never expires,
+      // then a debit of `k % 4 * 9` drawing from the soonest (the 10-lot) onwards; users 0 mod 5
+      // spend everything that expires. A later lot of 40 expires after the run's instant.
+      const origins = new Map<string, string>();
+      for (const [k, u] of users.entries()) {
+        for (const amount of [10, 20, 30]) {
+          const r = await service.changePoints({ requestId: unique('r'), openId: u, direction: 'credit', faceValue: String(amount), source: 'task', changeId: `origin-${k}-${amount}`, description: '', prizeType: undefined });
+          origins.set(String(r.id), `origin-${k}-${amount}`);
+        }
+        await change(u, 'credit', 7, 'other');
+        const spend = k % 5 === 0 ? 60 : (k % 4) * 9;
+        if (spend > 0) await change(u, 'debit', spend, 'other');
+      }
+      clock.set(sh('2026-09-01T08:00:00'));
+      for (const u of users) await change(u, 'credit', 40, 'task');
+      const before = (await db.knex('points_lots')
+        .whereIn('open_id', users)
+        .where('remaining', '>', 0)
+        .where('expires_at', '<=', sh('2027-08-20T00:00:00').getTime())) as Array<{ id: number; open_id: string; remaining: unknown; record_id: unknown }>;
+      const dueTotal = before.reduce((sum, l) => sum + Number(l.remaining), 0);
+
+      clock.set(sh('2027-08-20T00:00:00'));
+      const steps = { n: 0 };
+      // A small chunk, so users' lots straddle chunks; each chunk moves the clock 1 s on.
+      const bulk = new DailyJob(pointsStore, clock, TZ, locks, { chunkSize: 7, beforeChunk: async () => { steps.n += 1; clock.advance(1_000); } });
+      const first = await bulk.run(10);
+      expect([first.finished, first.expiredLots]).to.deep.equal([false, 10n]);
+      const rest = await bulk.run();
+      expect(rest.finished).to.equal(true);
+      expect(Number(first.expiredLots + rest.expiredLots)).to.equal(before.length);
+      expect(Number(first.expiredPoints + rest.expiredPoints)).to.equal(dueTotal);
+      expect(steps.n).to.be.at.least(Math.ceil(before.length / 7));
+
+      const expired = (await db.knex('points_changes').whereIn('open_id', users).where('source', 'expiredTask').orderBy('id')) as Array<Record<string, unknown>>;
+      expect(expired).to.have.lengthOf(before.length);
+      for (const lot of before) {
+        const record = expired.find((r) => r.dedupe_key === `expire:${String(lot.id)}`);
+        expect(record, `the record of lot ${lot.id}`).to.not.equal(undefined);
+        if (record === undefined) continue;
+        expect(Number(record.face_value)).to.equal(Number(lot.remaining));
+        expect([Number(record.direction), record.open_id, record.change_id]).to.deep.equal([2, lot.open_id, origins.get(String(lot.record_id))]);
+        // After the expiry the user holds the never-expiring 7 and the later 40.
+        expect(Number(record.balance_after)).to.equal(47);
+        const draws = (await db.knex('points_draws').where('record_id', record.id as number)) as Array<{ lot_id: unknown; amount: unknown }>;
+        expect(draws.map((d) => [Number(d.lot_id), Number(d.amount)])).to.deep.equal([[Number(lot.id), Number(lot.remaining)]]);
+      }
+      for (const u of users) {
+        const { balance } = await checkLedger(db.knex, u);
+        expect(balance).to.equal(47);
+        expect(await pointsStore.balance(u, clock.now().getTime())).to.equal(47n);
+      }
+      const run = await pointsStore.getJobRun('2027-08-20');
+      expect(Number(run?.expired_lots)).to.be.at.least(before.length);
+      // finished_at is the end of the run, not its start; the duration is the calls' working time.
+      expect(Number(run?.finished_at)).to.be.greaterThan(Number(run?.started_at));
+      expect(Number(run?.duration_ms)).to.be.at.least(steps.n * 1_000);
+      const counted = await db.knex('points_changes').count({ c: '*' }).first();
+      expect((await bulk.run()).alreadyFinished).to.equal(true);
+      expect(await db.knex('points_changes').count({ c: '*' }).first()).to.deep.equal(counted);
+    });
+
+    it('a caller with a deadline gets `running` while a long job goes on, and the day\'s result afterwards', async () => {
+      clock.set(sh('2026-10-01T10:00:00'));
+      for (let i = 0; i < 12; i += 1) await change(unique('slow'), 'credit', 10, 'task');
+      clock.set(sh('2027-10-02T00:00:00'));
+      const slow = new DailyJob(pointsStore, clock, TZ, locks, { chunkSize: 2, beforeChunk: () => new Promise((r) => setTimeout(r, 120)) });
+      const started = Date.now();
+      const answer = await slow.runWithin(0, Date.now() + 400);
+      expect(Date.now() - started, 'answered by its time').to.be.below(1_000);
+      expect([answer.runDate, answer.running, answer.finished]).to.deep.equal(['2027-10-02', true, false]);
+      // A second caller waits for the lock the first run holds, then finds the day done.
+      const later = await slow.runWithin(0, Date.now() + 20_000);
+      expect([later.running, later.finished, later.alreadyFinished]).to.deep.equal([false, true, true]);
+      expect(Number((await pointsStore.getJobRun('2027-10-02'))?.expired_lots)).to.be.at.least(12);
+    });
+
+    if (store === 'mysql+redlock') {
+      it('a run longer than the lock TTL keeps its lock: a second instance does not run the day meanwhile', async () => {
+        clock.set(sh('2026-11-01T10:00:00'));
+        for (let i = 0; i < 30; i += 1) await change(unique('long'), 'credit', 10, 'task');
+        clock.set(sh('2027-11-02T00:00:00'));
+        const inside = { now: 0, most: 0 };
+        const slowChunk = async (): Promise<void> => {
+          await new Promise((r) => setTimeout(r, 150));
+        };
+        // Two instances: their own Redis connections and job objects on the same database.
+        const otherLocks = createRedlockLocks([process.env.REDIS_URL ?? '']);
+        class Watched extends DailyJob {
+          override async run(batchLimit = 0): Promise<JobResult> {
+            inside.now += 1;
+            inside.most = Math.max(inside.most, inside.now);
+            try {
+              return await super.run(batchLimit);
+            } finally {
+              inside.now -= 1;
+            }
+          }
+        }
+        const a = new Watched(pointsStore, clock, TZ, locks, { chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
+        const b = new Watched(pointsStore, clock, TZ, otherLocks, { chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
+        try {
+          const first = a.runLocked('scheduled');
+          await new Promise((r) => setTimeout(r, 1_200)); // twice the TTL; a still has chunks to go
+          let refused: unknown;
+          const second = await b.runLocked('scheduled').catch((err: unknown) => {
+            refused = err;
+            return undefined;
+          });
+          const done = await first;
+          expect(done.finished).to.equal(true);
+          expect(refused, `the second instance must find the lock held, it ran: ${JSON.stringify(second, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`).to.be.instanceOf(LockBusyError);
+          expect(inside.most, 'instances in the job at once').to.equal(1);
+        } finally {
+          await otherLocks.close();
+        }
+      });
+    }
 
     it('resets cyclic task progress when the cycle turns, including month-day 31 in April', async () => {
       clock.set(sh('2026-03-31T09:00:00'));

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../../../src/platform/config.js';
+import { ConfigError, loadConfig, MAX_TOKEN_LENGTH } from '../../../src/platform/config.js';
 
 function problems(env: Record<string, string>): readonly string[] {
   try {
@@ -40,8 +41,66 @@ describe('config', () => {
     }
   });
 
+  const production = { NODE_ENV: 'production', MYSQL_URL: 'mysql://u:p@db:3306/huodong', HUODONG_JWT_SECRET: 'q8W2m4Zr7Tn1Yx5Kp3Lc9Vb6Hd0Fs2Ja' };
+
   it('never runs dev mode in production', () => {
-    expect(problems({ NODE_ENV: 'production', HUODONG_DEV: '1' })[0]).to.match(/HUODONG_DEV=1 is refused/);
-    expect(loadConfig({ NODE_ENV: 'production' }).dev).to.equal(false);
+    expect(problems({ ...production, HUODONG_DEV: '1' })).to.deep.equal(['HUODONG_DEV=1 is refused when NODE_ENV=production']);
+    expect(loadConfig(production).dev).to.equal(false);
+  });
+
+  it('reads NODE_ENV without regard to case: Production is production, so no dev mode', () => {
+    for (const NODE_ENV of ['Production', 'PRODUCTION', ' production ']) {
+      const config = loadConfig({ ...production, NODE_ENV });
+      expect(config.production, NODE_ENV).to.equal(true);
+      expect(config.dev, NODE_ENV).to.equal(false);
+      expect(problems({ ...production, NODE_ENV, HUODONG_DEV: '1' })[0]).to.match(/HUODONG_DEV=1 is refused/);
+    }
+    // the embedded store with nothing said is dev mode only outside production
+    expect(loadConfig({ NODE_ENV: 'Production', HUODONG_STORE: 'sqlite', HUODONG_JWT_SECRET: production.HUODONG_JWT_SECRET }).dev).to.equal(false);
+  });
+
+  it('refuses a production start without MYSQL_URL unless the embedded store is asked for, and without HUODONG_JWT_SECRET', () => {
+    const found = problems({ NODE_ENV: 'production' });
+    expect(found.some((p) => p.startsWith('MYSQL_URL is required when NODE_ENV=production'))).to.equal(true);
+    expect(found.some((p) => p.startsWith('HUODONG_JWT_SECRET is required when NODE_ENV=production'))).to.equal(true);
+    expect(problems({ NODE_ENV: 'Production', HUODONG_JWT_SECRET: production.HUODONG_JWT_SECRET })).to.have.length(1);
+    const embedded = loadConfig({ NODE_ENV: 'production', HUODONG_STORE: 'sqlite', HUODONG_JWT_SECRET: production.HUODONG_JWT_SECRET });
+    expect(embedded.mysqlUrl).to.equal(undefined);
+    expect(problems({ HUODONG_STORE: 'sqlite', MYSQL_URL: production.MYSQL_URL })[0]).to.match(/^HUODONG_STORE=sqlite contradicts MYSQL_URL/);
+    expect(problems({ HUODONG_STORE: 'postgres' })[0]).to.match(/^HUODONG_STORE must be sqlite or mysql/);
+    // outside production nothing changes: the embedded store and no secret are the dev default
+    expect(loadConfig({}).jwtSecret).to.equal(undefined);
+  });
+
+  it('refuses weak secrets, naming the variable', () => {
+    const weak: Array<[string, RegExp]> = [
+      ['a'.repeat(16), /HUODONG_DEV_TOKEN is too weak: it uses only 1 distinct character /],
+      ['ab'.repeat(12), /HUODONG_DEV_TOKEN is too weak: it uses only 2 distinct characters/],
+      ['abcdefgh'.repeat(2), /HUODONG_DEV_TOKEN is too weak: it is one short sequence repeated/],
+      ['aaaaaaaaaaabcdef', /HUODONG_DEV_TOKEN is too weak: it has too little entropy \(about \d+ bits/],
+    ];
+    for (const [token, message] of weak) {
+      expect(problems({ HUODONG_DEV_TOKEN: token }), token).to.have.length(1);
+      expect(problems({ HUODONG_DEV_TOKEN: token })[0], token).to.match(message);
+    }
+    expect(problems({ HUODONG_JWT_SECRET: 'a'.repeat(32) })[0]).to.match(/^HUODONG_JWT_SECRET is too weak: it uses only 1 distinct character/);
+    expect(problems({ HUODONG_JWT_SECRET: 'passwordpasswordpasswordpassword' })[0]).to.match(/^HUODONG_JWT_SECRET is too weak: it is one short/);
+    expect(problems({ HUODONG_JWT_SECRET: `${'a'.repeat(25)}bcdefgh` })[0]).to.match(/^HUODONG_JWT_SECRET is too weak: it has too little entropy/);
+    // what people really use passes: the README's example, hex and base64url from a CSPRNG
+    expect(loadConfig({ HUODONG_DEV_TOKEN: 'devtoken-0123456789abcdef' }).devToken).to.equal('devtoken-0123456789abcdef');
+    expect(loadConfig({ HUODONG_DEV_TOKEN: '3f1c2b7a9d0e4f5a' }).devToken).to.equal('3f1c2b7a9d0e4f5a');
+    expect(loadConfig({ HUODONG_DEV_TOKEN: 'test-0123456789abcdef0123456789abcdef' }).devToken).to.have.length(37);
+    for (let i = 0; i < 200; i++) {
+      const hex = randomBytes(16).toString('hex'); // 32 hex characters, the shortest secret allowed
+      expect(loadConfig({ HUODONG_JWT_SECRET: hex, HUODONG_DEV_TOKEN: randomBytes(12).toString('base64url') }).jwtSecret).to.equal(hex);
+    }
+  });
+
+  it('bounds the dev token to what the Bearer format carries', () => {
+    expect(problems({ HUODONG_DEV_TOKEN: `${randomBytes(150).toString('hex')}` })[0]).to.equal(
+      `HUODONG_DEV_TOKEN must be 16 to ${MAX_TOKEN_LENGTH} characters`,
+    );
+    expect(problems({ HUODONG_DEV_TOKEN: 'dev token 0123456789abcdef' })[0]).to.equal('HUODONG_DEV_TOKEN must be printable ASCII without spaces');
+    expect(problems({ HUODONG_DEV_TOKEN: 'dévtoken-0123456789abcdef' })[0]).to.equal('HUODONG_DEV_TOKEN must be printable ASCII without spaces');
   });
 });
