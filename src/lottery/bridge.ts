@@ -16,7 +16,8 @@ import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
 import { badRequest, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 import { legacySignatures } from '../member/bridge.js';
-import { formatLocalMinute } from './rules.js';
+import { parseLenientJson } from './json.js';
+import { formatLocalMinute, parseLocalMinute } from './rules.js';
 
 export const ENTRY_PATH = '/lottery/Activity/index';
 
@@ -64,6 +65,12 @@ function setCookie(request: FastifyRequest, reply: FastifyReply, token: string, 
   reply.header('set-cookie', `${COOKIE}=${token}; Path=/lottery; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`);
 }
 
+const PHASE_NAMES: Partial<Record<pb.Phase, string>> = {
+  [pb.Phase.PHASE_NOT_STARTED]: 'not_started',
+  [pb.Phase.PHASE_ONGOING]: 'ongoing',
+  [pb.Phase.PHASE_ENDED]: 'ended',
+};
+
 const unix = (d: Date | undefined): number => (d === undefined ? 0 : Math.floor(d.getTime() / 1000));
 
 /** Legacy pages read sessions as "YYYY-MM-DD HH:mm" in the shop's zone (the server's HUODONG_TZ). */
@@ -102,7 +109,11 @@ function activityData(r: pb.GetActivityInfoResponse | pb.EnterActivityResponse):
     share_link: a?.share?.link,
     share_img: a?.share?.img,
     config: a?.config,
-    status: s?.legacyStatus,
+    // Seed 003: status 1 usable, 0 closed. Where the activity stands in its sessions is `phase`
+    // (until 2026-12-02 it was sent as status -1 / 0 / 1, so an ongoing game read as closed).
+    status: a?.enabled ? 1 : 0,
+    phase: s === undefined ? undefined : PHASE_NAMES[s.phase],
+    phase_status: s?.legacyStatus,
     session: s?.session === undefined ? null : { index: s.sessionIndex, start: localMinute(s.session.startTime), end: localMinute(s.session.endTime) },
     participants: s?.displayedParticipants,
     user: userData(r.user),
@@ -137,20 +148,31 @@ function wonData(p: pb.WonPrize): Record<string, unknown> {
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<{ status?: number; msg?: string; data: unknown }>;
 
 const fail: SendFailure = (reply, err, httpStatus) => reply.code(httpStatus).send({ status: httpStatus, msg: err.message, reason: err.reason, data: null });
+/** Seed 003's `/Activity/prize` and `/Activity/user` answer status 1 success, 0 failure. */
+const failZero: SendFailure = (reply, err, httpStatus) => reply.code(httpStatus).send({ status: 0, msg: err.message, reason: err.reason, code: httpStatus, data: null });
+
+interface RouteOptions {
+  /** State-changing: GET is refused (always, or when the function says so). */
+  readonly post?: boolean | ((request: FastifyRequest) => boolean);
+  /** Answer status 1 / 0 as seed 003 documents for this route, instead of 200 / the error's. */
+  readonly zeroOne?: boolean;
+}
 
 /**
  * A route answering GET and POST. A state-changing one (`post`) answers GET with 405 in the
  * legacy envelope: the cookie is SameSite=Lax, so a cross-site link or image carries it on GET.
  */
-function route(app: FastifyInstance, path: string, handler: Handler, post: boolean | ((request: FastifyRequest) => boolean) = false): void {
+function route(app: FastifyInstance, path: string, handler: Handler, options: RouteOptions = {}): void {
+  const { post = false, zeroOne = false } = options;
+  const send = zeroOne ? failZero : fail;
   app.route({
     method: ['GET', 'POST'],
     url: path,
-    errorHandler: routeErrorHandler(fail),
+    errorHandler: routeErrorHandler(send),
     handler: async (request, reply) => {
-      if (request.method !== 'POST' && (post === true || (typeof post === 'function' && post(request)))) return fail(reply, postOnly(path), 405);
+      if (request.method !== 'POST' && (post === true || (typeof post === 'function' && post(request)))) return send(reply, postOnly(path), 405);
       const { status = 200, msg = 'ok', data } = await handler(request, reply);
-      return { status, msg, data };
+      return { status: zeroOne && status === 200 ? 1 : status, msg, data };
     },
   });
 }
@@ -204,7 +226,7 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
     const r = await api.getActivityInfo({ token: cookieToken(request) }, opts(request));
     setCookie(request, reply, r.token, r.tokenExpireTime);
     return { data: (r.activity?.prizes ?? []).map(legacyPrize) };
-  });
+  }, { zeroOne: true });
 
   route(app, '/lottery/Activity/user', async (request, reply) => {
     const p = params(request);
@@ -220,7 +242,7 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
     );
     setCookie(request, reply, r.token, r.tokenExpireTime);
     return { data: null };
-  }, true);
+  }, { post: true, zeroOne: true });
 
   route(app, '/lottery/Activity/award', async (request, reply) => {
     const p = params(request);
@@ -237,13 +259,13 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
     }
     const outcome = pb.outcomeToJSON(r.outcome).replace(/^OUTCOME_/, '').toLowerCase();
     return { status: r.code === 201 ? 201 : 202, msg: r.tip, data: { outcome, draw_id: r.drawId } };
-  }, true);
+  }, { post: true });
 
   route(app, '/lottery/Activity/share', async (request, reply) => {
     const r = await api.share({ token: cookieToken(request) }, opts(request));
     setCookie(request, reply, r.token, r.tokenExpireTime);
     return { data: { counted: r.counted ? 1 : 0, ...userData(r.user) } };
-  }, true);
+  }, { post: true });
 
   route(app, '/lottery/Activity/prizeList', async (request, reply) => {
     const r = await api.listMyPrizes({ token: cookieToken(request) }, opts(request));
@@ -275,7 +297,50 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
     if (mine === undefined) throw new HuodongError(GrpcStatus.NOT_FOUND, 'no prize of yours has this secret', 'AWARD_NOT_FOUND', 'huodong.lottery', undefined, {});
     if (mine.claimed) throw new HuodongError(GrpcStatus.FAILED_PRECONDITION, 'this prize has already been claimed', 'AWARD_ALREADY_CLAIMED', 'huodong.lottery', undefined, {});
     return { data: wonData(mine) };
-  }, (request) => stringParam(params(request), 'confirm') === '1');
+  }, { post: (request) => stringParam(params(request), 'confirm') === '1' });
+
+  /**
+   * Seed 003's activity editor: creates (no `id`) or updates an activity from the legacy
+   * parameters (JSON bodies may send active_time / prize / tips as JSON, forms as JSON text).
+   * Seed 003's `auth` "用户" is the admin: a Bearer token with `lottery.admin`.
+   */
+  route(app, '/lottery/Activity/add', async (request) => {
+    const activity = legacyActivity(params(request), process.env.HUODONG_TZ?.trim() || 'Asia/Shanghai');
+    const r = await caller.lottery.saveActivity({ activity }, callOptions(request));
+    return { data: { id: r.activity?.activityId, code: r.activity?.code } };
+  }, { post: true });
+
+  /**
+   * Seed 003's image upload. huodong keeps no images (activities hold image URLs from the
+   * operator's own storage), so this answers the seed's `{status: false, info}` with 501.
+   */
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/lottery/img/add',
+    handler: async (_request, reply) => reply.code(501).send({ status: false, info: '图片上传不由本系统提供：请上传到图片存储后填写图片地址', reason: 'UNIMPLEMENTED' }),
+  });
+
+  if (config.corsOrigins.length > 0) {
+    const origins = new Set(config.corsOrigins);
+    const allow = (request: FastifyRequest, reply: FastifyReply): boolean => {
+      const origin = request.headers.origin;
+      if (typeof origin !== 'string' || !origins.has(origin)) return false;
+      reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
+      return true;
+    };
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.startsWith('/lottery/')) allow(request, reply);
+    });
+    app.options('/lottery/*', async (request, reply) => {
+      if (!allow(request, reply)) return reply.code(403).send({ status: 403, msg: 'origin not allowed', reason: 'CORS_ORIGIN_REFUSED', data: null });
+      return reply
+        .code(204)
+        .header('access-control-allow-methods', 'GET, POST')
+        .header('access-control-allow-headers', 'content-type, authorization')
+        .header('access-control-max-age', '600')
+        .send();
+    });
+  }
 
   route(app, '/lottery/info/userlist', async (request) => {
     const p = params(request);
@@ -284,4 +349,105 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
       data: r.winners.map((w) => ({ wxname: w.nickname, headimgurl: w.avatar, money: w.money, name: w.prizeName, createtime: unix(w.winTime) })),
     };
   });
+}
+
+/** A JSON parameter: an object or array sent as JSON, or its text in a form (seed 003's lenient JSON read too). */
+function jsonParam(p: Record<string, unknown>, name: string): unknown {
+  const value = p[name];
+  if (typeof value !== 'string') return value;
+  if (value.trim() === '') return undefined;
+  try {
+    return parseLenientJson(value);
+  } catch {
+    throw badRequest(name, 'is not valid JSON');
+  }
+}
+
+function intOf(p: Record<string, unknown>, name: string, fallback = 0): number {
+  const raw = stringParam(p, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(raw.trim())) throw badRequest(name, 'must be a non-negative integer');
+  return Number(raw);
+}
+
+const TEXT = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+
+const PRIZE_TYPES: Readonly<Record<string, pb.PrizeType>> = {
+  physical: pb.PrizeType.PRIZE_TYPE_PHYSICAL,
+  red: pb.PrizeType.PRIZE_TYPE_RED,
+  coupon: pb.PrizeType.PRIZE_TYPE_COUPON,
+};
+
+/** Seed 003's `/Activity/add` parameters as a SaveActivity activity. */
+export function legacyActivity(p: Record<string, unknown>, timeZone: string): pb.Activity {
+  const sessions = jsonParam(p, 'active_time') ?? [];
+  if (!Array.isArray(sessions)) throw badRequest('active_time', 'must be a list of {start, end}');
+  const prizes = jsonParam(p, 'prize') ?? [];
+  if (!Array.isArray(prizes)) throw badRequest('prize', 'must be a list of prizes');
+  const tipsRaw = jsonParam(p, 'tips') ?? {};
+  if (typeof tipsRaw !== 'object' || tipsRaw === null || Array.isArray(tipsRaw)) throw badRequest('tips', 'must be an object');
+  const tips = tipsRaw as Record<string, unknown>;
+  const minute = (value: unknown, field: string): Date => {
+    const ms = parseLocalMinute(value, timeZone);
+    if (ms === undefined) throw badRequest(field, 'must be "YYYY-MM-DD HH:mm"');
+    return new Date(ms);
+  };
+  const activeType = intOf(p, 'active_type', 1);
+  return {
+    activityId: intOf(p, 'id'),
+    code: '',
+    enabled: intOf(p, 'status', 1) === 1,
+    title: stringParam(p, 'active_title') ?? '',
+    activeType: activeType === 2 ? pb.ActiveType.ACTIVE_TYPE_REWARD : pb.ActiveType.ACTIVE_TYPE_NORMAL,
+    template: ({ 10: pb.Template.TEMPLATE_SCRATCH_CARD, 11: pb.Template.TEMPLATE_WHEEL, 12: pb.Template.TEMPLATE_RED_PACKET } as Record<number, pb.Template>)[intOf(p, 'template', 10)] ?? pb.Template.TEMPLATE_UNSPECIFIED,
+    virtualParticipants: intOf(p, 'virtual'),
+    headerImg: stringParam(p, 'header_img') ?? '',
+    ruleLink: stringParam(p, 'rule_link') ?? '',
+    rule: stringParam(p, 'rule') ?? '',
+    needAddress: intOf(p, 'need_address') === 1,
+    requireUserInfo: intOf(p, 'need_info') === 1,
+    tips: { haveAward: TEXT(tips.have_award), noTimes: TEXT(tips.no_times), noAward: TEXT(tips.no_award), gameOver: TEXT(tips.game_over), default: TEXT(tips.default) },
+    prizes: prizes.map((raw: unknown, i): pb.Prize => {
+      if (typeof raw !== 'object' || raw === null) throw badRequest(`prize[${i}]`, 'must be an object');
+      const x = raw as Record<string, unknown>;
+      const type = PRIZE_TYPES[TEXT(x.type)];
+      if (type === undefined) throw badRequest(`prize[${i}].type`, 'must be physical, red or coupon');
+      const sum = TEXT(x.sum);
+      if (sum !== '' && !/^\d{1,9}$/.test(sum)) throw badRequest(`prize[${i}].sum`, 'must be a non-negative integer');
+      return {
+        prizeId: i,
+        type,
+        name: TEXT(x.name),
+        sum: Number(sum || 0),
+        chance: TEXT(x.chance ?? x.probability) || '0',
+        money: TEXT(x.money),
+        min: TEXT(x.min),
+        max: TEXT(x.max),
+        img: TEXT(x.img),
+        link: TEXT(x.link),
+        desc: TEXT(x.desc),
+        info: TEXT(x.info),
+      };
+    }),
+    sessions: sessions.map((raw: unknown, i): pb.Session => {
+      const x = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+      return { startTime: minute(x.start, `active_time[${i}].start`), endTime: minute(x.end, `active_time[${i}].end`) };
+    }),
+    maxPlay: intOf(p, 'max_play'),
+    maxEplay: intOf(p, 'max_eplay'),
+    maxShare: intOf(p, 'max_share'),
+    maxPrize: intOf(p, 'max_prize'),
+    share: {
+      enabled: intOf(p, 'isshare') === 1,
+      title: stringParam(p, 'share_title') ?? '',
+      desc: stringParam(p, 'share_desc') ?? '',
+      link: stringParam(p, 'share_link') ?? '',
+      img: stringParam(p, 'share_img') ?? '',
+    },
+    config: typeof p.config === 'object' && p.config !== null ? JSON.stringify(p.config) : (stringParam(p, 'config') ?? ''),
+    rid: intOf(p, 'rid'),
+    uniacid: intOf(p, 'uniacid'),
+    createTime: undefined,
+    updateTime: undefined,
+  };
 }

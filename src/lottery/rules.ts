@@ -493,6 +493,8 @@ export function validateActivity(a: ActivityInput): void {
         if (p.min <= 0) throw bad(`${field}.min`, 'a random red packet needs min > 0');
         if (p.max < p.min) throw bad(`${field}.max`, 'must be at least min');
         if (p.max > MAX_RED_PACKET_CENTS) throw bad(`${field}.max`, 'must be at most 200.00');
+        // A budget below min could never pay one packet: every win would be STOCK_GONE.
+        if (p.money < p.min) throw bad(`${field}.money`, 'a random red packet needs money of at least min');
       }
     } else if (p.sum === 0 && p.chance > 0) {
       throw bad(`${field}.sum`, 'a prize that can be won needs sum > 0');

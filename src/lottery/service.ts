@@ -122,6 +122,45 @@ export const AWARD_CHECK_WINDOW_MS = 10 * 60_000;
 
 const bad = (field: string, problem: string): InvalidArgumentError => new InvalidArgumentError(field, problem, AREA);
 
+/** API field names of the legacy columns huodong writes. */
+const COLUMN_FIELDS: Readonly<Record<string, string>> = {
+  active_title: 'activity.title',
+  rule: 'activity.rule',
+  rule_link: 'activity.rule_link',
+  header_img: 'activity.header_img',
+  prize: 'activity.prizes',
+  tips: 'activity.tips',
+  share_title: 'activity.share.title',
+  share_desc: 'activity.share.desc',
+  share_link: 'activity.share.link',
+  share_img: 'activity.share.img',
+  config: 'activity.config',
+  nickname: 'nickname',
+  headimgurl: 'avatar',
+  name: 'name',
+  tel: 'tel',
+  address: 'address',
+  other_info: 'other_info',
+};
+
+/**
+ * Turns MySQL's "Incorrect string value … for column `db`.`t`.`col`" (errno 1366) into
+ * INVALID_ARGUMENT naming the field: a legacy table in utf8 (utf8mb3) cannot store a character
+ * outside the BMP, such as an emoji. Anything else is rethrown as is.
+ */
+async function legacyColumnWrite<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && 'errno' in err && err.errno === 1366) {
+      const message = 'sqlMessage' in err && typeof err.sqlMessage === 'string' ? err.sqlMessage : '';
+      const column = /for column [`'"]?(?:[^`'"\s]+[`'"]?\.[`'"]?)*([\w]+)[`'"]? at row/.exec(message)?.[1] ?? '';
+      throw bad(COLUMN_FIELDS[column] ?? (column || 'text'), 'holds a character the legacy column cannot store (an emoji in a utf8mb3 column)');
+    }
+    throw err;
+  }
+}
+
 function text(field: string, value: string | undefined, max: number, required = false): string {
   const v = (value ?? '').trim();
   if (required && v === '') throw bad(field, 'is required');
@@ -246,10 +285,15 @@ export class LotteryService {
     const known = this.codes.get(valid);
     if (known !== undefined) return known;
     const meta = await this.deps.store.metaByCode(valid);
-    if (meta === undefined) throw new ActivityNotFoundError();
+    let aid = meta === undefined ? undefined : Number(meta.aid);
+    // Old links name a legacy activity by its row id (…/index/code/42); they keep working.
+    if (aid === undefined && /^[1-9]\d{0,9}$/.test(valid) && Number(valid) <= 0xffffffff && (await this.deps.store.activityRow(Number(valid))) !== undefined) {
+      aid = Number(valid);
+    }
+    if (aid === undefined) throw new ActivityNotFoundError();
     if (this.codes.size > 100_000) this.codes.clear();
-    this.codes.set(valid, Number(meta.aid));
-    return Number(meta.aid);
+    this.codes.set(valid, aid);
+    return aid;
   }
 
   private async view(aid: number): Promise<ActivityView> {
@@ -280,7 +324,7 @@ export class LotteryService {
     const now = this.nowSeconds();
     let aid = aidRaw;
     if (aid === 0) {
-      aid = await this.deps.store.insertActivity(toActivityColumns(input, this.deps.timeZone, now, now));
+      aid = await legacyColumnWrite(() => this.deps.store.insertActivity(toActivityColumns(input, this.deps.timeZone, now, now)));
     } else {
       const row = await this.deps.store.activityRow(aid);
       if (row === undefined) throw new ActivityNotFoundError();
@@ -298,7 +342,7 @@ export class LotteryService {
         checkPrizeChange(before.prizes, input.prizes);
       }
       const { create_time: _keep, ...columns } = toActivityColumns(input, this.deps.timeZone, Number(row.create_time ?? now), now);
-      await this.deps.store.updateActivity(aid, columns);
+      await legacyColumnWrite(() => this.deps.store.updateActivity(aid, columns));
     }
     await this.meta(aid);
     await this.deps.store.setRequireUserInfo(aid, requireUserInfo);
@@ -393,7 +437,7 @@ export class LotteryService {
     const aid = await this.aidOfCode(code);
     const activity = await this.config(aid);
     if (activity.activeType === 2 && !(await this.deps.store.isWhitelisted(aid, openid))) throw new NotWhitelistedError();
-    const person = await this.deps.store.upsertPerson(aid, openid, nick, avatarUrl, this.nowSeconds());
+    const person = await legacyColumnWrite(() => this.deps.store.upsertPerson(aid, openid, nick, avatarUrl, this.nowSeconds()));
     if (person === undefined) throw new OpenidConflictError();
     const identity = { aid, pid: Number(person.id), openid };
     const view = await this.view(aid);
@@ -414,7 +458,7 @@ export class LotteryService {
     const identity = this.deps.tokens.verify(token);
     const activity = await this.config(identity.aid);
     const clean = validateUserInfo(form, activity.needAddress);
-    if (!(await this.deps.store.submitInfo(identity.aid, identity.openid, clean, this.nowSeconds()))) {
+    if (!(await legacyColumnWrite(() => this.deps.store.submitInfo(identity.aid, identity.openid, clean, this.nowSeconds())))) {
       throw new InvalidUserTokenError('enter the activity again');
     }
     return this.deps.tokens.issue(identity);

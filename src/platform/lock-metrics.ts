@@ -24,12 +24,18 @@ export function observeLocks(locks: Locks, metrics: Metrics, defaults: { readonl
   if (!metrics.enabled) {
     return {
       kind: locks.kind,
+      get bypassing() {
+        return locks.bypassing;
+      },
       withLock: (key, fn, options) => locks.withLock(key, fn, withDefaults(options)),
       close: () => locks.close(),
     };
   }
   return {
     kind: locks.kind,
+    get bypassing() {
+      return locks.bypassing;
+    },
     async withLock<T>(key: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
       const name = lockName(key);
       const started = performance.now();

@@ -35,6 +35,8 @@ export interface LockOptions {
 
 export interface Locks {
   readonly kind: 'redlock' | 'local';
+  /** True while the breaker skips a failed Redis (Redlock only). */
+  readonly bypassing?: boolean;
   withLock<T>(key: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
   close(): Promise<void>;
 }

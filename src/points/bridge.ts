@@ -52,6 +52,14 @@ const CYCLE_WORDS: Record<string, pb.CycleType> = {
   monthDay: pb.CycleType.CYCLE_TYPE_MONTH_DAY,
   每月X: pb.CycleType.CYCLE_TYPE_MONTH_DAY,
 };
+/** Answers use the seed's words (每天, 每周, 每月, 每周X, 每月X), as legacy callers send them. */
+const CYCLE_SEED_WORDS: Record<string, pb.CycleType> = {
+  每天: pb.CycleType.CYCLE_TYPE_DAY,
+  每周: pb.CycleType.CYCLE_TYPE_WEEK,
+  每月: pb.CycleType.CYCLE_TYPE_MONTH,
+  每周X: pb.CycleType.CYCLE_TYPE_WEEKDAY,
+  每月X: pb.CycleType.CYCLE_TYPE_MONTH_DAY,
+};
 const BUTTON_WORDS: Record<string, pb.ButtonType> = {
   route: pb.ButtonType.BUTTON_TYPE_ROUTE,
   qrCode: pb.ButtonType.BUTTON_TYPE_QR_CODE,
@@ -136,7 +144,7 @@ function taskView(t: pb.Task | undefined): Body | null {
   return {
     taskId: t.taskId,
     type: wordOf(TASK_TYPE_WORDS, t.type),
-    cycle: t.cycle === undefined ? null : { title: t.cycle.title, type: wordOf(CYCLE_WORDS, t.cycle.type), day: t.cycle.day },
+    cycle: t.cycle === undefined ? null : { title: t.cycle.title, type: wordOf(CYCLE_SEED_WORDS, t.cycle.type), day: t.cycle.day },
     title: t.title,
     desc: t.description,
     btnTitle: t.button?.title ?? '',
@@ -159,6 +167,9 @@ function recordView(r: pb.ChangeRecord): Body {
     id: r.recordId,
     desc: r.description,
     type: wordOf(SOURCE_WORDS, r.source),
+    // Seed 002 table 2's names (changeSource, isExpired, remainingIntegral) beside the older ones.
+    changeSource: r.source === pb.PointsSource.POINTS_SOURCE_INVITE ? 'inviting' : wordOf(SOURCE_WORDS, r.source),
+    isExpired: r.expireTime !== undefined && r.expireTime.getTime() <= Date.now(),
     changeId: r.changeId,
     createdAt: r.createTime?.toISOString() ?? '',
     expiredTime: r.expireTime?.toISOString() ?? null,
@@ -205,7 +216,8 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
     const expiry = (e: pb.Expiry): Body => ({ faceValue: n(e.points), expiredTime: e.expireTime?.toISOString() ?? '' });
     return {
       points: n(r.points),
-      expiredPointsInfo: r.nearestExpiry === undefined ? null : expiry(r.nearestExpiry),
+      // Seed 002: an object; with nothing expiring, zero points and no time (it was null).
+      expiredPointsInfo: r.nearestExpiry === undefined ? { faceValue: 0, expiredTime: '' } : expiry(r.nearestExpiry),
       upcomingExpiries: r.upcomingExpiries.map(expiry),
     };
   });
@@ -317,6 +329,8 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
   });
 
   route('savePrize', async (body, request) => {
+    // Seed 002: total is required; a missing one used to save a prize with no stock.
+    if (stringParam(body, 'total') === undefined) throw badRequest('total', 'is required');
     const r = await points.savePrize(
       {
         prize: {
@@ -340,11 +354,19 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
   });
 
   route('setUserTaskStatus', async (body, request) => {
+    const taskId = stringParam(body, 'taskId') ?? '';
+    let completeNum = intParam(body, 'completeNum', '');
+    if (completeNum === '') {
+      // A missing completeNum keeps the user's stored progress (it was taken as 0).
+      const tasks = await points.listTasks({ openId: openIdOf(body) }, callOptions(request));
+      const mine = [...tasks.permanentTasks, ...tasks.cyclicTasks].find((u) => u.task?.taskId === taskId);
+      completeNum = mine?.currentTotal ?? '0';
+    }
     const r = await points.setUserTaskStatus(
       {
         openId: openIdOf(body),
-        taskId: stringParam(body, 'taskId') ?? '',
-        completeNum: intParam(body, 'completeNum', ''),
+        taskId,
+        completeNum,
         status: enumParam(body, 'status', STATUS_WORDS, pb.TaskStatus.TASK_STATUS_UNSPECIFIED),
       },
       callOptions(request),
@@ -362,9 +384,13 @@ export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): v
     if (status !== undefined && status !== '1' && status !== '2') throw badRequest('changeStatus', 'must be 1 (add) or 2 (reduce)');
     if (negative && status === '1') throw badRequest('faceValue', 'is negative (a debit) but changeStatus is 1 (add)');
     const debit = status === '2' || negative;
+    // A retry without a key credited again (a fresh one was made up per call): the caller's
+    // own requestId is required.
+    const requestId = stringParam(body, 'requestId');
+    if (requestId === undefined) throw badRequest('requestId', 'is required: a key of your own, unique per change, so a retry applies once');
     const r = await points.changePoints(
       {
-        requestId: requestIdOf(body),
+        requestId,
         openId: openIdOf(body),
         direction: debit ? pb.ChangeDirection.CHANGE_DIRECTION_DEBIT : pb.ChangeDirection.CHANGE_DIRECTION_CREDIT,
         faceValue: negative ? raw.slice(1) : raw,

@@ -298,7 +298,8 @@ export class PointsService {
             now: at.getTime(),
             source: 'exchange',
             changeId: prize.prize_id,
-            description: `${e.sent ? 'prize sent' : 'exchanged'}: ${prize.title}`,
+            // The legacy centre's own words (seed 002's changeSource names): users read these.
+            description: `${e.sent ? '发放奖励' : '兑换奖励'}: ${prize.title}`,
             prizeType: prize.type,
             requestId: e.requestId,
             requestHash: e.hash,
@@ -346,7 +347,7 @@ export class PointsService {
         now: at.getTime(),
         source: 'task',
         changeId: taskId,
-        description: `task reward: ${task.title}`,
+        description: `任务奖励: ${task.title}`,
         prizeType: 'integral',
         taskTitle: task.title,
         requestId,

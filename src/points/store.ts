@@ -776,7 +776,7 @@ export class PointsStore {
             now,
             source: 'expiredTask',
             changeId: changeIdOf.get(String(l.record_id)) ?? '',
-            description: 'points expired',
+            description: '过期积分',
             prizeType: 'integral',
             dedupeKey: `expire:${String(l.id)}`,
           },

@@ -65,7 +65,7 @@ describeLottery('lottery REST bridge', (ctx) => {
     const index = await fetch(indexUrl(a.code, newOpenid(), `&nickname=${encodeURIComponent('王小明')}&headimgurl=http://a/b.png`));
     const entered = (await index.json()) as Envelope;
     expect(entered.status).to.equal(200);
-    expect(entered.data).to.deep.include({ active_title: '刮刮卡', status: 0, participants: 1, need_info: 1 });
+    expect(entered.data).to.deep.include({ active_title: '刮刮卡', status: 1, phase: 'ongoing', phase_status: 0, participants: 1, need_info: 1 });
     expect((entered.data as { active_time: Array<{ start: string }> }).active_time[0]?.start).to.equal('2026-03-01 11:00');
     let jwt = jwtOf(index);
 
@@ -80,14 +80,15 @@ describeLottery('lottery REST bridge', (ctx) => {
     const info = await step('/lottery/Activity/info');
     expect(info.status).to.equal(200);
     const prizes = await step('/lottery/Activity/prize');
+    expect(prizes.status).to.equal(1);
     expect(prizes.data).to.deep.equal([{ prize_id: 0, type: 'physical', sum: 5, name: '自行车', money: '0.00', max: '0.00', min: '0.00', img: '', info: '到店领', link: '', desc: '', chance: '100' }]);
 
     const needInfo = await step('/lottery/Activity/award', { code: a.code });
     expect(needInfo.status).to.equal(201);
     const badForm = await call('/lottery/Activity/user', jwt, { name: '王小明', tel: '13800000000' });
     expect(badForm.res.status).to.equal(400);
-    expect(badForm.json).to.include({ status: 400, reason: 'INVALID_ARGUMENT' });
-    expect((await step('/lottery/Activity/user', { name: '王小明', tel: '13800000000', address: '杭州' })).status).to.equal(200);
+    expect(badForm.json).to.include({ status: 0, code: 400, reason: 'INVALID_ARGUMENT' });
+    expect((await step('/lottery/Activity/user', { name: '王小明', tel: '13800000000', address: '杭州' })).status).to.equal(1);
 
     const win = await step('/lottery/Activity/award', { code: a.code });
     expect(win.status).to.equal(200);
@@ -140,7 +141,7 @@ describeLottery('lottery REST bridge', (ctx) => {
     for (const [i, [path, body]] of paths.entries()) {
       ctx().clock.advance(7 * MINUTE);
       const { res, json } = await call(path, jwt, body);
-      expect(json.status, path).to.be.oneOf([200, 202]);
+      expect(json.status, path).to.be.oneOf([1, 200, 202]);
       const renewed = jwtOf(res);
       expect(renewed, path).to.not.equal(jwt);
       expect(expOf(renewed), path).to.equal(startSeconds + (i + 1) * 7 * 60 + 30 * 60);
@@ -277,7 +278,8 @@ describeLottery('lottery REST bridge', (ctx) => {
     for (const path of ['/lottery/Activity/award', '/lottery/Activity/share', '/lottery/Activity/user']) {
       const res = await fetch(`${ctx().t.bridgeUrl}${path}?code=${a.code}&name=x&tel=13800000000`, { headers: { cookie: `jwt=${jwt}` } });
       expect(res.status, path).to.equal(405);
-      expect(await res.json(), path).to.include({ status: 405, reason: 'METHOD_NOT_ALLOWED' });
+      // /Activity/user answers seed 003's status 0 for a failure, the others the HTTP status.
+      expect(await res.json(), path).to.include({ status: path.endsWith('/user') ? 0 : 405, reason: 'METHOD_NOT_ALLOWED' });
     }
     const info = await call('/lottery/Activity/info', jwt);
     expect((info.json.data as { user: Record<string, unknown> }).user).to.include({ plays: 0, shares: 0, wins: 0, has_info: 0 });
@@ -303,11 +305,80 @@ describeLottery('lottery REST bridge', (ctx) => {
     expect(victimRow.map((r: { openid: string }) => r.openid)).to.include(victim);
     expect(JSON.stringify(await ctx().t.app.db.knex('ims_scratch_person_prize').where({ aid: a.activityId }).select('openid', 'secret'))).to.contain(secret);
   });
+
+  // ---- issue 14 item 4: drop-in ------------------------------------------------------------
+
+  it('old links open a legacy activity by its numeric id as well as by its code', async () => {
+    const a = await save(ctx(), { prizes: [prize({ sum: 5, chance: '100' })] });
+    const byId = await fetch(indexUrl(String(a.activityId), newOpenid()));
+    expect(byId.status).to.equal(200);
+    expect(((await byId.json()) as Envelope).data).to.deep.include({ code: a.code });
+    const won = await call('/lottery/Activity/award', jwtOf(byId), { code: String(a.activityId) });
+    expect(won.json.status).to.equal(200);
+    expect((await fetch(`${ctx().t.bridgeUrl}/lottery/info/userlist?code=${a.activityId}`)).status).to.equal(200);
+    expect((await fetch(indexUrl('999999', newOpenid()))).status).to.equal(404);
+  });
+
+  it('status is seed 003\'s 1 usable / 0 closed, the phase a field of its own', async () => {
+    const closed = await save(ctx(), { enabled: false });
+    const later = await save(ctx(), { sessions: [{ startTime: new Date(new Date(START).getTime() + 24 * 60 * MINUTE), endTime: new Date(new Date(START).getTime() + 48 * 60 * MINUTE) }] });
+    const c = (await (await fetch(indexUrl(closed.code, newOpenid()))).json()) as Envelope;
+    expect(c.data).to.deep.include({ status: 0, phase: 'ongoing' });
+    const l = (await (await fetch(indexUrl(later.code, newOpenid()))).json()) as Envelope;
+    expect(l.data).to.deep.include({ status: 1, phase: 'not_started', phase_status: -1 });
+  });
+
+  it('/Activity/add saves a legacy activity with a lottery.admin token; a random red packet below min is refused', async () => {
+    const { token: admin } = await ctx().t.clientsWithScopes(['lottery.admin']);
+    const auth = { authorization: `Bearer ${admin}` };
+    const legacy = {
+      active_title: '大转盘',
+      active_type: '1',
+      template: '11',
+      virtual: '5',
+      active_time: JSON.stringify([{ start: '2026-03-01 11:00', end: '2026-03-02 23:59' }]),
+      prize: '[{"type":"physical","sum":"3","name":"自行车","chance":"10",},{"type":"red","sum":"0","name":"红包","money":"10","min":"1","max":"5","chance":"20"}]',
+      tips: JSON.stringify({ no_award: '再来' }),
+      max_eplay: '3',
+      status: '1',
+    };
+    expect((await call('/lottery/Activity/add', undefined, legacy)).res.status).to.equal(401);
+    const get = await fetch(`${ctx().t.bridgeUrl}/lottery/Activity/add?${new URLSearchParams(legacy).toString()}`, { headers: auth });
+    expect(get.status).to.equal(405);
+    const saved = await call('/lottery/Activity/add', undefined, legacy, auth);
+    expect(saved.json.status).to.equal(200);
+    const { id, code } = saved.json.data as { id: number; code: string };
+    const entered = (await (await fetch(indexUrl(code, newOpenid()))).json()) as Envelope;
+    expect(entered.data).to.deep.include({ active_title: '大转盘', template: 11, status: 1, participants: 6 });
+    expect((entered.data as { prize: unknown[] }).prize).to.have.lengthOf(2);
+    const poor = await call('/lottery/Activity/add', undefined, { ...legacy, id: String(id), prize: '[{"type":"red","sum":"0","name":"红包","money":"0.50","min":"1","max":"5","chance":"20"}]' }, auth);
+    expect(poor.json).to.include({ status: 400, reason: 'INVALID_ARGUMENT' });
+    expect(poor.json.msg).to.match(/^activity\.prizes\[0\]\.money:/);
+    const img = await fetch(`${ctx().t.bridgeUrl}/lottery/img/add`, { method: 'POST' });
+    expect(img.status).to.equal(501);
+    expect(await img.json()).to.include({ status: false });
+  });
+
+  it('an emoji for a utf8mb3 legacy column is 400 naming the field, not 500', async function () {
+    if (ctx().t.store !== 'mysql+redlock') this.skip();
+    const knex = ctx().t.app.db.knex;
+    await knex.raw('ALTER TABLE ims_scratch_person MODIFY nickname VARCHAR(64) CHARACTER SET utf8mb3 NOT NULL DEFAULT \'\'');
+    try {
+      const a = await save(ctx());
+      const res = await fetch(indexUrl(a.code, newOpenid(), `&nickname=${encodeURIComponent('小明😀')}`));
+      expect(res.status).to.equal(400);
+      const body = (await res.json()) as Envelope;
+      expect(body).to.include({ status: 400, reason: 'INVALID_ARGUMENT' });
+      expect(body.msg).to.match(/^nickname:/);
+    } finally {
+      await knex.raw('ALTER TABLE ims_scratch_person MODIFY nickname VARCHAR(64) CHARACTER SET utf8mb4 NOT NULL DEFAULT \'\'');
+    }
+  });
 });
 
-describe('lottery REST bridge with HUODONG_LOTTERY_TRUST_OPENID=1 [sqlite+local]', function () {
-  it('lets a bare openid in only when the deployment says so', async () => {
-    const t = await startTestApp('sqlite+local', { env: { HUODONG_LOTTERY_TRUST_OPENID: '1' } });
+describe('lottery REST bridge with HUODONG_LOTTERY_TRUST_OPENID=1 and HUODONG_CORS_ORIGINS [sqlite+local]', function () {
+  it('lets a bare openid in only when the deployment says so, and answers CORS for the configured origin', async () => {
+    const t = await startTestApp('sqlite+local', { env: { HUODONG_LOTTERY_TRUST_OPENID: '1', HUODONG_CORS_ORIGINS: 'https://mp.example.com' } });
     const minute = Math.floor(Date.now() / MINUTE) * MINUTE;
     try {
       const saved = await t.clients.lottery.saveActivity({
@@ -324,6 +395,18 @@ describe('lottery REST bridge with HUODONG_LOTTERY_TRUST_OPENID=1 [sqlite+local]
       const res = await fetch(`${t.bridgeUrl}${ENTRY_PATH}?code=${saved.activity?.code ?? ''}&openid=${newOpenid()}`);
       expect(res.status).to.equal(200);
       jwtOf(res);
+      // CORS with credentials for the configured front end only (HUODONG_CORS_ORIGINS).
+      const preflight = await fetch(`${t.bridgeUrl}/lottery/Activity/award`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://mp.example.com', 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.status).to.equal(204);
+      expect(preflight.headers.get('access-control-allow-origin')).to.equal('https://mp.example.com');
+      expect(preflight.headers.get('access-control-allow-credentials')).to.equal('true');
+      const info = await fetch(`${t.bridgeUrl}/lottery/info/userlist?code=${saved.activity?.code ?? ''}`, { headers: { origin: 'https://mp.example.com' } });
+      expect(info.headers.get('access-control-allow-origin')).to.equal('https://mp.example.com');
+      const foreign = await fetch(`${t.bridgeUrl}/lottery/info/userlist?code=${saved.activity?.code ?? ''}`, { headers: { origin: 'https://evil.example' } });
+      expect(foreign.headers.get('access-control-allow-origin')).to.equal(null);
     } finally {
       await t.stop();
     }

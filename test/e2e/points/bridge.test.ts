@@ -38,10 +38,10 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     expect([p.totalRemaining, p.exchangeLimit]).to.deep.equal([2, 'week']);
     expect((await call(app, 'getPrizeById', { id: p.prizeId })).body.result).to.include({ title: '保温杯', type: 'goods' });
 
-    const credited = await call(app, 'changePoints', { openId, faceValue: 100, changeType: 'sign', desc: '签到' }, app.token, true);
+    const credited = await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: 100, changeType: 'sign', desc: '签到' }, app.token, true);
     expect(credited.body).to.include({ code: 0, msg: 'success' });
     expect(credited.body.result).to.include({ changeStatus: 1, userRemainingPoints: 100, type: 'sign' });
-    const debited = await call(app, 'changePoints', { openId, faceValue: -10, changeType: 'other' });
+    const debited = await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: -10, changeType: 'other' });
     expect(debited.body.result).to.include({ changeStatus: 2, userRemainingPoints: 90 });
 
     const noAddress = await call(app, 'exchangePrize', { openId, prizeId: p.prizeId, userName: '李四', telNumber: '139' });
@@ -56,7 +56,7 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     expect(again.body.reason).to.equal('EXCHANGE_LIMIT_REACHED');
 
     const pts = await call(app, 'getUserPoints', { openId });
-    expect(pts.body.result).to.deep.include({ points: 30, expiredPointsInfo: null });
+    expect(pts.body.result).to.deep.include({ points: 30, expiredPointsInfo: { faceValue: 0, expiredTime: '' } });
     const records = (await call(app, 'changeRecord', { openId, type: 'exchange' })).body.result as { list: Array<Record<string, unknown>> };
     expect(records.list).to.have.lengthOf(1);
     expect(records.list[0]).to.deep.include({ changeStatus: 2, faceValue: 60, type: 'exchange', userRemainingPoints: 30 });
@@ -114,7 +114,7 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     });
     expect(saved.body.code).to.equal(0);
     const task = saved.body.result as { taskId: string; cycle: { type: string; day: number } };
-    expect(task.cycle).to.deep.include({ type: 'monthDay', day: 31 });
+    expect(task.cycle).to.deep.include({ type: '每月X', day: 31 });
     expect((await call(app, 'getTaskById', { id: task.taskId })).body.result).to.include({ title: '充值500元', total: 500 });
 
     const early = await call(app, 'setUserTaskStatus', { openId, taskId: task.taskId, completeNum: 350, status: 0 });
@@ -143,7 +143,7 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     await call(app, 'savePointsRule', { ruleDetail: '1. 积分一年有效' });
     expect((await call(app, 'getPointsRule', {})).body.result).to.deep.equal({ ruleDetail: '1. 积分一年有效' });
     const openId = unique('o');
-    await call(app, 'changePoints', { openId, faceValue: 40, changeType: 'invite' });
+    await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: 40, changeType: 'invite' });
     const prize = (await call(app, 'savePrize', { faceValue: 15, title: '会员月卡', desc: '', icon: '', total: 9, type: 'virtualGoods', exchangeLimit: 'day' })).body
       .result as { prizeId: string };
     const sent = await call(app, 'send_prize', { openId, prizeId: prize.prizeId, faceValue: 15 });
@@ -167,7 +167,7 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
       expect(rule?.sourceExpiries).to.deep.equal(expiries);
       // and a sign credit still expires 7 days after it is granted
       const before = Date.now();
-      const credited = await call(app, 'changePoints', { openId: unique('o'), faceValue: 5, changeType: 'sign' });
+      const credited = await call(app, 'changePoints', { requestId: unique('r'), openId: unique('o'), faceValue: 5, changeType: 'sign' });
       const expiredTime = (credited.body.result as { expiredTime: string | null }).expiredTime;
       expect(expiredTime, 'a sign credit expires').to.be.a('string');
       const week = 7 * 86_400_000;
@@ -180,11 +180,11 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
   it('changePoints refuses a faceValue whose sign contradicts changeStatus, writing nothing', async () => {
     const app = ctx();
     const openId = unique('o');
-    await call(app, 'changePoints', { openId, faceValue: 100, changeType: 'other' });
+    await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: 100, changeType: 'other' });
     const records = async (): Promise<number> =>
       ((await call(app, 'changeRecord', { openId, type: 'task' })).body.result as { list: unknown[] }).list.length;
     for (const form of [false, true]) {
-      const r = await call(app, 'changePoints', { openId, faceValue: -50, changeStatus: 1, changeType: 'other' }, app.token, form);
+      const r = await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: -50, changeStatus: 1, changeType: 'other' }, app.token, form);
       expect(r.status).to.equal(400);
       expect(r.body).to.include({ result: null, code: 3, reason: 'INVALID_ARGUMENT' });
       expect(r.body.msg).to.match(/^faceValue/);
@@ -194,10 +194,10 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     // the consistent forms still work: a minus sign alone, changeStatus 2 with or without it, changeStatus 1
     const debits = [{ faceValue: -10 }, { faceValue: 10, changeStatus: 2 }, { faceValue: -10, changeStatus: '2' }];
     for (const d of debits) {
-      const r = await call(app, 'changePoints', { openId, changeType: 'other', ...d });
+      const r = await call(app, 'changePoints', { requestId: unique('r'), openId, changeType: 'other', ...d });
       expect(r.body.result, JSON.stringify(d)).to.include({ changeStatus: 2, faceValue: 10 });
     }
-    const added = await call(app, 'changePoints', { openId, faceValue: 5, changeStatus: 1, changeType: 'other' });
+    const added = await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: 5, changeStatus: 1, changeType: 'other' });
     expect(added.body.result).to.include({ changeStatus: 1, faceValue: 5, userRemainingPoints: 75 });
   });
 
@@ -205,14 +205,14 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     const app = ctx();
     const openId = unique('o');
     for (const faceValue of ['1.5', 'abc', '0']) {
-      const r = await call(app, 'changePoints', { openId, faceValue, changeType: 'other' });
+      const r = await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue, changeType: 'other' });
       expect(r.status, faceValue).to.equal(400);
       expect(r.body.result).to.equal(null);
       expect(r.body.msg).to.match(/faceValue|face_value/);
     }
-    const big = await call(app, 'changePoints', { openId, faceValue: 10_000_000_000_000, changeType: 'other' });
+    const big = await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: 10_000_000_000_000, changeType: 'other' });
     expect(big.status).to.equal(400);
-    const over = await call(app, 'changePoints', { openId, faceValue: -5, changeType: 'other' });
+    const over = await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: -5, changeType: 'other' });
     expect([over.status, over.body.reason]).to.deep.equal([400, 'INSUFFICIENT_POINTS']);
     expect((await call(app, 'getPrizeById', { id: 'nope' })).status).to.equal(404);
     expect((await call(app, 'changeRecord', { openId, type: 'bogus' })).status).to.equal(400);
@@ -221,5 +221,56 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     const denied = await call(app, 'savePrize', { faceValue: 1, title: 'x', total: 1, type: 'goods', exchangeLimit: 'day' }, token);
     expect([denied.status, denied.body.reason]).to.deep.equal([403, 'SCOPE_MISSING']);
     expect((await call(app, 'getUserPoints', { openId }, 'hd_forged')).status).to.equal(401);
+  });
+
+  // ---- issue 14 item 5: drop-in ------------------------------------------------------------
+
+  it('speaks the legacy centre: Chinese texts, seed field names, cycle words as sent, expiredPointsInfo an object', async () => {
+    const app = ctx();
+    const openId = unique('o');
+    const prize = (await call(app, 'savePrize', { faceValue: 10, title: '保温杯', desc: '', icon: '', total: 5, type: 'goods', exchangeLimit: 'once' })).body.result as { prizeId: string };
+    expect((await call(app, 'getUserPoints', { openId })).body.result).to.deep.include({ expiredPointsInfo: { faceValue: 0, expiredTime: '' } });
+    await call(app, 'changePoints', { requestId: unique('r'), openId, faceValue: 50, changeType: 'inviting', desc: '邀请' });
+    await call(app, 'exchangePrize', { requestId: unique('x'), openId, prizeId: prize.prizeId, address: '北京', userName: '李四', telNumber: '139' });
+    const records = (await call(app, 'changeRecord', { openId, type: 'task' })).body.result as { list: Array<Record<string, unknown>> };
+    const exchange = records.list.find((r) => r.type === 'exchange');
+    expect(exchange).to.deep.include({ desc: '兑换奖励: 保温杯', changeSource: 'exchange', isExpired: false });
+    expect(records.list.find((r) => r.type !== 'exchange')).to.deep.include({ changeSource: 'inviting', isExpired: false });
+    for (const word of ['每天', '每周X', '每月X']) {
+      const saved = await call(app, 'saveTask', {
+        taskId: unique('t'), type: 'cyclicTask', cycle: { title: word, type: word, day: 1 }, title: 't', desc: '',
+        btnTitle: 'b', btnType: 'route', path: '/p', faceValue: 1, total: 1,
+      });
+      expect((saved.body.result as { cycle: { type: string } }).cycle.type, word).to.equal(word);
+    }
+  });
+
+  it('setUserTaskStatus without completeNum keeps the stored progress; savePrize without total is refused', async () => {
+    const app = ctx();
+    const openId = unique('o');
+    const task = (await call(app, 'saveTask', {
+      taskId: unique('t'), type: 'permanentTask', title: '充值', desc: '', btnTitle: 'b', btnType: 'route', path: '/p', faceValue: 5, total: 10, taskModel: 'progress',
+    })).body.result as { taskId: string };
+    await call(app, 'setUserTaskStatus', { openId, taskId: task.taskId, completeNum: 7, status: 1 });
+    const kept = await call(app, 'setUserTaskStatus', { openId, taskId: task.taskId, status: 1 });
+    expect(kept.body.code).to.equal(0);
+    const tasks = (await call(app, 'getTasksList', { openId })).body.result as { permanentTask: Array<{ taskId: string; currentTotal: number }> };
+    expect(tasks.permanentTask.find((t) => t.taskId === task.taskId)?.currentTotal).to.equal(7);
+    const noTotal = await call(app, 'savePrize', { faceValue: 10, title: '无库存', desc: '', icon: '', type: 'goods', exchangeLimit: 'day' });
+    expect(noTotal.status).to.equal(400);
+    expect(noTotal.body.msg).to.match(/^total:/);
+  });
+
+  it('changePoints without a key is refused, so a retry never credits twice', async () => {
+    const app = ctx();
+    const openId = unique('o');
+    for (let i = 0; i < 2; i += 1) {
+      const keyless = await call(app, 'changePoints', { openId, faceValue: 10, changeType: 'other' });
+      expect(keyless.status).to.equal(400);
+      expect(keyless.body.msg).to.match(/^requestId:/);
+    }
+    const requestId = unique('r');
+    for (let i = 0; i < 2; i += 1) await call(app, 'changePoints', { requestId, openId, faceValue: 10, changeType: 'other' });
+    expect((await call(app, 'getUserPoints', { openId })).body.result).to.deep.include({ points: 10 });
   });
 });
