@@ -700,16 +700,7 @@ export class PointsStore {
    * `found` is how many lots the walk passed (0: nothing due after `after`).
    */
   async expireDueChunk(now: number, runDate: string, after: ExpiryCursor | undefined, limit: number): Promise<ExpiredChunk> {
-    const q = this.knex(T.lots)
-      .select('id', 'open_id', 'expires_at')
-      .where('expires_at', '<=', now)
-      .where('remaining', '>', 0)
-      .orderBy('expires_at')
-      .orderBy('id')
-      .limit(limit);
-    // The range keeps to the index on expires_at; the OR only filters the rows of that instant.
-    if (after !== undefined) q.where('expires_at', '>=', after.expiresAt).where((w) => w.where('expires_at', '>', after.expiresAt).orWhere('id', '>', after.id));
-    const due = (await q) as Array<{ id: Num; open_id: string; expires_at: Num }>;
+    const due = await this.dueAfter(now, after, limit);
     const last = due[due.length - 1];
     if (last === undefined) return { found: 0, lots: 0, points: 0n, cursor: after };
     const cursor = { expiresAt: num(last.expires_at), id: String(last.id) };
@@ -788,6 +779,27 @@ export class PointsStore {
       return { lots: lotRows.length, points };
     });
     return { found: due.length, lots, points, cursor };
+  }
+
+  /**
+   * The next due lots after the cursor in (expires_at, id) order, walking the index on
+   * expires_at (whose entries carry the id): first the rest of the cursor's instant, by
+   * equality on expires_at and a range on id, then the later instants. One range over
+   * "(expires_at, id) > cursor" would restart at the instant's first entry every chunk, and
+   * lots granted together expire together (a million at one instant is normal).
+   */
+  private async dueAfter(now: number, after: ExpiryCursor | undefined, limit: number): Promise<Array<{ id: Num; open_id: string; expires_at: Num }>> {
+    const walk = (): Knex.QueryBuilder =>
+      this.knex(T.lots).select('id', 'open_id', 'expires_at').where('remaining', '>', 0).orderBy('expires_at').orderBy('id').limit(limit);
+    type Due = Array<{ id: Num; open_id: string; expires_at: Num }>;
+    if (after === undefined) return (await walk().where('expires_at', '<=', now)) as Due;
+    const same = (await walk().where('expires_at', after.expiresAt).where('id', '>', after.id)) as Due;
+    if (same.length >= limit) return same;
+    const later = (await walk()
+      .where('expires_at', '>', after.expiresAt)
+      .where('expires_at', '<=', now)
+      .limit(limit - same.length)) as Due;
+    return [...same, ...later];
   }
 
   /** Adds a call's working time to the day's run. */
