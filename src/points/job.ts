@@ -29,6 +29,8 @@ export interface JobResult {
 
 /** Lots per expiry transaction: large enough for set-based statements, small enough to keep locks short. */
 const CHUNK = 1_000;
+/** Chunks written at once: one core's worth of SQL while the walk and the other chunk run. */
+const PARALLEL_CHUNKS = 2;
 
 /**
  * Every run takes this lock: each instance's scheduler, RunDailyJob and the bridge's timedTask.
@@ -170,19 +172,39 @@ export class DailyJob {
     let lots = 0n;
     let points = 0n;
     if (!run.expire_done) {
+      // The walk reads ahead while up to PARALLEL_CHUNKS chunks are written: their users are
+      // disjoint or meet on the account row lock, and every chunk stands on its own.
       let cursor: ExpiryCursor | undefined;
-      for (;;) {
-        const room = batchLimit > 0 ? batchLimit - Number(lots) : this.chunkSize;
-        if (room <= 0) {
-          await worked();
-          return result(false, false, lots, points, 0n);
+      let walked = 0;
+      const writing: Array<Promise<{ lots: number; points: bigint }>> = [];
+      const settle = async (): Promise<void> => {
+        const done = await writing.shift();
+        if (done === undefined) return;
+        lots += BigInt(done.lots);
+        points += done.points;
+      };
+      try {
+        for (;;) {
+          const room = batchLimit > 0 ? batchLimit - walked : this.chunkSize;
+          if (room <= 0) break;
+          await this.options.beforeChunk?.();
+          const next = await this.store.walkDue(now, cursor, Math.min(room, this.chunkSize));
+          if (next.due.length === 0) break;
+          cursor = next.cursor;
+          walked += next.due.length;
+          const chunk = this.store.expireLots(now, runDate, next.due);
+          chunk.catch(() => undefined); // awaited below, in order
+          writing.push(chunk);
+          if (writing.length >= PARALLEL_CHUNKS) await settle();
         }
-        await this.options.beforeChunk?.();
-        const chunk = await this.store.expireDueChunk(now, runDate, cursor, Math.min(room, this.chunkSize));
-        if (chunk.found === 0) break;
-        cursor = chunk.cursor;
-        lots += BigInt(chunk.lots);
-        points += chunk.points;
+        while (writing.length > 0) await settle();
+      } finally {
+        // A chunk failed: let the others end before the error goes up (none left floating).
+        await Promise.allSettled(writing);
+      }
+      if (batchLimit > 0 && walked >= batchLimit) {
+        await worked();
+        return result(false, false, lots, points, 0n);
       }
       await this.store.markJob(runDate, { expire_done: true });
     }

@@ -125,13 +125,11 @@ export interface ExpiryCursor {
   readonly id: string;
 }
 
-export interface ExpiredChunk {
-  /** Due lots the walk passed (0: none left after the cursor). */
-  readonly found: number;
-  /** Lots this chunk expired, and their points. */
-  readonly lots: number;
-  readonly points: bigint;
-  readonly cursor: ExpiryCursor | undefined;
+/** A lot the daily job's walk found due. */
+export interface DueLot {
+  readonly id: Num;
+  readonly open_id: string;
+  readonly expires_at: Num;
 }
 
 /** Rows per multi-row INSERT: under SQLite's and MySQL's bound-parameter limits. */
@@ -712,33 +710,22 @@ export class PointsStore {
   }
 
   /**
-   * Expires the next chunk of due lots (remaining > 0, expires_at <= now) after `after` in
-   * (expires_at, id) order, in one transaction: every lot's expiredTask change record (the
-   * same record per lot as a debit writes: face value, the user's unexpired balance after it,
-   * the origin's change id, dedupe key `expire:<lot id>`), its draw, the lots zeroed, the
-   * accounts debited and the day's counts. A chunk commits whole or not at all, so a run
-   * interrupted anywhere carries on with the lots still due; a lot expired already is skipped.
-   * `found` is how many lots the walk passed (0: nothing due after `after`).
+   * Expires the given due lots (a chunk of walkDue) in one transaction: every lot's
+   * expiredTask change record (the same record per lot as one lot at a time wrote: face value,
+   * the user's unexpired balance after it, the origin's change id, dedupe key
+   * `expire:<lot id>`), its draw, the lots zeroed, the accounts debited and the day's counts.
+   * A chunk commits whole or not at all, so a run interrupted anywhere carries on with the lots
+   * still due; a lot no longer due (spent or expired meanwhile) is skipped.
    */
-  async expireDueChunk(now: number, runDate: string, after: ExpiryCursor | undefined, limit: number): Promise<ExpiredChunk> {
-    const q = this.knex(T.lots)
-      .select('id', 'open_id', 'expires_at')
-      .where('expires_at', '<=', now)
-      .where('remaining', '>', 0)
-      .orderBy('expires_at')
-      .orderBy('id')
-      .limit(limit);
-    // The range keeps to the index on expires_at; the OR only filters the rows of that instant.
-    if (after !== undefined) q.where('expires_at', '>=', after.expiresAt).where((w) => w.where('expires_at', '>', after.expiresAt).orWhere('id', '>', after.id));
-    const due = (await q) as Array<{ id: Num; open_id: string; expires_at: Num }>;
-    const last = due[due.length - 1];
-    if (last === undefined) return { found: 0, lots: 0, points: 0n, cursor: after };
-    const cursor = { expiresAt: num(last.expires_at), id: String(last.id) };
+  async expireLots(now: number, runDate: string, due: readonly DueLot[]): Promise<{ lots: number; points: bigint }> {
+    if (due.length === 0) return { lots: 0, points: 0n };
     const users = [...new Set(due.map((d) => d.open_id))].sort();
-    const { lots, points } = await this.tx(async (trx) => {
+    return this.tx(async (trx) => {
       // Accounts first, like every other writer of these users' lots: with them held no
-      // debit can move a lot of the chunk, and the reads below see every earlier writer.
-      await trx(T.accounts).whereIn('open_id', users).update({ updated_at: now });
+      // debit can move a lot of the chunk, and the reads below see every earlier writer. A
+      // locking read, not a write: the balance UPDATE below writes them once. (SQLite has one
+      // writer at a time anyway.)
+      if (this.procedures) await trx(T.accounts).select('open_id').whereIn('open_id', users).forUpdate();
       const lotRows = (await trx(T.lots)
         .select('id', 'open_id', 'remaining', 'record_id')
         .whereIn('id', due.map((d) => d.id))
@@ -767,7 +754,7 @@ export class PointsStore {
       const cases = [...expiredBy.values()].map((v) => `WHEN ? THEN ${v.toString()}`).join(' ');
       await trx(T.accounts)
         .whereIn('open_id', [...expiredBy.keys()])
-        .update({ balance: trx.raw(`balance - CASE open_id ${cases} END`, [...expiredBy.keys()]) });
+        .update({ balance: trx.raw(`balance - CASE open_id ${cases} END`, [...expiredBy.keys()]), updated_at: now });
       const records = lotRows.map((l) =>
         changeFields(
           {
@@ -808,7 +795,32 @@ export class PointsStore {
         });
       return { lots: lotRows.length, points };
     });
-    return { found: due.length, lots, points, cursor };
+  }
+
+  /**
+   * The next due lots (remaining > 0, expires_at <= now) after the cursor in (expires_at, id) order, walking the index on
+   * expires_at (whose entries carry the id): first the rest of the cursor's instant, by
+   * equality on expires_at and a range on id, then the later instants. One range over
+   * "(expires_at, id) > cursor" would restart at the instant's first entry every chunk, and
+   * lots granted together expire together (a million at one instant is normal).
+   */
+  async walkDue(now: number, after: ExpiryCursor | undefined, limit: number): Promise<{ due: DueLot[]; cursor: ExpiryCursor | undefined }> {
+    const walk = (): Knex.QueryBuilder =>
+      this.knex(T.lots).select('id', 'open_id', 'expires_at').where('remaining', '>', 0).orderBy('expires_at').orderBy('id').limit(limit);
+    let due: DueLot[];
+    if (after === undefined) due = (await walk().where('expires_at', '<=', now)) as DueLot[];
+    else {
+      due = (await walk().where('expires_at', after.expiresAt).where('id', '>', after.id)) as DueLot[];
+      if (due.length < limit) {
+        const later = (await walk()
+          .where('expires_at', '>', after.expiresAt)
+          .where('expires_at', '<=', now)
+          .limit(limit - due.length)) as DueLot[];
+        due = [...due, ...later];
+      }
+    }
+    const last = due[due.length - 1];
+    return { due, cursor: last === undefined ? after : { expiresAt: num(last.expires_at), id: String(last.id) } };
   }
 
   /** Adds a call's working time to the day's run. */
