@@ -55,6 +55,11 @@ const COMMAND_TIMEOUT_MS = 400;
 /** After a Redis failure the breaker skips Redis this long, doubling up to the maximum while it stays down. */
 const BREAKER_MIN_MS = 500;
 const BREAKER_MAX_MS = 5_000;
+/**
+ * How long a caller waits for its lock's release. A release that takes longer (Redis dying under
+ * it) goes on in the background: the lock expires by its TTL anyway, and the database kept us safe.
+ */
+const RELEASE_WAIT_MS = 100;
 /** At most one Redis error line per client per this period; the rest are counted into the next. */
 const ERROR_LOG_EVERY_MS = 10_000;
 
@@ -223,6 +228,13 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
   const everReady = new Set<Redis>();
   for (const client of clients) client.on('ready', () => everReady.add(client));
   const knownDown = (): boolean => clients.filter((c) => everReady.has(c) && c.status !== 'ready').length > clients.length - quorum;
+  // A connection that closes (Redis shut down or crashed) opens the breaker at once, before any
+  // caller's command has to time out against it.
+  for (const client of clients) {
+    client.on('close', () => {
+      if (knownDown()) breaker.trip(new Error('Redis connection closed'));
+    });
+  }
   // One waiter per key polls Redis; the others queue here, in arrival order.
   const queue = new KeyedQueue();
 
@@ -266,10 +278,14 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
         } finally {
           renewal?.stop();
           // A lock that expired or whose Redis vanished needs no release; the DB kept us safe.
-          if (!breaker.open) {
-            await (renewal?.current() ?? lock).release().catch(async (err: unknown) => {
-              if (!(await isContention(err))) breaker.trip(err);
-            });
+          if (!breaker.open && !knownDown()) {
+            const released = (renewal?.current() ?? lock).release().then(
+              () => undefined,
+              async (err: unknown) => {
+                if (!(await isContention(err))) breaker.trip(err);
+              },
+            );
+            await settledWithin(released, RELEASE_WAIT_MS);
           }
         }
       } finally {
@@ -321,6 +337,16 @@ async function isContention(err: unknown): Promise<boolean> {
   const stats = await Promise.all(err.attempts);
   const against = stats.flatMap((s) => [...s.votesAgainst.values()]);
   return against.length > 0 && against.every((e) => e instanceof ResourceLockedError);
+}
+
+/** Waits for `work` at most `ms`; past that, `work` goes on unawaited (it never rejects). */
+function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([work, cap]).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {
