@@ -133,6 +133,7 @@ class Breaker {
   private backoffMs = BREAKER_MIN_MS;
   private probe: NodeJS.Timeout | undefined;
   private opened = false;
+  private readonly onTrip = new Set<(err: unknown) => void>();
 
   constructor(
     private readonly ping: () => Promise<boolean>,
@@ -143,9 +144,17 @@ class Breaker {
     return this.opened;
   }
 
+  /** Calls `listener` at the next trip; the returned function forgets it. */
+  whenTripped(listener: (err: unknown) => void): () => void {
+    this.onTrip.add(listener);
+    return () => this.onTrip.delete(listener);
+  }
+
   trip(err: unknown): void {
     if (this.opened) return;
     this.opened = true;
+    for (const listener of this.onTrip) listener(err);
+    this.onTrip.clear();
     this.openUntil = Date.now() + this.backoffMs;
     this.logger?.warn({ err, backoffMs: this.backoffMs }, 'lock service (Redis) failed: locked calls go on without it where the database guards them');
     this.schedule();
@@ -238,11 +247,38 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
   // One waiter per key polls Redis; the others queue here, in arrival order.
   const queue = new KeyedQueue();
 
+  // Redlock's own attempt has no time limit of its own: a command in flight when Redis dies
+  // waits for ioredis's reconnects (seen: 0.6-1 s). Give up on it after COMMAND_TIMEOUT_MS, or
+  // at once when the breaker trips meanwhile; a lock it still gets later is released unused.
+  const boundedAcquire = (resource: string, ttl: number): Promise<Lock> =>
+    new Promise<Lock>((resolve, reject) => {
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        forget();
+        return true;
+      };
+      const giveUp = (err: unknown): void => {
+        if (finish()) reject(err);
+      };
+      const timer = setTimeout(() => giveUp(new Error(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
+      const forget = breaker.whenTripped((err) => giveUp(err));
+      redlock.acquire([resource], ttl).then(
+        (lock) => {
+          if (finish()) resolve(lock);
+          else lock.release().catch(() => undefined);
+        },
+        (err: unknown) => giveUp(err),
+      );
+    });
+
   const acquire = async (resource: string, ttl: number, deadline: number, options: LockOptions): Promise<Lock> => {
     for (;;) {
       if (breaker.open || knownDown()) throw new UnavailableError('the lock service');
       try {
-        return await redlock.acquire([resource], ttl);
+        return await boundedAcquire(resource, ttl);
       } catch (err) {
         if (!(await isContention(err))) {
           breaker.trip(err);
