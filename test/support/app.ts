@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClients, type Clients } from '@huodong/clients';
 import mysql from 'mysql2/promise';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, prepareStores, type App } from '../../src/app.js';
 import type { Area } from '../../src/platform/area.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { loadConfig } from '../../src/platform/config.js';
@@ -27,9 +27,9 @@ function requireEnv(name: 'MYSQL_URL' | 'REDIS_URL'): string {
 }
 
 /** Creates an empty database on the test MariaDB and returns its URL and a drop function. */
-export async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshMysqlDatabase(prefix = 'hd_test'): Promise<{ url: string; drop(): Promise<void> }> {
   const root = new URL(requireEnv('MYSQL_URL'));
-  const name = `hd_test_${randomBytes(6).toString('hex')}`;
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = await mysql.createConnection({ uri: `${root.protocol}//${root.username}:${root.password}@${root.host}/` });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
   await admin.end();
@@ -43,6 +43,88 @@ export async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promi
       await conn.end();
     },
   };
+}
+
+/**
+ * A database every migration of every area has run on, made once per process and copied for
+ * each app: migrating MariaDB takes seconds (DDL), copying its tables and routines a fraction.
+ */
+let template: Promise<string> | undefined;
+
+function adminUri(): string {
+  const root = new URL(requireEnv('MYSQL_URL'));
+  return `${root.protocol}//${root.username}:${root.password}@${root.host}/`;
+}
+
+async function templateDatabase(): Promise<string> {
+  template ??= (async () => {
+    const db = await freshMysqlDatabase('hd_tmpl');
+    const config = loadConfig({ MYSQL_URL: db.url, HUODONG_DEV: '1', LOG_LEVEL: 'silent' });
+    const stores = await prepareStores(config);
+    await stores.db.knex.destroy();
+    return new URL(db.url).pathname.slice(1);
+  })();
+  return template;
+}
+
+/**
+ * Copies the template's tables (with their rows: the migrations' bookkeeping and seeds) and
+ * routines into `to`, as SHOW CREATE has them, so indexes, collations and routine texts are
+ * exactly what the migrations made.
+ */
+async function copyDatabase(from: string, to: string): Promise<void> {
+  const conn = await mysql.createConnection({ uri: adminUri(), multipleStatements: false });
+  try {
+    const [others] = await conn.query<mysql.RowDataPacket[]>(
+      `SELECT 'view' AS kind, TABLE_NAME AS name FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?
+       UNION ALL SELECT 'trigger', TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?
+       UNION ALL SELECT 'event', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?`,
+      [from, from, from],
+    );
+    if (others.length > 0) throw new Error(`test/support/app.ts copies tables and routines only; the migrations made ${JSON.stringify(others)}`);
+    await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
+    await conn.query(`USE \`${to}\``);
+    const [tables] = await conn.query<mysql.RowDataPacket[]>(
+      "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+      [from],
+    );
+    for (const { name } of tables as Array<{ name: string }>) {
+      const [[created]] = await conn.query<mysql.RowDataPacket[]>(`SHOW CREATE TABLE \`${from}\`.\`${name}\``);
+      await conn.query(String(created?.['Create Table']));
+      await conn.query(`INSERT INTO \`${name}\` SELECT * FROM \`${from}\`.\`${name}\``);
+    }
+    const [routines] = await conn.query<mysql.RowDataPacket[]>(
+      'SELECT ROUTINE_NAME AS name, ROUTINE_TYPE AS type FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?',
+      [from],
+    );
+    for (const { name, type } of routines as Array<{ name: string; type: 'PROCEDURE' | 'FUNCTION' }>) {
+      const [[created]] = await conn.query<mysql.RowDataPacket[]>(`SHOW CREATE ${type} \`${from}\`.\`${name}\``);
+      const text = created?.[type === 'PROCEDURE' ? 'Create Procedure' : 'Create Function'];
+      if (typeof text !== 'string') throw new Error(`cannot read ${type} ${name} of the template database`);
+      await conn.query(text);
+    }
+  } finally {
+    await conn.end();
+  }
+}
+
+/** A database on the test MariaDB holding what a fresh install's migrations make, and a drop function. */
+export async function migratedMysqlDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const from = await templateDatabase();
+  const db = await freshMysqlDatabase();
+  await copyDatabase(from, new URL(db.url).pathname.slice(1));
+  return db;
+}
+
+/** Drops the template database (mocha's root hook, test/support/hooks.ts). */
+export async function dropTemplateDatabase(): Promise<void> {
+  if (template === undefined) return;
+  const name = await template.catch(() => undefined);
+  template = undefined;
+  if (name === undefined) return;
+  const conn = await mysql.createConnection({ uri: adminUri() });
+  await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  await conn.end();
 }
 
 export interface TestApp {
@@ -90,7 +172,8 @@ export async function startTestApp(store: StoreKind, options: TestAppOptions = {
   if (store === 'mysql+redlock') {
     if (options.mysqlUrl !== undefined) env.MYSQL_URL = options.mysqlUrl;
     else {
-      const db = await freshMysqlDatabase();
+      // The real areas' schema is copied from a template; other areas migrate their own.
+      const db = options.areas === undefined ? await migratedMysqlDatabase() : await freshMysqlDatabase();
       env.MYSQL_URL = db.url;
       cleanups.push(() => db.drop());
     }
