@@ -8,23 +8,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { grant, GrpcStatus } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
+import { formatLocal } from '../platform/calendar.js';
 import { badRequest, bodyOf, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 /** The legacy system ran in China; its dates are "yyyy-MM-dd HH:mm:ss" there. */
 const LEGACY_ZONE = 'Asia/Shanghai';
-const legacyFormat = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: LEGACY_ZONE,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
-
 export function legacyDate(at: Date | undefined): string {
-  return at === undefined ? '' : legacyFormat.format(at);
+  return at === undefined ? '' : formatLocal(at, LEGACY_ZONE, 'second');
 }
 
 /** extParams arrives as an object (the seed's example) or as JSON text (its table). */

@@ -3,6 +3,7 @@
  * configured zone, the prize pools of seed 003, red packet amounts. No I/O here.
  */
 import { createHash } from 'node:crypto';
+import { formatLocal, parseLocalMinute } from '../platform/calendar.js';
 import { InvalidArgumentError } from '../platform/errors.js';
 import { ActivityConfigInvalidError, AREA, PrizesLockedError } from './errors.js';
 import { encodePhpJson, parseLenientJson } from './json.js';
@@ -147,51 +148,11 @@ export const formatChance = (tenths: number): string => formatDecimal(tenths, 1)
 
 // ---- time -----------------------------------------------------------------------------------
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function partsIn(epochMs: number, timeZone: string): number[] {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  const parts = f.formatToParts(new Date(epochMs));
-  return ['year', 'month', 'day', 'hour', 'minute', 'second'].map((type) => Number(parts.find((p) => p.type === type)?.value));
-}
-
-function offsetMs(epochMs: number, timeZone: string): number {
-  const [y = 0, mo = 1, d = 1, h = 0, mi = 0, s = 0] = partsIn(epochMs, timeZone);
-  return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(epochMs / 1000) * 1000;
-}
-
-/** "2017-06-21 00:00" in the zone -> epoch ms; undefined when malformed. */
-export function parseLocalMinute(text: unknown, timeZone: string): number | undefined {
-  if (typeof text !== 'string') return undefined;
-  const m = /^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const [y, mo, d, h, mi] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return undefined;
-  const guess = Date.UTC(y, mo - 1, d, h, mi);
-  if (new Date(guess).getUTCDate() !== d) return undefined;
-  let at = guess - offsetMs(guess, timeZone);
-  const second = offsetMs(at, timeZone);
-  if (guess - second !== at) at = guess - second;
-  return at;
-}
+/** "2017-06-21 00:00" in the zone <-> epoch ms: the legacy admin's session times. */
+export { parseLocalMinute };
 
 export function formatLocalMinute(epochMs: number, timeZone: string): string {
-  const [y = 0, mo = 0, d = 0, h = 0, mi = 0] = partsIn(epochMs, timeZone);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${y}-${p(mo)}-${p(d)} ${p(h)}:${p(mi)}`;
+  return formatLocal(epochMs, timeZone, 'minute');
 }
 
 export type Phase = 'not_started' | 'ongoing' | 'between' | 'ended';

@@ -2,6 +2,7 @@
  * The task rules of seed 001 as pure functions: step lists, cycles in the configured zone,
  * grades, and the verdict of one SubmitTask. No I/O and no clock reads; callers pass time in.
  */
+import { localDayNumber } from '../platform/calendar.js';
 import { InvalidArgumentError } from '../platform/errors.js';
 import { AREA } from './errors.js';
 import { formatHundredths, parseHundredths } from './money.js';
@@ -85,19 +86,7 @@ export function valueOfCompletion(steps: readonly Step[], n: number, base: numbe
   return value;
 }
 
-const dayFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Days since 1970-01-01 of the calendar date at `ms` in `timeZone`. */
-export function localDayNumber(ms: number, timeZone: string): number {
-  let format = dayFormatters.get(timeZone);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
-    dayFormatters.set(timeZone, format);
-  }
-  const parts = format.formatToParts(new Date(ms));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
-  return Math.floor(Date.UTC(get('year'), get('month') - 1, get('day')) / 86_400_000);
-}
+export { localDayNumber } from '../platform/calendar.js';
 
 /**
  * The cycle a moment falls in: r_ratio days (r_flag 1) or r_ratio Monday-based weeks

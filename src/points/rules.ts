@@ -4,98 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../platform/errors.js';
+import { addDays, compareDates as compare, daysInMonth, formatDate, localDate, wallTime, weekday, zonedInstant, type LocalDate } from '../platform/calendar.js';
 import { AREA } from './errors.js';
 
-/** A calendar date in some zone; month 1..12, weekday 1 (Monday) .. 7 (Sunday). */
-export interface LocalDate {
-  readonly year: number;
-  readonly month: number;
-  readonly day: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-interface WallTime extends LocalDate {
-  readonly hour: number;
-  readonly minute: number;
-  readonly second: number;
-}
-
-function wallTime(at: Date, timeZone: string): WallTime {
-  const parts: Record<string, number> = {};
-  for (const p of formatterFor(timeZone).formatToParts(at)) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  }
-  return {
-    year: parts.year ?? 0,
-    month: parts.month ?? 0,
-    day: parts.day ?? 0,
-    hour: parts.hour ?? 0,
-    minute: parts.minute ?? 0,
-    second: parts.second ?? 0,
-  };
-}
-
-/** The calendar date of an instant in the zone. */
-export function localDate(at: Date, timeZone: string): LocalDate {
-  const { year, month, day } = wallTime(at, timeZone);
-  return { year, month, day };
-}
-
-/** The instant of a wall-clock time in the zone (zones with DST: the first such instant). */
-export function zonedInstant(date: LocalDate, timeZone: string, hour = 0, minute = 0, second = 0): Date {
-  const asUtc = Date.UTC(date.year, date.month - 1, date.day, hour, minute, second);
-  let guess = asUtc;
-  for (let i = 0; i < 3; i += 1) {
-    const w = wallTime(new Date(guess), timeZone);
-    const seen = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-    const diff = asUtc - seen;
-    if (diff === 0) break;
-    guess += diff;
-  }
-  return new Date(guess);
-}
-
-export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-/** 1 = Monday .. 7 = Sunday. */
-export function weekday(date: LocalDate): number {
-  const d = new Date(Date.UTC(date.year, date.month - 1, date.day)).getUTCDay();
-  return d === 0 ? 7 : d;
-}
-
-export function addDays(date: LocalDate, days: number): LocalDate {
-  const d = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
-}
-
-function compare(a: LocalDate, b: LocalDate): number {
-  return a.year - b.year || a.month - b.month || a.day - b.day;
-}
-
-export function formatDate(date: LocalDate): string {
-  return `${String(date.year).padStart(4, '0')}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
-}
+export type { LocalDate } from '../platform/calendar.js';
+export { addDays, daysInMonth, formatDate, localDate, weekday, zonedInstant } from '../platform/calendar.js';
 
 export type CycleKind = 'day' | 'week' | 'month' | 'weekday' | 'monthDay';
 
