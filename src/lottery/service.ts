@@ -1,4 +1,5 @@
 /** The lottery's use cases; rules come from rules.ts, SQL from store.ts, time from the clock. */
+import { requireIdentifier } from '../platform/identifier.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { InvalidArgumentError } from '../platform/errors.js';
@@ -169,11 +170,7 @@ function text(field: string, value: string | undefined, max: number, required = 
 }
 
 export function validateOpenid(openid: string | undefined, field = 'openid'): string {
-  // Not trimmed: "victim " would otherwise be let in as "victim".
-  if (openid !== undefined && openid !== openid.trim()) throw bad(field, 'must not begin or end with white space');
-  const v = text(field, openid, 128, true);
-  if (/[\u0000-\u001f]/.test(v)) throw bad(field, 'must not contain control characters');
-  return v;
+  return requireIdentifier(openid, field, AREA);
 }
 
 export function validateRequestId(id: string | undefined): string {

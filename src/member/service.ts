@@ -1,4 +1,5 @@
 /** The rules of the membership system; no gRPC, no HTTP, time from the injected clock. */
+import { requireIdentifier } from '../platform/identifier.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { DomainError, IdempotencyKeyReusedError, InvalidArgumentError } from '../platform/errors.js';
@@ -57,12 +58,7 @@ function throwIfRefused(response: unknown): void {
 }
 
 export function validateUid(raw: string | undefined, field = 'uid'): string {
-  const uid = raw?.trim() ?? '';
-  if (uid === '') throw new InvalidArgumentError(field, 'is required', AREA);
-  if (uid.length > 64 || !/^[\x21-\x7e]+$/.test(uid)) {
-    throw new InvalidArgumentError(field, 'must be 1..64 printable ASCII characters', AREA);
-  }
-  return uid;
+  return requireIdentifier(raw, field, AREA, { max: 64, ascii: true });
 }
 
 export function validateKey(raw: string | undefined, field: string): string {

@@ -2,6 +2,7 @@
  * Pure rules of the points centre: calendar arithmetic in the configured zone (cycles,
  * exchange-limit periods, expiry) and input validation. No I/O; time is always passed in.
  */
+import { requireIdentifier } from '../platform/identifier.js';
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../platform/errors.js';
 import { addDays, compareDates as compare, daysInMonth, formatDate, localDate, wallTime, weekday, zonedInstant, type LocalDate } from '../platform/calendar.js';
@@ -132,7 +133,7 @@ export function requireId(raw: string | undefined, field: string): string {
 }
 
 export function requireOpenId(raw: string | undefined): string {
-  return requireText(raw, 'open_id', 128);
+  return requireIdentifier(raw, 'open_id', AREA);
 }
 
 export function requireRequestId(raw: string | undefined): string {

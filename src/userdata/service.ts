@@ -1,4 +1,5 @@
 /** The rules of per-activity user data: validation and compare-and-swap. */
+import { requireIdentifier } from '../platform/identifier.js';
 import type { Clock } from '../platform/clock.js';
 import { InvalidArgumentError } from '../platform/errors.js';
 import { AREA, CasConflictError } from './errors.js';
@@ -32,12 +33,7 @@ export function validateActid(actid: string | undefined): string {
  * 'abc ', so such an openid would read and overwrite another user's document.
  */
 export function validateOpenid(openid: string | undefined): string {
-  if (openid === undefined || openid.trim() === '') throw new InvalidArgumentError('openid', 'is required', AREA);
-  if (openid.trim() !== openid) throw new InvalidArgumentError('openid', 'must not start or end with whitespace', AREA);
-  if ([...openid].length > MAX_OPENID) {
-    throw new InvalidArgumentError('openid', `must be at most ${MAX_OPENID} characters`, AREA);
-  }
-  return openid;
+  return requireIdentifier(openid, 'openid', AREA, { max: MAX_OPENID });
 }
 
 export function validateCas(cas: string | undefined): bigint {
