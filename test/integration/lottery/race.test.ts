@@ -50,7 +50,7 @@ const cents = (money: string): number => {
 };
 
 describeLottery('LotteryService races', (ctx, store) => {
-  it(`2,000 users draw at once on a prize with stock 20 and chance 50: exactly 20 winners${store === 'mysql+redlock' ? ', Redis flushed half-way' : ''}`, async function () {
+  it(`2,000 users draw at once on a prize with stock 20 and chance 50: exactly 20 winners${store === 'mysql+redlock' ? ', Redis flushed half-way' : ''} @stress`, async function () {
     this.timeout(300_000);
     const a = await save(ctx(), { prizes: [prize({ name: '限量', sum: 20, chance: '50' })] });
     const tokens = await enterMany(ctx(), a.code, 2000);
@@ -86,7 +86,7 @@ describeLottery('LotteryService races', (ctx, store) => {
     }
   });
 
-  it('a random red packet of 100.00 (0.50..5.00) never pays out of bounds nor more than its money', async function () {
+  it('a random red packet of 100.00 (0.50..5.00) never pays out of bounds nor more than its money @stress', async function () {
     this.timeout(300_000);
     const a = await save(ctx(), {
       template: pb.Template.TEMPLATE_RED_PACKET,

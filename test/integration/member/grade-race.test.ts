@@ -51,7 +51,7 @@ for (const store of STORE_KINDS) {
     });
     after(async () => t?.stop());
 
-    it('480 users submit while the grade table changes under them; every grade matches the final table', async () => {
+    it('480 users submit while the grade table changes under them; every grade matches the final table @stress', async () => {
       const m = t.clients.member;
       await m.updateTaskConfig({ task });
       await m.updateGradeConfigs({ grades: TABLES[0] });

@@ -62,7 +62,7 @@ describeEachStore('UserDataService', (ctx) => {
     expect((await userdata.getActUserData({ ...key, actid: String(Number(key.actid) + 500_000) })).cas).to.equal('0');
   });
 
-  it('loses no update: 50 clients x 20 read-modify-write increments end at exactly 1000', async function () {
+  it('loses no update: 50 clients x 20 read-modify-write increments end at exactly 1000 @stress', async function () {
     this.timeout(180_000);
     const { userdata } = ctx().clients;
     const key = nextUser();
