@@ -6,6 +6,7 @@
  * and a few scopes) and in age, and unknown tokens have a smaller cache of their own so a flood
  * of made-up tokens neither grows memory nor evicts the real apps.
  */
+import { TtlCache } from './cache.js';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from './clock.js';
@@ -101,51 +102,6 @@ export function parseScopes(raw: string): Scope[] {
   return [...new Set(scopes)] as Scope[];
 }
 
-/**
- * A map bounded in entries and age, oldest evicted first. Keys are token hashes (64 hex
- * characters), so its size in bytes is bounded by its entry count.
- */
-class BoundedCache<V> {
-  private readonly entries = new Map<string, { readonly value: V; readonly until: number }>();
-
-  constructor(
-    private readonly max: number,
-    private readonly ttlMs: number,
-  ) {}
-
-  get(key: string, now: number): V | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.until <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.value;
-  }
-
-  set(key: string, value: V, now: number): void {
-    this.entries.delete(key);
-    while (this.entries.size >= this.max) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
-    this.entries.set(key, { value, until: now + this.ttlMs });
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
-
 export interface AppStoreOptions {
   /** Outside dev mode, apps dev mode created are refused (and deleted at start, see app.ts). */
   readonly devMode?: boolean;
@@ -154,8 +110,9 @@ export interface AppStoreOptions {
 }
 
 export class AppStore {
-  private readonly known: BoundedCache<App>;
-  private readonly unknown: BoundedCache<true>;
+  /** By token hash (64 hex characters): the entry caps bound the bytes as well. */
+  private readonly known: TtlCache<string, App>;
+  private readonly unknown: TtlCache<string, true>;
   /** Apps that live in this process only (the in-process bridge's), by token hash. */
   private readonly ephemeral = new Map<string, App>();
   private readonly devMode: boolean;
@@ -167,8 +124,8 @@ export class AppStore {
   ) {
     this.devMode = options.devMode ?? false;
     const ttl = options.cacheTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS;
-    this.known = new BoundedCache<App>(CACHE_MAX, ttl);
-    this.unknown = new BoundedCache<true>(UNKNOWN_CACHE_MAX, ttl);
+    this.known = new TtlCache<string, App>(clock, { max: CACHE_MAX, ttlMs: ttl });
+    this.unknown = new TtlCache<string, true>(clock, { max: UNKNOWN_CACHE_MAX, ttlMs: ttl });
   }
 
   /** Creates an app and returns its token; the token is not stored and cannot be shown again. */
@@ -270,18 +227,17 @@ export class AppStore {
     const hash = hashToken(token);
     const ephemeral = this.ephemeral.get(hash);
     if (ephemeral !== undefined) return ephemeral;
-    const now = this.clock.now().getTime();
-    const cached = this.known.get(hash, now);
+    const cached = this.known.get(hash);
     if (cached !== undefined) return cached;
-    if (this.unknown.get(hash, now) === undefined) {
+    if (!this.unknown.has(hash)) {
       const row = await this.knex<AppRow>(TABLE).where({ token_hash: hash }).first();
       const found = row !== undefined && timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash));
       if (found && (this.devMode || !isDevOnly(row))) {
         const app = toApp(row);
-        this.known.set(hash, app, now);
+        this.known.set(hash, app);
         return app;
       }
-      this.unknown.set(hash, true, now);
+      this.unknown.set(hash, true);
     }
     throw new UnauthenticatedError('unknown or revoked app token');
   }
