@@ -15,7 +15,7 @@ import { GrpcStatus, HuodongError } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
 import { badRequest, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
-import { legacySignatures } from '../member/bridge.js';
+import { legacyAppCacheTtls, legacySignatures } from '../member/bridge.js';
 import { parseLenientJson } from './json.js';
 import { formatLocalMinute, parseLocalMinute } from './rules.js';
 
@@ -180,7 +180,7 @@ function route(app: FastifyInstance, path: string, handler: Handler, options: Ro
 export function lotteryBridge(app: FastifyInstance, { internal, caller }: BridgeClients, config: Config): void {
   const api = internal.lottery;
   const opts = (request: FastifyRequest): { requestId: string } => ({ requestId: request.id });
-  const signatures = legacySignatures(internal);
+  const signatures = legacySignatures(internal, legacyAppCacheTtls(config));
 
   /**
    * Who may say which openid enters: a trusted front with its own Bearer token (the gRPC

@@ -43,6 +43,14 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** How often the health monitor checks the database and Redis. */
   readonly healthIntervalMs: number;
+  /** How long the bridge keeps a legacy app's signing secret; a removed or re-keyed legacy app is refused within this. */
+  readonly legacyAppCacheTtlMs: number;
+  /** How long the bridge remembers that a legacy app name is unknown; a new legacy app is accepted within this. */
+  readonly legacyAppMissCacheTtlMs: number;
+  /** How long MemberService's kill switches are cached; a switch set on another instance applies within this. */
+  readonly memberSwitchCacheTtlMs: number;
+  /** How long a lottery activity's settings are cached; the legacy admin's edits show within this. */
+  readonly lotteryCacheTtlMs: number;
 }
 
 /** The longest bearer token accepted anywhere (app tokens are 46 characters: `hd_` + 43). */
@@ -227,6 +235,10 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`HUODONG_METRICS_PORT must differ from the gRPC and HTTP ports, got "${metricsPort}"`);
   }
   const healthIntervalMs = integer('HUODONG_HEALTH_INTERVAL_MS', 5_000, 100, 600_000);
+  const legacyAppCacheTtlMs = integer('HUODONG_LEGACY_APP_CACHE_TTL_MS', 30_000, 0, 300_000);
+  const legacyAppMissCacheTtlMs = integer('HUODONG_LEGACY_APP_MISS_CACHE_TTL_MS', 5_000, 0, 300_000);
+  const memberSwitchCacheTtlMs = integer('HUODONG_MEMBER_SWITCH_CACHE_TTL_MS', 1_000, 0, 60_000);
+  const lotteryCacheTtlMs = integer('HUODONG_LOTTERY_CACHE_TTL_MS', 1_000, 0, 60_000);
   const config: Config = {
     grpcHost: text('HUODONG_GRPC_HOST') ?? '0.0.0.0',
     grpcPort,
@@ -251,6 +263,10 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: metricsFlag !== '0',
     metricsPort,
     healthIntervalMs,
+    legacyAppCacheTtlMs,
+    legacyAppMissCacheTtlMs,
+    memberSwitchCacheTtlMs,
+    lotteryCacheTtlMs,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
