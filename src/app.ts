@@ -175,6 +175,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxConnections: config.httpMaxConnections,
       config,
       ops,
+      appOf: (token) => apps.knownName(token),
     });
   }
 

@@ -9,7 +9,7 @@ import type { Area, BridgeClients } from '../platform/area.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { loggablePath, type Logger } from '../platform/logger.js';
 import { addOpsRoutes, type Ops } from '../platform/ops.js';
-import { parseForm, requireBearer } from './http.js';
+import { callerOf, parseForm, requireBearer } from './http.js';
 
 export interface Bridge {
   readonly app: FastifyInstance;
@@ -48,7 +48,13 @@ export async function startBridge(options: {
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number; readonly idleMs?: number };
   /** /metrics, /healthz, /readyz, per-route metrics and the x-request-id echo. */
   readonly ops?: Ops;
+  /**
+   * The name of the app a Bearer token belongs to, when known without a query (AppStore's
+   * knownName), for the access line; without it the line names legacy apps only.
+   */
+  readonly appOf?: (token: string) => string | undefined;
 }): Promise<Bridge> {
+  const { appOf } = options;
   const clients: BridgeClients = {
     caller: createClients({ address: options.grpcAddress }),
     internal: createClients({ address: options.grpcAddress, token: options.internalToken }),
@@ -74,11 +80,14 @@ export async function startBridge(options: {
   app.server.maxConnections = options.maxConnections ?? 1024;
   await app.register(formbody, { parser: parseForm });
   app.addHook('onResponse', async (request, reply) => {
+    const caller = callerOf(request, appOf);
     logger.info(
       {
         method: request.method,
         path: loggablePath(request.url),
         requestId: request.id,
+        app: caller.app,
+        legacyApp: caller.legacyApp,
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type CallOptions, type Clients, type member } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
-import { badRequest, bodyOf, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import { badRequest, bodyOf, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 export const SIGNATURE_WINDOW_S = 300;
 const MAX_SORT_LIMIT = 100;
@@ -232,6 +232,7 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients, 
       sig: stringParam(body, 'sig'),
       requestId: request.id,
     });
+    noteLegacyApp(request, signer.appName);
     if (admin && !signer.admin) throw forbidden('this app may not call admin routes');
     return { body, appName: signer.appName };
   };

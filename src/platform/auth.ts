@@ -133,6 +133,11 @@ class BoundedCache<V> {
     this.entries.set(key, { value, until: now + this.ttlMs });
   }
 
+  /** The value whatever its age, without evicting it (for log lines, never for decisions). */
+  peek(key: string): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
   }
@@ -284,6 +289,17 @@ export class AppStore {
       this.unknown.set(hash, true, now);
     }
     throw new UnauthenticatedError('unknown or revoked app token');
+  }
+
+  /**
+   * The name of the app a token belonged to when this instance last authenticated it, for the
+   * bridge's access log; never a query, never a decision. Undefined for a token this instance
+   * has not seen (or refused), or once its entry was evicted or cleared.
+   */
+  knownName(token: string): string | undefined {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const hash = hashToken(token);
+    return (this.ephemeral.get(hash) ?? this.known.peek(hash))?.name;
   }
 
   private clearCaches(): void {
