@@ -8,7 +8,8 @@ import { createClients } from '@huodong/clients';
 import type { Area, BridgeClients } from '../platform/area.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { loggablePath, type Logger } from '../platform/logger.js';
-import { addOpsRoutes, type Ops } from '../platform/ops.js';
+import { addOpsRoutes, OPS_PATHS, type Ops } from '../platform/ops.js';
+import type { Tracing } from '../platform/tracing.js';
 import { callerOf, parseForm, requireBearer } from './http.js';
 
 export interface Bridge {
@@ -53,11 +54,15 @@ export async function startBridge(options: {
    * knownName), for the access line; without it the line names legacy apps only.
    */
   readonly appOf?: (token: string) => string | undefined;
+  /** A span per route and per gRPC call it makes; undefined when tracing is off. */
+  readonly tracing?: Tracing;
 }): Promise<Bridge> {
-  const { appOf } = options;
+  const { tracing, appOf } = options;
+  // With tracing on, every call carries the active route span's context (traceparent).
+  const channelOptions = tracing === undefined ? {} : { channelOptions: { interceptors: [tracing.clientInterceptor] } };
   const clients: BridgeClients = {
-    caller: createClients({ address: options.grpcAddress }),
-    internal: createClients({ address: options.grpcAddress, token: options.internalToken }),
+    caller: createClients({ address: options.grpcAddress, ...channelOptions }),
+    internal: createClients({ address: options.grpcAddress, token: options.internalToken, ...channelOptions }),
   };
   const logger = options.logger.child({ component: 'bridge' });
   const loggerInstance: FastifyBaseLogger = logger;
@@ -79,6 +84,13 @@ export async function startBridge(options: {
   });
   app.server.maxConnections = options.maxConnections ?? 1024;
   await app.register(formbody, { parser: parseForm });
+  tracing?.instrumentBridge(app, {
+    skip: OPS_PATHS,
+    attributesAtEnd(request) {
+      const caller = callerOf(request, appOf);
+      return { 'huodong.app': caller.app, 'huodong.legacy_app': caller.legacyApp };
+    },
+  });
   app.addHook('onResponse', async (request, reply) => {
     const caller = callerOf(request, appOf);
     logger.info(

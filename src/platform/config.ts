@@ -51,6 +51,11 @@ export interface Config {
   readonly memberSwitchCacheTtlMs: number;
   /** How long a lottery activity's settings are cached; the legacy admin's edits show within this. */
   readonly lotteryCacheTtlMs: number;
+  // ---- tracing (OpenTelemetry) ----
+  /** Where spans go (OTLP over HTTP); undefined: tracing is off and nothing of it is loaded. */
+  readonly otlpTracesUrl: string | undefined;
+  /** The service.name of every span (OTEL_SERVICE_NAME). */
+  readonly serviceName: string;
 }
 
 /** The longest bearer token accepted anywhere (app tokens are 46 characters: `hd_` + 43). */
@@ -239,6 +244,19 @@ export function loadConfig(env: Env = process.env): Config {
   const legacyAppMissCacheTtlMs = integer('HUODONG_LEGACY_APP_MISS_CACHE_TTL_MS', 5_000, 0, 300_000);
   const memberSwitchCacheTtlMs = integer('HUODONG_MEMBER_SWITCH_CACHE_TTL_MS', 1_000, 0, 60_000);
   const lotteryCacheTtlMs = integer('HUODONG_LOTTERY_CACHE_TTL_MS', 1_000, 0, 60_000);
+
+  // ---- tracing: the OpenTelemetry variables, read as OpenTelemetry's SDKs read them ----
+  const otlpEndpoint = text('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const otlpTracesEndpoint = text('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (otlpEndpoint !== undefined) url('OTEL_EXPORTER_OTLP_ENDPOINT', otlpEndpoint, ['http:', 'https:']);
+  if (otlpTracesEndpoint !== undefined) url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', otlpTracesEndpoint, ['http:', 'https:']);
+  // The signal's own URL is used as given; the base endpoint gets the traces path appended.
+  const otlpTracesUrl = otlpTracesEndpoint ?? (otlpEndpoint === undefined ? undefined : `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`);
+  const otlpProtocol = text('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? text('OTEL_EXPORTER_OTLP_PROTOCOL');
+  if (otlpTracesUrl !== undefined && otlpProtocol !== undefined && otlpProtocol !== 'http/json' && otlpProtocol !== 'http/protobuf') {
+    problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL must be http/json or http/protobuf (spans are sent as OTLP over HTTP), got "${otlpProtocol}"`);
+  }
+  const serviceName = text('OTEL_SERVICE_NAME') ?? 'huodong';
   const config: Config = {
     grpcHost: text('HUODONG_GRPC_HOST') ?? '0.0.0.0',
     grpcPort,
@@ -267,6 +285,8 @@ export function loadConfig(env: Env = process.env): Config {
     legacyAppMissCacheTtlMs,
     memberSwitchCacheTtlMs,
     lotteryCacheTtlMs,
+    otlpTracesUrl,
+    serviceName,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -163,4 +163,20 @@ describe('config', () => {
     // the bridge off frees its port
     expect(loadConfig({ HUODONG_METRICS_PORT: '8080', HUODONG_HTTP_PORT: '-1' }).metricsPort).to.equal(8080);
   });
+
+  it('refuses a bad OTLP endpoint or protocol, naming the variable', () => {
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).to.deep.equal(['OTEL_EXPORTER_OTLP_ENDPOINT is not a valid URL']);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' })).to.deep.equal([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must use http: or https:, got "grpc:"',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector' })).to.deep.equal(['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not a valid URL']);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })[0]).to.match(
+      /^OTEL_EXPORTER_OTLP_PROTOCOL must be http\/json or http\/protobuf/,
+    );
+    // without an endpoint the protocol is not ours to judge
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).otlpTracesUrl).to.equal(undefined);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).otlpTracesUrl).to.equal(
+      'https://collector:4318/v1/traces',
+    );
+  });
 });
