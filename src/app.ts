@@ -18,6 +18,7 @@ import { startOpsServer, type Ops, type OpsServer } from './platform/ops.js';
 import { syncRoutines, verifyRoutines, type Routine, type RoutineDrift } from './platform/routines.js';
 import { ALL_SCOPES } from './platform/scopes.js';
 import { startGrpcServer, type GrpcServer } from './platform/server.js';
+import { startTracing, type Tracing } from './platform/tracing.js';
 
 export interface App {
   readonly config: Config;
@@ -33,6 +34,8 @@ export interface App {
   readonly health: HealthMonitor;
   /** The ops server on HUODONG_METRICS_PORT, when set. */
   readonly opsServer: OpsServer | undefined;
+  /** Spans (OpenTelemetry) when an OTLP endpoint is set, else undefined. */
+  readonly tracing: Tracing | undefined;
   /** The dev app's token when dev mode generated one (printed once at start). */
   readonly devToken: string | undefined;
   stop(): Promise<void>;
@@ -42,6 +45,11 @@ export interface AppOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly areas?: readonly Area[];
+  /**
+   * Tracing to use instead of the one the config asks for (tests: an in-memory exporter). The
+   * caller owns it: app.stop() does not shut it down.
+   */
+  readonly tracing?: Tracing;
 }
 
 export function allMigrations(areas: readonly Area[] = allAreas): Migration[] {
@@ -105,10 +113,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const areas = options.areas ?? allAreas;
 
   const metrics = createMetrics({ enabled: config.metrics });
+  const ownTracing = options.tracing === undefined;
+  const tracing =
+    options.tracing ?? (await startTracing({ otlpTracesUrl: config.otlpTracesUrl, serviceName: config.serviceName, logger }));
 
   const db = await openStores(config, areas, { logger });
+  tracing?.instrumentKnex(db.knex, db.dialect);
   metrics.watchPool(() => poolStats(db));
-  const lockSettings = { waitMs: config.lockWaitMs, logger };
+  const lockSettings = { waitMs: config.lockWaitMs, logger, tracing };
   const redisLocks = config.redisUrls.length > 0 ? createRedlockLocks(config.redisUrls, lockSettings) : undefined;
   const rawLocks = redisLocks ?? createLocalLocks(lockSettings);
   const locks = observeLocks(rawLocks, metrics, { waitMs: config.lockWaitMs });
@@ -137,7 +149,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     host: config.grpcHost,
     port: config.grpcPort,
     services: instances.flatMap((i) => i.services),
-    deps: { apps, logger, metrics, guards: instances.flatMap((i) => i.guards ?? []) },
+    deps: { apps, logger, metrics, tracing, guards: instances.flatMap((i) => i.guards ?? []) },
   });
   const grpcAddress = grpc.address;
   const serviceNames = instances.flatMap((i) => i.services.map((s) => s.definition.fullName));
@@ -175,11 +187,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxConnections: config.httpMaxConnections,
       config,
       ops,
+      appOf: (token) => apps.knownName(token),
+      tracing,
     });
   }
 
   logger.info(
-    { grpcPort: grpc.port, httpPort: bridge?.port, metricsPort: opsServer?.port, store: db.dialect, locks: locks.kind, dev: config.dev },
+    {
+      grpcPort: grpc.port,
+      httpPort: bridge?.port,
+      metricsPort: opsServer?.port,
+      store: db.dialect,
+      locks: locks.kind,
+      dev: config.dev,
+      tracing: tracing !== undefined,
+    },
     'huodong started',
   );
 
@@ -195,6 +217,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
     health,
     opsServer,
+    tracing,
     devToken,
     async stop() {
       // Not ready from here on; the monitor no longer flips gRPC health back to SERVING.
@@ -206,6 +229,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await opsServer?.close();
       await locks.close();
       await db.knex.destroy();
+      if (ownTracing) await tracing?.shutdown();
     },
   };
 }

@@ -141,6 +141,39 @@ function refuseEarly(reply: FastifyReply): void {
   reply.header('connection', 'close');
 }
 
+/** The legacy app whose signature the bridge verified, by request (see noteLegacyApp). */
+const legacyApps = new WeakMap<FastifyRequest, string>();
+
+/**
+ * Records that the request was signed by this legacy app (its signature verified), for the
+ * bridge's access line and span; routes of legacy schemes call it once they have checked it.
+ */
+export function noteLegacyApp(request: FastifyRequest, appName: string): void {
+  legacyApps.set(request, appName);
+}
+
+/** Who called, as far as the bridge knows, for its access line and span. */
+export interface BridgeCaller {
+  /** The app of the caller's Bearer token, when the token is known to be an app's. */
+  readonly app: string | undefined;
+  /** The legacy app whose signature was verified (member routes, lottery entries). */
+  readonly legacyApp: string | undefined;
+}
+
+/** The caller of a request; `appOf` names the app of a token, or undefined when it cannot. */
+export function callerOf(request: FastifyRequest, appOf: ((token: string) => string | undefined) | undefined): BridgeCaller {
+  let app: string | undefined;
+  if (appOf !== undefined) {
+    try {
+      const token = bearerToken(request);
+      if (token !== undefined) app = appOf(token);
+    } catch {
+      // a malformed authorization header names no app
+    }
+  }
+  return { app, legacyApp: legacyApps.get(request) };
+}
+
 /** Forwards the caller's Bearer token and request id to the gRPC call. */
 export function callOptions(request: FastifyRequest): CallOptions {
   const token = bearerToken(request);

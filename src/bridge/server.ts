@@ -8,8 +8,9 @@ import { createClients } from '@huodong/clients';
 import type { Area, BridgeClients } from '../platform/area.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { loggablePath, type Logger } from '../platform/logger.js';
-import { addOpsRoutes, type Ops } from '../platform/ops.js';
-import { parseForm, requireBearer } from './http.js';
+import { addOpsRoutes, OPS_PATHS, type Ops } from '../platform/ops.js';
+import type { Tracing } from '../platform/tracing.js';
+import { callerOf, parseForm, requireBearer } from './http.js';
 
 export interface Bridge {
   readonly app: FastifyInstance;
@@ -48,10 +49,20 @@ export async function startBridge(options: {
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number; readonly idleMs?: number };
   /** /metrics, /healthz, /readyz, per-route metrics and the x-request-id echo. */
   readonly ops?: Ops;
+  /**
+   * The name of the app a Bearer token belongs to, when known without a query (AppStore's
+   * knownName), for the access line; without it the line names legacy apps only.
+   */
+  readonly appOf?: (token: string) => string | undefined;
+  /** A span per route and per gRPC call it makes; undefined when tracing is off. */
+  readonly tracing?: Tracing;
 }): Promise<Bridge> {
+  const { tracing, appOf } = options;
+  // With tracing on, every call carries the active route span's context (traceparent).
+  const channelOptions = tracing === undefined ? {} : { channelOptions: { interceptors: [tracing.clientInterceptor] } };
   const clients: BridgeClients = {
-    caller: createClients({ address: options.grpcAddress }),
-    internal: createClients({ address: options.grpcAddress, token: options.internalToken }),
+    caller: createClients({ address: options.grpcAddress, ...channelOptions }),
+    internal: createClients({ address: options.grpcAddress, token: options.internalToken, ...channelOptions }),
   };
   const logger = options.logger.child({ component: 'bridge' });
   const loggerInstance: FastifyBaseLogger = logger;
@@ -73,12 +84,22 @@ export async function startBridge(options: {
   });
   app.server.maxConnections = options.maxConnections ?? 1024;
   await app.register(formbody, { parser: parseForm });
+  tracing?.instrumentBridge(app, {
+    skip: OPS_PATHS,
+    attributesAtEnd(request) {
+      const caller = callerOf(request, appOf);
+      return { 'huodong.app': caller.app, 'huodong.legacy_app': caller.legacyApp };
+    },
+  });
   app.addHook('onResponse', async (request, reply) => {
+    const caller = callerOf(request, appOf);
     logger.info(
       {
         method: request.method,
         path: loggablePath(request.url),
         requestId: request.id,
+        app: caller.app,
+        legacyApp: caller.legacyApp,
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },

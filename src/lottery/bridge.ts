@@ -14,8 +14,8 @@ import { lottery as pb } from '@huodong/clients';
 import { GrpcStatus, HuodongError } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
-import { badRequest, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
-import { legacySignatures } from '../member/bridge.js';
+import { badRequest, callOptions, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import { legacyAppCacheTtls, legacySignatures } from '../member/bridge.js';
 import { parseLenientJson } from './json.js';
 import { formatLocalMinute, parseLocalMinute } from './rules.js';
 
@@ -180,7 +180,7 @@ function route(app: FastifyInstance, path: string, handler: Handler, options: Ro
 export function lotteryBridge(app: FastifyInstance, { internal, caller }: BridgeClients, config: Config): void {
   const api = internal.lottery;
   const opts = (request: FastifyRequest): { requestId: string } => ({ requestId: request.id });
-  const signatures = legacySignatures(internal);
+  const signatures = legacySignatures(internal, legacyAppCacheTtls(config));
 
   /**
    * Who may say which openid enters: a trusted front with its own Bearer token (the gRPC
@@ -207,6 +207,7 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
       if (auth !== undefined) {
         const { appName, ts, sig } = parseAuth(auth);
         await signatures.verify({ method: request.method, path: ENTRY_PATH, params: entrySignedParams(code, openid, appName, ts), appName, ts, sig, requestId: request.id });
+        noteLegacyApp(request, appName);
       } else if (!config.lotteryTrustOpenid) {
         throw unauthenticated('auth is required: the signature of the OAuth front over appName, code, openid and ts');
       }

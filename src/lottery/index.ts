@@ -19,6 +19,7 @@ export const lotteryArea: Area = {
       tokens: new UserTokens(config.jwtSecret, clock, logger),
       timeZone: config.timeZone,
       logger,
+      cacheMs: config.lotteryCacheTtlMs,
     });
     return { services: [lotteryRpc(service)] };
   },

@@ -95,7 +95,8 @@ export interface UserInfoForm {
   readonly otherInfo: string;
 }
 
-const CACHE_MS = 1_000;
+/** How long an activity's settings are cached unless HUODONG_LOTTERY_CACHE_TTL_MS says otherwise. */
+export const DEFAULT_CACHE_MS = 1_000;
 /** Draw transactions in flight per process; kept under the connection pool so bursts queue here. */
 const DRAW_CONCURRENCY = 24;
 
@@ -224,6 +225,8 @@ export interface LotteryServiceDeps {
   readonly tokens: UserTokens;
   readonly timeZone: string;
   readonly logger: Logger;
+  /** How long an activity's settings are cached (HUODONG_LOTTERY_CACHE_TTL_MS); 0 reads them on every call. */
+  readonly cacheMs?: number;
 }
 
 export class LotteryService {
@@ -238,17 +241,21 @@ export class LotteryService {
   /** Counter rows known to exist (they are never deleted), so a draw need not insert them. */
   private readonly countersEnsured = new Set<string>();
 
-  constructor(private readonly deps: LotteryServiceDeps) {}
+  private readonly cacheMs: number;
+
+  constructor(private readonly deps: LotteryServiceDeps) {
+    this.cacheMs = deps.cacheMs ?? DEFAULT_CACHE_MS;
+  }
 
   private nowSeconds(): number {
     return Math.floor(this.deps.clock.now().getTime() / 1000);
   }
 
-  /** Reads an activity (briefly cached: the legacy admin's edits show within a second). */
+  /** Reads an activity (briefly cached: the legacy admin's edits show within HUODONG_LOTTERY_CACHE_TTL_MS). */
   private async config(aid: number, fresh = false): Promise<ActivityConfig> {
     const now = Date.now();
     let entry = fresh ? undefined : this.cache.get(aid);
-    if (entry === undefined || entry.until < now) {
+    if (entry === undefined || entry.until <= now) {
       const row = await this.deps.store.activityRow(aid);
       let value: ActivityConfig | ActivityConfigInvalidError | undefined;
       try {
@@ -257,7 +264,7 @@ export class LotteryService {
         if (!(err instanceof ActivityConfigInvalidError)) throw err;
         value = err;
       }
-      entry = { until: now + CACHE_MS, value };
+      entry = { until: now + this.cacheMs, value };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(aid, entry);
     }
@@ -269,10 +276,10 @@ export class LotteryService {
   private async meta(aid: number, cached = false): Promise<MetaRow> {
     const now = Date.now();
     const hit = cached ? this.metaCache.get(aid) : undefined;
-    if (hit !== undefined && hit.until >= now) return hit.meta;
+    if (hit !== undefined && hit.until > now) return hit.meta;
     const meta = (await this.deps.store.metaByAid(aid)) ?? (await this.deps.store.ensureMeta(aid, newCode(), this.nowSeconds()));
     if (this.metaCache.size > 10_000) this.metaCache.clear();
-    this.metaCache.set(aid, { until: now + CACHE_MS, meta });
+    this.metaCache.set(aid, { until: now + this.cacheMs, meta });
     return meta;
   }
 

@@ -10,12 +10,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type CallOptions, type Clients, type member } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
-import { badRequest, bodyOf, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import type { Config } from '../platform/config.js';
+import { badRequest, bodyOf, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 export const SIGNATURE_WINDOW_S = 300;
 const MAX_SORT_LIMIT = 100;
-const SECRET_CACHE_MS = 30_000;
-const UNKNOWN_APP_CACHE_MS = 5_000;
 
 type Params = Record<string, unknown>;
 
@@ -171,7 +170,18 @@ export interface LegacySignatures {
   verify(input: { method: string; path: string; params: Params; appName: string | undefined; ts: string | undefined; sig: string | undefined; requestId: string }): Promise<LegacySigner>;
 }
 
-export function legacySignatures(internal: Clients): LegacySignatures {
+/** How long a legacy app's secret is cached, and how long an unknown name is (HUODONG_LEGACY_APP_*CACHE_TTL_MS). */
+export interface LegacyAppCacheTtls {
+  readonly hitMs: number;
+  readonly missMs: number;
+}
+
+/** The cache times the config names. */
+export function legacyAppCacheTtls(config: Config): LegacyAppCacheTtls {
+  return { hitMs: config.legacyAppCacheTtlMs, missMs: config.legacyAppMissCacheTtlMs };
+}
+
+export function legacySignatures(internal: Clients, ttls: LegacyAppCacheTtls = { hitMs: 30_000, missMs: 5_000 }): LegacySignatures {
   const secrets = new Map<string, { app: member.GetLegacyAppResponse | undefined; until: number }>();
 
   const lookup = async (appName: string, requestId: string): Promise<member.GetLegacyAppResponse | undefined> => {
@@ -185,7 +195,7 @@ export function legacySignatures(internal: Clients): LegacySignatures {
       if (!(err instanceof HuodongError) || err.code !== GrpcStatus.NOT_FOUND) throw err;
     }
     if (secrets.size > 10_000) secrets.clear();
-    secrets.set(appName, { app: found, until: now + (found === undefined ? UNKNOWN_APP_CACHE_MS : SECRET_CACHE_MS) });
+    secrets.set(appName, { app: found, until: now + (found === undefined ? ttls.missMs : ttls.hitMs) });
     return found;
   };
 
@@ -208,8 +218,8 @@ export function legacySignatures(internal: Clients): LegacySignatures {
   };
 }
 
-export function memberBridge(app: FastifyInstance, { internal }: BridgeClients): void {
-  const signatures = legacySignatures(internal);
+export function memberBridge(app: FastifyInstance, { internal }: BridgeClients, config: Config): void {
+  const signatures = legacySignatures(internal, legacyAppCacheTtls(config));
 
   const verify = async (request: FastifyRequest, path: string, admin: boolean): Promise<Verified> => {
     const body = bodyOf(request);
@@ -222,6 +232,7 @@ export function memberBridge(app: FastifyInstance, { internal }: BridgeClients):
       sig: stringParam(body, 'sig'),
       requestId: request.id,
     });
+    noteLegacyApp(request, signer.appName);
     if (admin && !signer.admin) throw forbidden('this app may not call admin routes');
     return { body, appName: signer.appName };
   };

@@ -11,7 +11,13 @@ export const memberArea: Area = {
   migrations,
   routines,
   create: ({ db, locks, clock, config }) => {
-    const service = new MemberService({ store: new MemberStore(db.knex, db.dialect), locks, clock, timeZone: config.timeZone });
+    const service = new MemberService({
+      store: new MemberStore(db.knex, db.dialect),
+      locks,
+      clock,
+      timeZone: config.timeZone,
+      switchCacheMs: config.memberSwitchCacheTtlMs,
+    });
     return { services: [memberRpc(service)], guards: [(method) => service.guard(method)] };
   },
   bridge: memberBridge,

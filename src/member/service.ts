@@ -42,7 +42,8 @@ export const MAX_LIMIT = 100;
 export const DEFAULT_LIMIT = 20;
 const MAX_PAGE = 100_000;
 const MAX_TIMES = 1000;
-const SWITCH_CACHE_MS = 1_000;
+/** How long the kill switches are cached unless HUODONG_MEMBER_SWITCH_CACHE_TTL_MS says otherwise. */
+export const DEFAULT_SWITCH_CACHE_MS = 1_000;
 
 /** Who calls: the owner of the call's keys, and the journal's `source`. */
 export interface Caller {
@@ -230,6 +231,8 @@ export interface MemberServiceOptions {
   readonly locks: Locks;
   readonly clock: Clock;
   readonly timeZone: string;
+  /** How long the kill switches are cached (HUODONG_MEMBER_SWITCH_CACHE_TTL_MS); 0 reads them on every call. */
+  readonly switchCacheMs?: number;
 }
 
 export class MemberService {
@@ -237,6 +240,7 @@ export class MemberService {
   private readonly locks: Locks;
   private readonly clock: Clock;
   private readonly timeZone: string;
+  private readonly switchCacheMs: number;
   private closed: { methods: ReadonlySet<string>; until: number } | undefined;
   private refreshing: Promise<ReadonlySet<string>> | undefined;
   private switchGeneration = 0;
@@ -246,6 +250,7 @@ export class MemberService {
     this.locks = options.locks;
     this.clock = options.clock;
     this.timeZone = options.timeZone;
+    this.switchCacheMs = options.switchCacheMs ?? DEFAULT_SWITCH_CACHE_MS;
   }
 
   private nowSec(): number {
@@ -493,14 +498,14 @@ export class MemberService {
   /** The closed RPCs, cached briefly; one refresh at a time, however many calls wait on it. */
   private closedMethods(): Promise<ReadonlySet<string>> {
     const now = Date.now();
-    if (this.closed !== undefined && this.closed.until >= now) return Promise.resolve(this.closed.methods);
+    if (this.closed !== undefined && this.closed.until > now) return Promise.resolve(this.closed.methods);
     const generation = this.switchGeneration;
     this.refreshing ??= this.store
       .listSwitches()
       .then((switches) => {
         const methods = new Set(switches.filter((s) => s.closed).map((s) => s.method));
         // A switch set meanwhile by this instance must not be hidden by this older read.
-        if (generation === this.switchGeneration) this.closed = { methods, until: Date.now() + SWITCH_CACHE_MS };
+        if (generation === this.switchGeneration) this.closed = { methods, until: Date.now() + this.switchCacheMs };
         return methods;
       })
       .finally(() => {

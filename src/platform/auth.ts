@@ -242,6 +242,17 @@ export class AppStore {
     throw new UnauthenticatedError('unknown or revoked app token');
   }
 
+  /**
+   * The name of the app a token belonged to when this instance last authenticated it, for the
+   * bridge's access log; never a query, never a decision. Undefined for a token this instance
+   * has not seen (or refused), or once its entry was evicted or cleared.
+   */
+  knownName(token: string): string | undefined {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const hash = hashToken(token);
+    return (this.ephemeral.get(hash) ?? this.known.peek(hash))?.name;
+  }
+
   private clearCaches(): void {
     this.known.clear();
     this.unknown.clear();

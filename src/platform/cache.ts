@@ -34,6 +34,11 @@ export class TtlCache<K, V> {
     return entry.value;
   }
 
+  /** The value whatever its age, without evicting it (for log lines, never for decisions). */
+  peek(key: K): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
   has(key: K): boolean {
     return this.get(key) !== undefined;
   }

@@ -43,6 +43,19 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** How often the health monitor checks the database and Redis. */
   readonly healthIntervalMs: number;
+  /** How long the bridge keeps a legacy app's signing secret; a removed or re-keyed legacy app is refused within this. */
+  readonly legacyAppCacheTtlMs: number;
+  /** How long the bridge remembers that a legacy app name is unknown; a new legacy app is accepted within this. */
+  readonly legacyAppMissCacheTtlMs: number;
+  /** How long MemberService's kill switches are cached; a switch set on another instance applies within this. */
+  readonly memberSwitchCacheTtlMs: number;
+  /** How long a lottery activity's settings are cached; the legacy admin's edits show within this. */
+  readonly lotteryCacheTtlMs: number;
+  // ---- tracing (OpenTelemetry) ----
+  /** Where spans go (OTLP over HTTP); undefined: tracing is off and nothing of it is loaded. */
+  readonly otlpTracesUrl: string | undefined;
+  /** The service.name of every span (OTEL_SERVICE_NAME). */
+  readonly serviceName: string;
 }
 
 /** The longest bearer token accepted anywhere (app tokens are 46 characters: `hd_` + 43). */
@@ -227,6 +240,23 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`HUODONG_METRICS_PORT must differ from the gRPC and HTTP ports, got "${metricsPort}"`);
   }
   const healthIntervalMs = integer('HUODONG_HEALTH_INTERVAL_MS', 5_000, 100, 600_000);
+  const legacyAppCacheTtlMs = integer('HUODONG_LEGACY_APP_CACHE_TTL_MS', 30_000, 0, 300_000);
+  const legacyAppMissCacheTtlMs = integer('HUODONG_LEGACY_APP_MISS_CACHE_TTL_MS', 5_000, 0, 300_000);
+  const memberSwitchCacheTtlMs = integer('HUODONG_MEMBER_SWITCH_CACHE_TTL_MS', 1_000, 0, 60_000);
+  const lotteryCacheTtlMs = integer('HUODONG_LOTTERY_CACHE_TTL_MS', 1_000, 0, 60_000);
+
+  // ---- tracing: the OpenTelemetry variables, read as OpenTelemetry's SDKs read them ----
+  const otlpEndpoint = text('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const otlpTracesEndpoint = text('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (otlpEndpoint !== undefined) url('OTEL_EXPORTER_OTLP_ENDPOINT', otlpEndpoint, ['http:', 'https:']);
+  if (otlpTracesEndpoint !== undefined) url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', otlpTracesEndpoint, ['http:', 'https:']);
+  // The signal's own URL is used as given; the base endpoint gets the traces path appended.
+  const otlpTracesUrl = otlpTracesEndpoint ?? (otlpEndpoint === undefined ? undefined : `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`);
+  const otlpProtocol = text('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? text('OTEL_EXPORTER_OTLP_PROTOCOL');
+  if (otlpTracesUrl !== undefined && otlpProtocol !== undefined && otlpProtocol !== 'http/json' && otlpProtocol !== 'http/protobuf') {
+    problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL must be http/json or http/protobuf (spans are sent as OTLP over HTTP), got "${otlpProtocol}"`);
+  }
+  const serviceName = text('OTEL_SERVICE_NAME') ?? 'huodong';
   const config: Config = {
     grpcHost: text('HUODONG_GRPC_HOST') ?? '0.0.0.0',
     grpcPort,
@@ -251,6 +281,12 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: metricsFlag !== '0',
     metricsPort,
     healthIntervalMs,
+    legacyAppCacheTtlMs,
+    legacyAppMissCacheTtlMs,
+    memberSwitchCacheTtlMs,
+    lotteryCacheTtlMs,
+    otlpTracesUrl,
+    serviceName,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

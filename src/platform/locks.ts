@@ -7,7 +7,9 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import Redlock, { ExecutionError, ResourceLockedError, type Lock } from 'redlock';
 import { LockBusyError, UnavailableError } from './errors.js';
+import { lockName } from './lock-metrics.js';
 import type { Logger } from './logger.js';
+import type { Tracing } from './tracing.js';
 
 export interface LockOptions {
   /** How long the lock lives if its holder dies. */
@@ -45,6 +47,8 @@ export interface LocksSettings {
   /** The wait of a call that names none (HUODONG_LOCK_WAIT_MS). */
   readonly waitMs?: number;
   readonly logger?: Logger;
+  /** Redlock only: a span for each lock's acquire (its queue and Redis) and release. */
+  readonly tracing?: Tracing | undefined;
 }
 
 export const DEFAULT_LOCK_WAIT_MS = 2_000;
@@ -186,7 +190,7 @@ class Breaker {
 }
 
 export function createRedlockLocks(redisUrls: readonly string[], settings: LocksSettings = {}): RedisLocks {
-  const { logger } = settings;
+  const { logger, tracing } = settings;
   const defaultWait = settings.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   const clients = redisUrls.map(
     (url) =>
@@ -299,13 +303,25 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
     async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
       const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
       const deadline = Date.now() + (options.waitMs ?? defaultWait);
-      await queue.acquire(key, deadline, busyError(options));
+      // Spans name the lock by its key's first segments (as metrics do), never its user id.
+      const spanAttributes = tracing === undefined ? undefined : { 'db.system': 'redis', 'huodong.lock': lockName(key) };
+      const acquiring = spanAttributes === undefined ? undefined : tracing?.startChild('lock acquire', spanAttributes);
+      try {
+        await queue.acquire(key, deadline, busyError(options));
+      } catch (err) {
+        acquiring?.end({ 'huodong.lock.outcome': 'busy' }, 'busy');
+        throw err;
+      }
       try {
         let lock: Lock;
         try {
           lock = await acquire(`huodong:lock:${key}`, ttl, deadline, options);
+          acquiring?.end({ 'huodong.lock.outcome': 'acquired' });
         } catch (err) {
-          if (options.ifUnavailable === 'proceed' && err instanceof UnavailableError) return await fn();
+          const proceed = options.ifUnavailable === 'proceed' && err instanceof UnavailableError;
+          const outcome = err instanceof UnavailableError ? 'unavailable' : 'busy';
+          acquiring?.end({ 'huodong.lock.outcome': proceed ? 'bypassed' : outcome }, outcome);
+          if (proceed) return await fn();
           throw err;
         }
         const renewal = options.keepAlive === true ? keepRenewed(lock, ttl) : undefined;
@@ -315,10 +331,13 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
           renewal?.stop();
           // A lock that expired or whose Redis vanished needs no release; the DB kept us safe.
           if (!breaker.open && !knownDown()) {
+            const releasing = spanAttributes === undefined ? undefined : tracing?.startChild('lock release', spanAttributes);
             const released = (renewal?.current() ?? lock).release().then(
-              () => undefined,
+              () => releasing?.end({ 'huodong.lock.outcome': 'released' }),
               async (err: unknown) => {
-                if (!(await isContention(err))) breaker.trip(err);
+                const contention = await isContention(err);
+                if (!contention) breaker.trip(err);
+                releasing?.end({ 'huodong.lock.outcome': contention ? 'lost' : 'failed' }, contention ? 'lost' : 'unavailable');
               },
             );
             await settledWithin(released, RELEASE_WAIT_MS);

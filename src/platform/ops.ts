@@ -15,6 +15,9 @@ export interface Ops {
   readonly health: HealthMonitor | undefined;
 }
 
+/** The operator paths, on the bridge and on the ops port. */
+export const OPS_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 interface OpsAnswer {
   readonly status: number;
   readonly contentType: string;
@@ -66,7 +69,7 @@ export function addOpsRoutes(app: FastifyInstance, given: Ops | undefined): void
       done();
     });
   }
-  for (const path of ['/healthz', '/readyz', '/metrics']) {
+  for (const path of OPS_PATHS) {
     app.get(path, async (_request, reply) => {
       const result = (await answer(path, ops)) as OpsAnswer;
       return reply.code(result.status).type(result.contentType).send(result.body);

@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import { disabledMetrics, type Metrics } from './metrics.js';
 import { ON_BEHALF_OF_HEADER } from './owner.js';
 import type { Scope } from './scopes.js';
+import type { Tracing } from './tracing.js';
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
@@ -85,6 +86,8 @@ export interface RpcDeps {
   readonly guards?: readonly Guard[];
   /** Per-RPC counters and latency, and business counters from successful answers. */
   readonly metrics?: Metrics;
+  /** A span per RPC (tracing.ts); undefined when tracing is off. */
+  readonly tracing?: Tracing;
 }
 
 /** RpcDeps plus the logger of the one line per RPC (see accessLogger), built once per server. */
@@ -217,9 +220,11 @@ function unaryHandler<Req, Res>(
   const guards = deps.guards ?? [];
   const metrics = deps.metrics ?? disabledMetrics;
   const observe = metrics.enabled ? businessObservers.get(path) : undefined;
+  const { tracing } = deps;
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(call.metadata);
+    const span = tracing?.startRpc(path, call.metadata, requestId);
     const headers = new grpc.Metadata();
     headers.set(REQUEST_ID_HEADER, requestId);
     call.sendMetadata(headers);
@@ -231,6 +236,7 @@ function unaryHandler<Req, Res>(
       const codeName = grpc.status[code];
       metrics.rpc(path, codeName, durationMs / 1000);
       access.info({ method: path, requestId, app: caller, code: codeName, reason, durationMs }, 'rpc');
+      span?.end(code, caller, reason);
     };
     const run = async (): Promise<Res> => {
       const deadline = deadlineOf(call);
@@ -244,7 +250,7 @@ function unaryHandler<Req, Res>(
       context = new RpcCallContext(path, requestId, app, call, deadline, deps.logger);
       return method(call.request, context);
     };
-    run().then(
+    (span === undefined ? run() : span.run(run)).then(
       (response) => {
         callback(null, response);
         if (observe !== undefined) {

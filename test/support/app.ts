@@ -14,6 +14,7 @@ import type { Clock } from '../../src/platform/clock.js';
 import { loadConfig } from '../../src/platform/config.js';
 import type { Logger } from '../../src/platform/logger.js';
 import type { Scope } from '../../src/platform/scopes.js';
+import type { Tracing } from '../../src/platform/tracing.js';
 
 export type StoreKind = 'mysql+redlock' | 'sqlite+local';
 export const STORE_KINDS: readonly StoreKind[] = ['mysql+redlock', 'sqlite+local'];
@@ -152,6 +153,8 @@ export interface TestAppOptions {
   readonly areas?: readonly Area[];
   /** Log here instead of the default (e.g. to read the log in a test). */
   readonly logger?: Logger;
+  /** Tracing to use (an in-memory exporter); the test shuts it down. */
+  readonly tracing?: Tracing;
 }
 
 export async function startTestApp(store: StoreKind, options: TestAppOptions = {}): Promise<TestApp> {
@@ -191,6 +194,7 @@ export async function startTestApp(store: StoreKind, options: TestAppOptions = {
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.areas === undefined ? {} : { areas: options.areas }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
   });
   const token = env.HUODONG_DEV_TOKEN as string;
   const open: Clients[] = [];

@@ -103,4 +103,80 @@ describe('config', () => {
     expect(problems({ HUODONG_DEV_TOKEN: 'dev token 0123456789abcdef' })[0]).to.equal('HUODONG_DEV_TOKEN must be printable ASCII without spaces');
     expect(problems({ HUODONG_DEV_TOKEN: 'dévtoken-0123456789abcdef' })[0]).to.equal('HUODONG_DEV_TOKEN must be printable ASCII without spaces');
   });
+  it('defaults the pool size and cache times, and takes other values', () => {
+    expect(loadConfig({})).to.include({
+      mysqlPoolMax: 20,
+      authCacheTtlMs: 10_000,
+      legacyAppCacheTtlMs: 30_000,
+      legacyAppMissCacheTtlMs: 5_000,
+      memberSwitchCacheTtlMs: 1_000,
+      lotteryCacheTtlMs: 1_000,
+      metricsPort: undefined,
+    });
+    const set = loadConfig({
+      HUODONG_MYSQL_POOL_MAX: '1',
+      HUODONG_AUTH_CACHE_TTL_MS: '0',
+      HUODONG_LEGACY_APP_CACHE_TTL_MS: '300000',
+      HUODONG_LEGACY_APP_MISS_CACHE_TTL_MS: '0',
+      HUODONG_MEMBER_SWITCH_CACHE_TTL_MS: '60000',
+      HUODONG_LOTTERY_CACHE_TTL_MS: ' 250 ',
+      HUODONG_METRICS_PORT: '9464',
+    });
+    expect(set).to.include({
+      mysqlPoolMax: 1,
+      authCacheTtlMs: 0,
+      legacyAppCacheTtlMs: 300_000,
+      legacyAppMissCacheTtlMs: 0,
+      memberSwitchCacheTtlMs: 60_000,
+      lotteryCacheTtlMs: 250,
+      metricsPort: 9464,
+    });
+    expect(loadConfig({ HUODONG_METRICS_PORT: '0' }).metricsPort).to.equal(0);
+  });
+
+  it('refuses a bad pool size or cache time, naming the variable and its range', () => {
+    const ranges: ReadonlyArray<[string, number, number]> = [
+      ['HUODONG_MYSQL_POOL_MAX', 1, 1000],
+      ['HUODONG_AUTH_CACHE_TTL_MS', 0, 300_000],
+      ['HUODONG_LEGACY_APP_CACHE_TTL_MS', 0, 300_000],
+      ['HUODONG_LEGACY_APP_MISS_CACHE_TTL_MS', 0, 300_000],
+      ['HUODONG_MEMBER_SWITCH_CACHE_TTL_MS', 0, 60_000],
+      ['HUODONG_LOTTERY_CACHE_TTL_MS', 0, 60_000],
+    ];
+    for (const [name, min, max] of ranges) {
+      for (const bad of [String(min - 1), String(max + 1), 'ten', '2.5', '1e3', '0x10', '-0', '5s']) {
+        const found = problems({ [name]: bad });
+        expect(found, `${name}=${bad}`).to.deep.equal([`${name} must be an integer from ${min} to ${max}, got "${bad}"`]);
+      }
+    }
+  });
+
+  it('refuses a bad metrics port, or one the gRPC server or the bridge already uses', () => {
+    for (const bad of ['70000', '-1', 'abc', '80.5']) {
+      expect(problems({ HUODONG_METRICS_PORT: bad }), bad).to.deep.equal([
+        `HUODONG_METRICS_PORT must be an integer port between 0 and 65535, got "${bad}"`,
+      ]);
+    }
+    expect(problems({ HUODONG_METRICS_PORT: '50051' })).to.deep.equal(['HUODONG_METRICS_PORT must differ from the gRPC and HTTP ports, got "50051"']);
+    expect(problems({ HUODONG_METRICS_PORT: '8080' })).to.deep.equal(['HUODONG_METRICS_PORT must differ from the gRPC and HTTP ports, got "8080"']);
+    expect(problems({ HUODONG_METRICS_PORT: '9000', HUODONG_GRPC_PORT: '9000' })[0]).to.match(/^HUODONG_METRICS_PORT must differ/);
+    // the bridge off frees its port
+    expect(loadConfig({ HUODONG_METRICS_PORT: '8080', HUODONG_HTTP_PORT: '-1' }).metricsPort).to.equal(8080);
+  });
+
+  it('refuses a bad OTLP endpoint or protocol, naming the variable', () => {
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).to.deep.equal(['OTEL_EXPORTER_OTLP_ENDPOINT is not a valid URL']);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' })).to.deep.equal([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must use http: or https:, got "grpc:"',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector' })).to.deep.equal(['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not a valid URL']);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })[0]).to.match(
+      /^OTEL_EXPORTER_OTLP_PROTOCOL must be http\/json or http\/protobuf/,
+    );
+    // without an endpoint the protocol is not ours to judge
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).otlpTracesUrl).to.equal(undefined);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).otlpTracesUrl).to.equal(
+      'https://collector:4318/v1/traces',
+    );
+  });
 });
