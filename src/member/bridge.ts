@@ -6,6 +6,8 @@
  * signature itself, then calls MemberService with its own `internal` token; admin routes are
  * open only to legacy apps created with admin rights.
  */
+import { TtlCache } from '../platform/cache.js';
+import { systemClock, type Clock } from '../platform/clock.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type CallOptions, type Clients, type member } from '@huodong/clients';
@@ -181,21 +183,24 @@ export function legacyAppCacheTtls(config: Config): LegacyAppCacheTtls {
   return { hitMs: config.legacyAppCacheTtlMs, missMs: config.legacyAppMissCacheTtlMs };
 }
 
-export function legacySignatures(internal: Clients, ttls: LegacyAppCacheTtls = { hitMs: 30_000, missMs: 5_000 }): LegacySignatures {
-  const secrets = new Map<string, { app: member.GetLegacyAppResponse | undefined; until: number }>();
+export function legacySignatures(
+  internal: Clients,
+  ttls: LegacyAppCacheTtls = { hitMs: 30_000, missMs: 5_000 },
+  clock: Clock = systemClock,
+): LegacySignatures {
+  // Unknown names are cached too (for missMs), so a flood of made-up names costs one lookup each.
+  const secrets = new TtlCache<string, { readonly app: member.GetLegacyAppResponse | undefined }>(clock, { max: 10_000, ttlMs: ttls.hitMs });
 
   const lookup = async (appName: string, requestId: string): Promise<member.GetLegacyAppResponse | undefined> => {
-    const now = Date.now();
     const cached = secrets.get(appName);
-    if (cached !== undefined && cached.until > now) return cached.app;
+    if (cached !== undefined) return cached.app;
     let found: member.GetLegacyAppResponse | undefined;
     try {
       found = await internal.member.getLegacyApp({ appName }, { requestId });
     } catch (err) {
       if (!(err instanceof HuodongError) || err.code !== GrpcStatus.NOT_FOUND) throw err;
     }
-    if (secrets.size > 10_000) secrets.clear();
-    secrets.set(appName, { app: found, until: now + (found === undefined ? ttls.missMs : ttls.hitMs) });
+    secrets.set(appName, { app: found }, found === undefined ? ttls.missMs : ttls.hitMs);
     return found;
   };
 

@@ -1,4 +1,5 @@
 /** The rules of the membership system; no gRPC, no HTTP, time from the injected clock. */
+import { TtlCache } from '../platform/cache.js';
 import { requireIdentifier } from '../platform/identifier.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
@@ -240,17 +241,15 @@ export class MemberService {
   private readonly locks: Locks;
   private readonly clock: Clock;
   private readonly timeZone: string;
-  private readonly switchCacheMs: number;
-  private closed: { methods: ReadonlySet<string>; until: number } | undefined;
-  private refreshing: Promise<ReadonlySet<string>> | undefined;
-  private switchGeneration = 0;
+  /** The closed RPCs, under one key; a switch set by this instance drops it. */
+  private readonly closed: TtlCache<'closed', ReadonlySet<string>>;
 
   constructor(options: MemberServiceOptions) {
     this.store = options.store;
     this.locks = options.locks;
     this.clock = options.clock;
     this.timeZone = options.timeZone;
-    this.switchCacheMs = options.switchCacheMs ?? DEFAULT_SWITCH_CACHE_MS;
+    this.closed = new TtlCache(options.clock, { max: 1, ttlMs: options.switchCacheMs ?? DEFAULT_SWITCH_CACHE_MS });
   }
 
   private nowSec(): number {
@@ -497,21 +496,10 @@ export class MemberService {
 
   /** The closed RPCs, cached briefly; one refresh at a time, however many calls wait on it. */
   private closedMethods(): Promise<ReadonlySet<string>> {
-    const now = Date.now();
-    if (this.closed !== undefined && this.closed.until > now) return Promise.resolve(this.closed.methods);
-    const generation = this.switchGeneration;
-    this.refreshing ??= this.store
-      .listSwitches()
-      .then((switches) => {
-        const methods = new Set(switches.filter((s) => s.closed).map((s) => s.method));
-        // A switch set meanwhile by this instance must not be hidden by this older read.
-        if (generation === this.switchGeneration) this.closed = { methods, until: Date.now() + this.switchCacheMs };
-        return methods;
-      })
-      .finally(() => {
-        this.refreshing = undefined;
-      });
-    return this.refreshing;
+    return this.closed.getOrLoad('closed', async () => {
+      const switches = await this.store.listSwitches();
+      return new Set(switches.filter((s) => s.closed).map((s) => s.method));
+    });
   }
 
   async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<SwitchRow> {
@@ -520,9 +508,8 @@ export class MemberService {
     if (UNSWITCHABLE.has(method)) throw new InvalidArgumentError('method', `${method} cannot be closed`, AREA);
     const now = this.nowSec();
     await this.store.setSwitch(method, closed, by, now);
-    this.switchGeneration += 1;
-    this.closed = undefined;
-    this.refreshing = undefined;
+    // A read begun before this write must not be cached over it (the cache's generation).
+    this.closed.delete('closed');
     return { method, closed, updatedBy: by, updatedAt: now };
   }
 
