@@ -3,6 +3,9 @@
  * red-packet money by conditional UPDATEs checked by affected rows, plays and wins per session
  * likewise, all of a draw in one transaction with the prize row and the draw log (whose unique
  * key makes a replayed request_id return the first answer).
+ *
+ * On MySQL the lottery's own tables compare openids and request ids exactly (utf8mb4_nopad_bin,
+ * see migrations.ts); the legacy tables are not altered, see exactOpenid.
  */
 import type { Knex } from 'knex';
 import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
