@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { isMysql, type Migration } from '../platform/db.js';
+import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
 import { releasedRoutineMigration, routineMigration } from '../platform/routines.js';
 import { DRAW } from './routines.js';
 
@@ -241,4 +242,31 @@ export const migrations: readonly Migration[] = [
       for (const table of [T.userCounters, T.sessionCounters, T.drawLog]) await knex.raw('ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4', [table]);
     },
   },
+  {
+    // Issue 13.2: a draw's request id belongs to the owner of the user's token (the app that
+    // entered the user, see tokens.ts); draws from before are LEGACY_OWNER's.
+    name: '20261203090100_add_lottery_draw_owners',
+    async up(knex) {
+      await knex.schema.alterTable(T.drawLog, (t) => {
+        t.string('owner', OWNER_WIDTH).notNullable().defaultTo(LEGACY_OWNER);
+      });
+      await knex.schema.alterTable(T.drawLog, (t) => {
+        t.dropUnique(['aid', 'openid', 'request_id'], 'lottery_draw_log_aid_openid_request_id_unique');
+        t.unique(['aid', 'openid', 'owner', 'request_id'], { indexName: 'lottery_draw_log_aid_openid_owner_request_id' });
+      });
+    },
+    async down(knex) {
+      // Request ids two owners share cannot go back to one unique key: only the legacy rows are kept.
+      await knex(T.drawLog).whereNot('owner', LEGACY_OWNER).delete();
+      await knex.schema.alterTable(T.drawLog, (t) => {
+        t.dropUnique(['aid', 'openid', 'owner', 'request_id'], 'lottery_draw_log_aid_openid_owner_request_id');
+        t.unique(['aid', 'openid', 'request_id']);
+      });
+      await knex.schema.alterTable(T.drawLog, (t) => {
+        t.dropColumn('owner');
+      });
+    },
+  },
+  // lottery_draw logging and replaying the owner's draw (p_owner).
+  routineMigration('20261203090200_recreate_lottery_routines', [DRAW]),
 ];

@@ -40,7 +40,8 @@ describeLottery('lottery openids differing only in case or trailing spaces', (ct
     // A participant the legacy game let in with the trailing space.
     const [pid] = await c.t.app.db.knex('ims_scratch_person').insert({ aid, openid: spaced, nickname: 'spaced', headimgurl: '', other_info: '', create_time: 1, update_time: 1 });
     const tokens = new UserTokens(c.t.app.config.jwtSecret, c.clock, pino({ level: 'silent' }));
-    out.push({ openid: spaced, token: tokens.issue({ aid, pid: Number(pid), openid: spaced }).token });
+    // No owner in it: its draws are the calling app's, as the other two's are (their entering app).
+    out.push({ openid: spaced, token: tokens.issue({ aid, pid: Number(pid), openid: spaced, owner: undefined }).token });
     return out;
   }
 
