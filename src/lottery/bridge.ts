@@ -186,6 +186,9 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
    * Who may say which openid enters: a trusted front with its own Bearer token (the gRPC
    * server checks the `lottery` scope), or the OAuth front's signature in `auth`. A bare openid
    * is trusted only when the deployment says so (HUODONG_LOTTERY_TRUST_OPENID=1).
+   * Whoever vouched for the openid owns the user's draw request ids, carried in the token the
+   * cookie holds: the front's app, the signing legacy app (`legacy:<appName>`), or, for a bare
+   * openid, the bridge's own app of the instance that let the user in.
    */
   route(app, ENTRY_PATH, async (request, reply) => {
     const p = params(request);
@@ -206,12 +209,16 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
       const auth = stringParam(p, 'auth');
       if (auth !== undefined) {
         const { appName, ts, sig } = parseAuth(auth);
-        await signatures.verify({ method: request.method, path: ENTRY_PATH, params: entrySignedParams(code, openid, appName, ts), appName, ts, sig, requestId: request.id });
+        const verified = await signatures.verify({ method: request.method, path: ENTRY_PATH, params: entrySignedParams(code, openid, appName, ts), appName, ts, sig, requestId: request.id });
         noteLegacyApp(request, appName);
+        // The signing legacy app owns the user's draw request ids (the token names it), as it
+        // owns its orders on the member routes; not the bridge, whose own app is per instance.
+        r = await api.enterActivity(entry, { ...opts(request), onBehalfOf: verified.appName });
       } else if (!config.lotteryTrustOpenid) {
         throw unauthenticated('auth is required: the signature of the OAuth front over appName, code, openid and ts');
+      } else {
+        r = await api.enterActivity(entry, opts(request));
       }
-      r = await api.enterActivity(entry, opts(request));
     }
     setCookie(request, reply, r.token, r.tokenExpireTime);
     return { data: activityData(r) };

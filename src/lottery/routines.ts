@@ -10,6 +10,7 @@ export const DRAW = defineRoutine('lottery_draw', new URL('./sql/lottery_draw.sq
   'p_openid',
   'p_session',
   'p_request_id',
+  'p_owner',
   'p_now',
   'p_max_session_plays',
   'p_max_total_plays',

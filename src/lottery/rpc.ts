@@ -13,6 +13,7 @@ import {
   type WonPrize,
 } from '../gen/huodong/lottery/v1/lottery.js';
 import { InvalidArgumentError } from '../platform/errors.js';
+import { keyOwner } from '../platform/owner.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
 import { AREA } from './errors.js';
 import {
@@ -259,8 +260,10 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
       async verifyAward({ code, secret, validateOnly }, ctx) {
         return { prize: toWonPrize(await service.verifyAward(code, secret, ctx.app.id, validateOnly)) };
       },
-      async enterActivity({ code, openid, nickname, avatar }) {
-        const { issued, view, user } = await service.enter(code, openid, nickname, avatar);
+      async enterActivity({ code, openid, nickname, avatar }, ctx) {
+        // The entering app (or the legacy app the bridge enters the user for) owns the draw
+        // request ids of the token it gets: see tokens.ts.
+        const { issued, view, user } = await service.enter(code, openid, nickname, avatar, keyOwner(ctx, 'lottery.admin').id);
         return {
           token: issued.token,
           tokenExpireTime: issued.expiresAt,
@@ -283,8 +286,9 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
         const issued = await service.submitUserInfo(token, { name, tel, address, otherInfo });
         return { token: issued.token, tokenExpireTime: issued.expiresAt };
       },
-      async draw({ token, requestId, code }) {
-        const { issued, answer, drawId } = await service.draw(token, requestId, code);
+      async draw({ token, requestId, code }, ctx) {
+        // The calling app owns the request id only for a token issued before tokens named an owner.
+        const { issued, answer, drawId } = await service.draw(token, requestId, code, keyOwner(ctx, 'lottery.admin').id);
         return {
           token: issued.token,
           tokenExpireTime: issued.expiresAt,

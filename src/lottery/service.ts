@@ -434,7 +434,11 @@ export class LotteryService {
 
   // ---- users --------------------------------------------------------------------------------
 
-  async enter(code: string, openidRaw: string, nickname: string, avatar: string): Promise<{ issued: IssuedToken; view: ActivityView; user: UserView }> {
+  /**
+   * Lets a user in and issues their token. `owner` (the entering app, platform/owner.ts) goes
+   * into the token: it owns the draw request ids of every call presenting it (see tokens.ts).
+   */
+  async enter(code: string, openidRaw: string, nickname: string, avatar: string, owner: string): Promise<{ issued: IssuedToken; view: ActivityView; user: UserView }> {
     const openid = validateOpenid(openidRaw);
     const nick = text('nickname', nickname, 64);
     const avatarUrl = text('avatar', avatar, 255);
@@ -443,7 +447,7 @@ export class LotteryService {
     if (activity.activeType === 2 && !(await this.deps.store.isWhitelisted(aid, openid))) throw new NotWhitelistedError();
     const person = await legacyColumnWrite(() => this.deps.store.upsertPerson(aid, openid, nick, avatarUrl, this.nowSeconds()));
     if (person === undefined) throw new OpenidConflictError();
-    const identity = { aid, pid: Number(person.id), openid };
+    const identity = { aid, pid: Number(person.id), openid, owner };
     const view = await this.view(aid);
     if (view.state.index >= 0) await this.ensureCounters(aid, openid, view.state.index);
     const user = await this.userView(view.activity, view.state, identity, Number(person.info_time) > 0);
@@ -504,8 +508,14 @@ export class LotteryService {
 
   // ---- draw ---------------------------------------------------------------------------------
 
-  async draw(token: string, requestIdRaw: string, code: string): Promise<{ issued: IssuedToken; answer: DrawAnswer; drawId: string }> {
-    const identity = this.deps.tokens.verify(token);
+  /**
+   * One draw, once per (owner, activity, openid, request id): the owner is the token's (the app
+   * that entered the user), or `caller`'s for a token issued before tokens named one, and the
+   * re-issued token names it from then on. The same request id of another owner is another draw.
+   */
+  async draw(token: string, requestIdRaw: string, code: string, caller: string): Promise<{ issued: IssuedToken; answer: DrawAnswer; drawId: string }> {
+    const verified = this.deps.tokens.verify(token);
+    const identity = { ...verified, owner: verified.owner ?? caller };
     if (code !== '' && (await this.aidOfCode(code)) !== identity.aid) throw new InvalidUserTokenError('the user token is for another activity');
     const requestId = validateRequestId(requestIdRaw);
     const activity = await this.config(identity.aid);
@@ -519,7 +529,7 @@ export class LotteryService {
     return { issued: this.deps.tokens.issue(identity), answer, drawId };
   }
 
-  private async drawLocked(user: UserIdentity, requestId: string, activity: ActivityConfig): Promise<{ answer: DrawAnswer; drawId: string }> {
+  private async drawLocked(user: UserIdentity & { owner: string }, requestId: string, activity: ActivityConfig): Promise<{ answer: DrawAnswer; drawId: string }> {
     const { store, clock } = this.deps;
     const now = clock.now().getTime();
     const state = sessionState(activity.sessions, now);
@@ -527,6 +537,7 @@ export class LotteryService {
     const early = async (outcome: Outcome, tip: string, code = 200): Promise<{ answer: DrawAnswer; drawId: string }> => {
       const logged = await store.logOnly(
         {
+          owner: user.owner,
           aid: activity.id,
           openid: user.openid,
           requestId,
@@ -567,6 +578,7 @@ export class LotteryService {
     const nowSeconds = Math.floor(now / 1000);
     const logged = await store.draw(
       {
+        owner: user.owner,
         aid: activity.id,
         pid: user.pid,
         openid: user.openid,

@@ -3,6 +3,13 @@
  * red-packet money by conditional UPDATEs checked by affected rows, plays and wins per session
  * likewise, all of a draw in one transaction with the prize row and the draw log (whose unique
  * key makes a replayed request_id return the first answer).
+ *
+ * A draw's request id belongs to an owner (platform/owner.ts): the log's unique key is
+ * (aid, openid, owner, request_id), and a replay reads only the owner's own row. Rows from
+ * before request ids had owners carry LEGACY_OWNER, which no new draw has, so none is replayed.
+ *
+ * On MySQL the lottery's own tables compare openids and request ids exactly (utf8mb4_nopad_bin,
+ * see migrations.ts); the legacy tables are not altered, see exactOpenid.
  */
 import type { Knex } from 'knex';
 import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
@@ -75,6 +82,8 @@ export type StockClaim =
   | { readonly kind: 'budget'; readonly money: number; readonly cents: number; readonly min: number };
 
 export interface DrawPlan {
+  /** The owner of the request id (platform/owner.ts); part of the draw log's unique key. */
+  readonly owner: string;
   readonly aid: number;
   readonly pid: number;
   readonly openid: string;
@@ -111,6 +120,7 @@ export interface LoggedDraw {
 }
 
 export interface LogEntry {
+  readonly owner: string;
   readonly aid: number;
   readonly openid: string;
   readonly requestId: string;
@@ -335,7 +345,7 @@ export class LotteryStore {
       return await this.drawOnce(plan, render, false);
     } catch (err) {
       if (!(err instanceof Replayed)) throw err;
-      return this.storedDraw(plan.aid, plan.openid, plan.requestId);
+      return this.storedDraw(plan.owner, plan.aid, plan.openid, plan.requestId);
     }
   }
 
@@ -357,6 +367,7 @@ export class LotteryStore {
       p_openid: plan.openid,
       p_session: plan.session,
       p_request_id: plan.requestId,
+      p_owner: plan.owner,
       p_now: plan.now,
       p_max_session_plays: plan.maxSessionPlays ?? null,
       p_max_total_plays: plan.maxTotalPlays ?? null,
@@ -404,6 +415,7 @@ export class LotteryStore {
         const id = await this.insertLog(
           trx,
           {
+            owner: plan.owner,
             aid: plan.aid,
             openid: plan.openid,
             requestId: plan.requestId,
@@ -433,12 +445,12 @@ export class LotteryStore {
       return { id, response };
     } catch (err) {
       if (!(err instanceof Replayed)) throw err;
-      return this.storedDraw(entry.aid, entry.openid, entry.requestId);
+      return this.storedDraw(entry.owner, entry.aid, entry.openid, entry.requestId);
     }
   }
 
-  private async storedDraw(aid: number, openid: string, requestId: string): Promise<LoggedDraw> {
-    const row = await this.knex(T.drawLog).where({ aid, openid, request_id: requestId }).first<{ id: number | string; response: string } | undefined>('id', 'response');
+  private async storedDraw(owner: string, aid: number, openid: string, requestId: string): Promise<LoggedDraw> {
+    const row = await this.knex(T.drawLog).where({ aid, openid, owner, request_id: requestId }).first<{ id: number | string; response: string } | undefined>('id', 'response');
     if (row === undefined) throw new Error('replayed draw not found');
     return { id: String(row.id), response: row.response };
   }
@@ -448,6 +460,7 @@ export class LotteryStore {
       const [id] = await db(T.drawLog).insert({
         aid: e.aid,
         openid: e.openid,
+        owner: e.owner,
         request_id: e.requestId,
         session: e.session,
         slot: e.slot,

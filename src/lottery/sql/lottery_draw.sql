@@ -5,10 +5,10 @@
 -- answers beforehand: one for each refusal and one for the drawn result. Answers one row
 -- (outcome, log_id): the logged result, 'short' when the stock no longer fits the drawn amount
 -- (nothing was written; the caller redoes the draw taking stock first), or 'replayed' when the
--- request id was logged before (nothing was written).
+-- owner's request id was logged before (nothing was written).
 -- Parameters are declared once, in ../routines.ts. Changing this file: docs/adding-an-area.md.
 CREATE PROCEDURE lottery_draw(
-  IN p_aid INT, IN p_pid INT, IN p_openid VARCHAR(128), IN p_session INT, IN p_request_id VARCHAR(64), IN p_now BIGINT,
+  IN p_aid INT, IN p_pid INT, IN p_openid VARCHAR(128), IN p_session INT, IN p_request_id VARCHAR(64), IN p_owner VARCHAR(80), IN p_now BIGINT,
   IN p_max_session_plays INT, IN p_max_total_plays INT, IN p_max_wins INT,
   IN p_slot INT, IN p_prize_version VARCHAR(16),
   IN p_prize_id INT, IN p_pool_key VARCHAR(48), IN p_known_exhausted TINYINT,
@@ -62,8 +62,8 @@ draw: BEGIN
   END IF;
   BEGIN
     DECLARE CONTINUE HANDLER FOR 1062 SET v_replayed = 1;
-    INSERT INTO lottery_draw_log (aid, openid, request_id, session, slot, prize_version, pool_key, prize_id, outcome, paid_cents, response, create_time)
-      VALUES (p_aid, p_openid, p_request_id, p_session, p_slot, p_prize_version, p_pool_key, p_prize_id, v_outcome, v_paid, v_response, p_now);
+    INSERT INTO lottery_draw_log (aid, openid, owner, request_id, session, slot, prize_version, pool_key, prize_id, outcome, paid_cents, response, create_time)
+      VALUES (p_aid, p_openid, p_owner, p_request_id, p_session, p_slot, p_prize_version, p_pool_key, p_prize_id, v_outcome, v_paid, v_response, p_now);
   END;
   IF v_replayed THEN
     ROLLBACK;

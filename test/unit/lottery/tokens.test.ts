@@ -15,7 +15,8 @@ function refused(verify: () => unknown): string {
 }
 
 describe('lottery user tokens', () => {
-  const user = { aid: 7, pid: 3, openid: 'o-1' };
+  // A token of before tokens named an owner (as jose signs it below, without `own`).
+  const user = { aid: 7, pid: 3, openid: 'o-1', owner: undefined };
 
   it('issues a token bound to activity and user that verifies until it expires', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
@@ -29,6 +30,23 @@ describe('lottery user tokens', () => {
     tokens.verify(token);
     clock.advance(2000);
     refused(() => tokens.verify(token));
+  });
+
+  it('carries the owner of the draw request ids through re-issue; a bad owner claim is refused', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const tokens = new UserTokens(SECRET, clock, silent);
+    const owned = { ...user, owner: 'legacy:shop-a' };
+    const identity = tokens.verify(tokens.issue(owned).token);
+    expect(identity).to.deep.equal(owned);
+    expect(tokens.verify(tokens.issue(identity).token)).to.deep.equal(owned);
+    const withOwn = (own: unknown): string => {
+      const claims = { aid: 7, pid: 3, sub: 'o-1', own, iss: 'huodong.lottery', aud: 'lottery-user', exp: Math.floor(clock.now().getTime() / 1000) + 60 };
+      const input = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+      return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    };
+    expect(tokens.verify(withOwn('app-1'))).to.deep.equal({ ...user, owner: 'app-1' });
+    // '' is LEGACY_OWNER, the owner of rows from before owners: never a new draw's.
+    for (const bad of ['', 7, 'x'.repeat(81), null]) refused(() => tokens.verify(withOwn(bad)));
   });
 
   it('refuses alg none, another secret, another algorithm, and missing claims', async () => {
