@@ -38,6 +38,12 @@ interface MethodDefinition<Req, Res> {
   readonly name: string;
   readonly requestType: MessageFns<Req>;
   readonly responseType: MessageFns<Res>;
+  readonly responseStream?: boolean;
+}
+
+/** A server-streaming RPC (`returns (stream ...)`): one request, a stream of responses. */
+interface StreamingMethodDefinition<Req, Res> extends MethodDefinition<Req, Res> {
+  readonly responseStream: true;
 }
 
 interface ServiceDefinition {
@@ -89,11 +95,25 @@ export interface CallOptions {
   readonly retry?: RetryOptions | false;
 }
 
-/** One async function per RPC, taking a deep-partial request. */
+/**
+ * Options for a server-streaming call. Streams are never retried (the caller may have used part
+ * of the answer; the export RPCs take a cursor to resume from instead), and have no deadline
+ * unless `deadlineMs` is given: an export lasts as long as it has rows. Stop one early by
+ * leaving the loop (`break`) or with `signal`; either cancels the call on the server.
+ */
+export type StreamCallOptions = Omit<CallOptions, 'retry'>;
+
+/**
+ * One function per RPC, taking a deep-partial request: a unary RPC answers a promise, a
+ * server-streaming one an async iterable of its responses (the call starts when iteration does;
+ * messages are read as the loop asks for them, so a slow consumer slows the server down).
+ */
 export type ServiceClient<D extends ServiceDefinition> = {
-  readonly [K in keyof D['methods']]: D['methods'][K] extends MethodDefinition<infer Req, infer Res>
-    ? (request: DeepPartial<Req>, options?: CallOptions) => Promise<Res>
-    : never;
+  readonly [K in keyof D['methods']]: D['methods'][K] extends StreamingMethodDefinition<infer Req, infer Res>
+    ? (request: DeepPartial<Req>, options?: StreamCallOptions) => AsyncIterable<Res>
+    : D['methods'][K] extends MethodDefinition<infer Req, infer Res>
+      ? (request: DeepPartial<Req>, options?: CallOptions) => Promise<Res>
+      : never;
 };
 
 export interface ClientsOptions {
@@ -150,12 +170,74 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+function callMetadata(options: StreamCallOptions, defaults: Defaults): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  const token = options.token ?? defaults.token;
+  if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+  if (options.requestId !== undefined) metadata.set('x-request-id', options.requestId);
+  if (options.onBehalfOf !== undefined) metadata.set('huodong-on-behalf-of', options.onBehalfOf);
+  return metadata;
+}
+
+function isServiceError(err: unknown): err is grpc.ServiceError {
+  return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === 'number' && 'details' in err;
+}
+
+/**
+ * One server-streaming call, as an async generator: grpc-js reads the next message only when
+ * the loop asks for it (HTTP/2 flow control then holds the server back), failures come out as
+ * HuodongError, and leaving the loop early or aborting `signal` cancels the call.
+ */
+async function* serverStream(
+  client: grpc.Client,
+  path: string,
+  serialize: (value: unknown) => Buffer,
+  deserialize: (bytes: Buffer) => unknown,
+  message: unknown,
+  options: StreamCallOptions,
+  defaults: Defaults,
+): AsyncGenerator<unknown, void, undefined> {
+  const { signal } = options;
+  if (signal?.aborted === true) throw cancelled(signal.reason);
+  const callOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+  const call = client.makeServerStreamRequest(path, serialize, deserialize, message, callMetadata(options, defaults), callOptions);
+  let abortReason: { readonly value: unknown } | undefined;
+  const release = signal === undefined ? () => {} : onAbort(signal, (reason) => {
+    abortReason = { value: reason };
+    call.cancel();
+  });
+  let ended = false;
+  try {
+    for await (const response of call as AsyncIterable<unknown>) yield response;
+    ended = true;
+  } catch (err) {
+    ended = true;
+    if (abortReason !== undefined) throw cancelled(abortReason.value);
+    throw isServiceError(err) ? decodeError(err) : err;
+  } finally {
+    release();
+    if (!ended) {
+      // The loop left early: the stream is destroyed; its CANCELLED status still arrives as an
+      // 'error' event, which must not go unhandled.
+      call.on('error', () => {});
+      call.cancel();
+    }
+  }
+}
+
 function bind<D extends ServiceDefinition>(client: grpc.Client, definition: D, defaults: Defaults): ServiceClient<D> {
-  const bound: Record<string, (request: never, options?: CallOptions) => Promise<unknown>> = {};
+  const bound: Record<string, (request: never, options?: CallOptions) => Promise<unknown> | AsyncIterable<unknown>> = {};
   for (const [key, method] of Object.entries(definition.methods)) {
     const path = `/${definition.fullName}/${method.name}`;
     const serialize = (value: unknown): Buffer => Buffer.from(method.requestType.encode(value).finish());
     const deserialize = (bytes: Buffer): unknown => method.responseType.decode(bytes);
+    if (method.responseStream === true) {
+      bound[key] = (request, options = {}) => {
+        const message = method.requestType.fromPartial(request);
+        return { [Symbol.asyncIterator]: () => serverStream(client, path, serialize, deserialize, message, options, defaults) };
+      };
+      continue;
+    }
     const retryable = retrySafety(definition.fullName, key) !== 'never';
 
     const attempt = (message: unknown, options: CallOptions): Promise<unknown> =>
@@ -165,11 +247,7 @@ function bind<D extends ServiceDefinition>(client: grpc.Client, definition: D, d
           reject(cancelled(signal.reason));
           return;
         }
-        const metadata = new grpc.Metadata();
-        const token = options.token ?? defaults.token;
-        if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
-        if (options.requestId !== undefined) metadata.set('x-request-id', options.requestId);
-        if (options.onBehalfOf !== undefined) metadata.set('huodong-on-behalf-of', options.onBehalfOf);
+        const metadata = callMetadata(options, defaults);
         const deadline = Date.now() + (options.deadlineMs ?? defaults.deadlineMs);
         let release = (): void => {};
         let finished = false;

@@ -84,6 +84,8 @@ const points: SafetyTable<typeof PointsCenterServiceDefinition> = {
   getTask: 'read',
   runDailyJob: 'never',
   sendPrize: { key: 'requestId' },
+  // A stream: never retried by the client (see StreamCallOptions); resumed by its cursor.
+  exportExchangesToShip: 'read',
 };
 const lottery: SafetyTable<typeof LotteryServiceDefinition> = {
   saveActivity: 'never',
@@ -98,6 +100,8 @@ const lottery: SafetyTable<typeof LotteryServiceDefinition> = {
   share: 'never',
   listMyPrizes: 'read',
   listWinners: 'read',
+  // A stream: never retried by the client (see StreamCallOptions); resumed by its cursor.
+  exportWinners: 'read',
 };
 const grant: SafetyTable<typeof ActivityGrantServiceDefinition> = {
   participate: 'never',

@@ -14,5 +14,6 @@ export async function consumer(err: unknown): Promise<void> {
   await huodong.lottery.saveActivity({ activity: { title: 'x', prizes: [{ nmae: 'cup' }] } }); // error TS2353
   await huodong.member.consumeCpoint({ orderId: 'o', cpoint: 1 }); // error TS2322
   await huodong.member.getCpoint({ uid: 'u' }, { retry: { attempt: 3 } }); // error TS2561
+  huodong.points.exportExchangesToShip({}, { retry: { attempts: 3 } }); // error TS2353
   void [reason, code];
 }

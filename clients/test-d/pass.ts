@@ -54,5 +54,11 @@ export async function consumer(signal: AbortSignal): Promise<void> {
   const anyReason: Reason = 'PRIZE_SOLD_OUT';
   const code: MemberLegacyCode = `${legacyCodes.member.INSUFFICIENT_CPOINT}`;
   void [userdata, memberReasons, grantReason, anyReason, code];
+  // A server-streaming RPC is an async iterable of its responses.
+  for await (const page of huodong.lottery.exportWinners({ activityId: 1, physicalOnly: true }, { signal, requestId: 'r' })) {
+    const first: string | undefined = page.winners[0]?.tel;
+    void first;
+    break;
+  }
   huodong.close();
 }

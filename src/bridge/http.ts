@@ -214,3 +214,23 @@ export function stringParam(body: Record<string, unknown>, name: string): string
   if (typeof value === 'bigint') return value.toString();
   throw badRequest(name, 'must be a string or a number');
 }
+
+const UINT32_MAX = 4_294_967_295;
+
+/** An optional unsigned 32-bit query parameter (0 when absent). */
+export function uint32Param(query: Record<string, unknown>, name: string): number {
+  const value = integerParam(query, name, true);
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (n > UINT32_MAX) throw badRequest(name, 'is too large');
+  return n;
+}
+
+/** `1` / `true` is true; absent, `0` or `false` false; anything else a bad request. */
+export function flagParam(query: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = stringParam(query, name);
+  if (value === undefined) return fallback;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw badRequest(name, 'must be 1 or 0');
+}

@@ -16,6 +16,7 @@ import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
 import { badRequest, callOptions, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 import { legacyAppCacheTtls, legacySignatures } from '../member/bridge.js';
+import { lotteryExportRoutes } from './export-bridge.js';
 import { parseLenientJson } from './json.js';
 import { formatLocalMinute, parseLocalMinute } from './rules.js';
 
@@ -178,6 +179,7 @@ function route(app: FastifyInstance, path: string, handler: Handler, options: Ro
 }
 
 export function lotteryBridge(app: FastifyInstance, { internal, caller }: BridgeClients, config: Config): void {
+  lotteryExportRoutes(app, { internal, caller }, config, fail);
   const api = internal.lottery;
   const opts = (request: FastifyRequest): { requestId: string } => ({ requestId: request.id });
   const signatures = legacySignatures(internal, legacyAppCacheTtls(config));

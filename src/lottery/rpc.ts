@@ -3,6 +3,7 @@ import {
   ActiveType,
   type Activity,
   type ActivityState,
+  type ExportedWinner,
   LotteryServiceDefinition,
   Outcome,
   Phase,
@@ -13,6 +14,7 @@ import {
   type WonPrize,
 } from '../gen/huodong/lottery/v1/lottery.js';
 import { InvalidArgumentError } from '../platform/errors.js';
+import { approximateBytes, chunkBySize } from '../platform/export.js';
 import { keyOwner } from '../platform/owner.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
 import { AREA } from './errors.js';
@@ -29,7 +31,7 @@ import {
   type PrizeConfig,
   type PrizeKind,
 } from './rules.js';
-import type { ActivityView, LotteryService, Outcome as DomainOutcome, UserView, WonPrizeView } from './service.js';
+import type { ActivityView, LotteryService, Outcome as DomainOutcome, UserView, WinnerExportView, WonPrizeView } from './service.js';
 
 const KIND_OF: Partial<Record<PrizeType, PrizeKind>> = {
   [PrizeType.PRIZE_TYPE_PHYSICAL]: 'physical',
@@ -217,6 +219,28 @@ export function toWonPrize(p: WonPrizeView): WonPrize {
   };
 }
 
+export function toExportedWinner(w: WinnerExportView): ExportedWinner {
+  return {
+    winnerId: w.winnerId,
+    openid: w.openid,
+    nickname: w.nickname,
+    name: w.name,
+    tel: w.tel,
+    address: w.address,
+    otherInfo: w.otherInfo,
+    prizeId: w.prizeId,
+    prizeName: w.prizeName,
+    prizeType: TYPE_OF[w.kind],
+    legacyType: w.legacyType,
+    money: w.money,
+    claimed: w.claimed,
+    session: w.session,
+    winTime: date(w.winTime),
+    claimTime: date(w.claimTime),
+    infoTime: date(w.infoTime),
+  };
+}
+
 export function lotteryRpc(service: LotteryService): ServiceRegistration {
   return defineService({
     definition: LotteryServiceDefinition,
@@ -233,6 +257,7 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
       share: 'lottery',
       listMyPrizes: 'lottery',
       listWinners: 'lottery',
+      exportWinners: 'lottery.admin',
     },
     handlers: {
       async saveActivity({ activity }) {
@@ -318,6 +343,12 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
             winTime: date(Number(r.create_time)),
           })),
         };
+      },
+      async *exportWinners({ activityId, physicalOnly, afterWinnerId }, ctx) {
+        const pages = service.exportWinners(activityId, { physicalOnly, afterWinnerId, signal: ctx.signal });
+        for await (const page of pages) {
+          for (const winners of chunkBySize(page, approximateBytes)) yield { winners: winners.map(toExportedWinner) };
+        }
       },
     },
   });

@@ -3,6 +3,7 @@ import { requireIdentifier } from '../platform/identifier.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { InvalidArgumentError } from '../platform/errors.js';
+import { keysetPages } from '../platform/export.js';
 import type { Logger } from '../platform/logger.js';
 import type { Locks } from '../platform/locks.js';
 import {
@@ -36,7 +37,7 @@ import {
   type PrizeKind,
   type SessionState,
 } from './rules.js';
-import type { Counters, DrawResult, LotteryStore, MetaRow, PersonPrizeRow, StockRow, WinnerRow } from './store.js';
+import type { Counters, DrawResult, LotteryStore, MetaRow, PersonPrizeRow, StockRow, WinnerExportRow, WinnerRow } from './store.js';
 import type { IssuedToken, UserIdentity, UserTokens } from './tokens.js';
 
 export type Outcome =
@@ -50,6 +51,36 @@ export type Outcome =
   | 'closed'
   | 'chances_over_100'
   | 'need_user_info';
+
+/** One prize won with the winner's contact details (the operators' export). */
+export interface WinnerExportView {
+  readonly winnerId: number;
+  readonly openid: string;
+  readonly nickname: string;
+  readonly name: string;
+  readonly tel: string;
+  readonly address: string;
+  readonly otherInfo: string;
+  readonly prizeId: number;
+  readonly prizeName: string;
+  readonly kind: PrizeKind;
+  readonly legacyType: number;
+  readonly money: string;
+  readonly claimed: boolean;
+  readonly session: number;
+  /** Unix seconds; 0 when never. */
+  readonly winTime: number;
+  readonly claimTime: number;
+  readonly infoTime: number;
+}
+
+export interface WinnerExportOptions {
+  readonly physicalOnly: boolean;
+  /** Start after this winner id (0: from the first). */
+  readonly afterWinnerId: number;
+  /** No page is read once it is aborted. */
+  readonly signal?: AbortSignal;
+}
 
 export interface WonPrizeView {
   readonly prizeId: number;
@@ -215,6 +246,29 @@ export function wonPrizeView(row: PersonPrizeRow, info: string): WonPrizeView {
     info,
     winTime: Number(row.create_time),
     claimTime: Number(row.claim_time),
+  };
+}
+
+function winnerExportView(row: WinnerExportRow): WinnerExportView {
+  return {
+    winnerId: Number(row.id),
+    openid: row.openid,
+    nickname: row.nickname ?? '',
+    name: row.name ?? '',
+    tel: row.tel ?? '',
+    address: row.address ?? '',
+    otherInfo: row.other_info ?? '',
+    prizeId: Number(row.prize_id),
+    prizeName: row.prize_name,
+    // As wonPrizeView tells them apart.
+    kind: Number(row.prize_type) === 2 ? 'physical' : Number(row.money) > 0 ? 'red' : 'coupon',
+    legacyType: Number(row.prize_type),
+    money: row.money,
+    claimed: Number(row.status) === 1,
+    session: Number(row.session),
+    winTime: Number(row.create_time),
+    claimTime: Number(row.claim_time),
+    infoTime: Number(row.info_time ?? 0),
   };
 }
 
@@ -504,6 +558,23 @@ export class LotteryService {
 
   async winners(code: string): Promise<WinnerRow[]> {
     return this.deps.store.winners(await this.aidOfCode(code), 10);
+  }
+
+  /**
+   * Every winner of the activity with their contact details, oldest first, one keyset page
+   * (EXPORT_PAGE_ROWS) at a time: the next page is read only when the consumer asks for it, so
+   * the export holds one page in memory whatever its size. Works on an activity whose
+   * configuration no longer parses: its winners still need their prizes.
+   */
+  async *exportWinners(aid: number, options: WinnerExportOptions): AsyncGenerator<WinnerExportView[], void, undefined> {
+    if (aid <= 0) throw bad('activity_id', 'is required');
+    if ((await this.deps.store.activityRow(aid)) === undefined) throw new ActivityNotFoundError();
+    const pages = keysetPages(
+      (after: number, limit) => this.deps.store.winnersExportPage(aid, after, limit, options.physicalOnly),
+      (row) => Number(row.id),
+      { after: options.afterWinnerId, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+    );
+    for await (const rows of pages) yield rows.map(winnerExportView);
   }
 
   // ---- draw ---------------------------------------------------------------------------------

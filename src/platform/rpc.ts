@@ -2,6 +2,8 @@
  * The gRPC edge. Areas describe a service as a ts-proto generic definition plus plain async
  * handlers and the scope each method needs; this module turns that into grpc-js handlers with
  * the cross-cutting concerns applied once: request ids, auth, deadlines, error mapping, logs.
+ * Unary methods answer a promise; server-streaming ones (`returns (stream ...)`) an async
+ * iterable, written with backpressure and stopped when the caller goes away.
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -26,8 +28,9 @@ interface MethodDefinition<Req, Res> {
   readonly name: string;
   readonly requestType: MessageFns<Req>;
   readonly responseType: MessageFns<Res>;
+  /** Client and bidirectional streams are not supported: such a service does not compile. */
   readonly requestStream: false;
-  readonly responseStream: false;
+  readonly responseStream: boolean;
 }
 
 export interface ServiceDefinition {
@@ -56,11 +59,17 @@ export interface CallContext {
 type RequestOf<M> = M extends MethodDefinition<infer Req, unknown> ? Req : never;
 type ResponseOf<M> = M extends MethodDefinition<unknown, infer Res> ? Res : never;
 
+/**
+ * A unary method's handler answers a promise. A server-streaming method's handler answers an
+ * async iterable (typically an async generator) of its messages: the edge pulls the next one
+ * only once the previous one has been taken by the transport (backpressure), and stops pulling
+ * (returning the iterator, so a generator's `finally` runs) when the caller cancels, its
+ * deadline passes or the iterable throws.
+ */
 export type ServiceHandlers<D extends ServiceDefinition> = {
-  readonly [K in keyof D['methods']]: (
-    request: RequestOf<D['methods'][K]>,
-    context: CallContext,
-  ) => Promise<ResponseOf<D['methods'][K]>>;
+  readonly [K in keyof D['methods']]: D['methods'][K] extends { readonly responseStream: true }
+    ? (request: RequestOf<D['methods'][K]>, context: CallContext) => AsyncIterable<ResponseOf<D['methods'][K]>>
+    : (request: RequestOf<D['methods'][K]>, context: CallContext) => Promise<ResponseOf<D['methods'][K]>>;
 };
 
 export interface ServiceRegistration<D extends ServiceDefinition = ServiceDefinition> {
@@ -156,7 +165,10 @@ function requestIdOf(metadata: grpc.Metadata): string {
   return typeof value === 'string' && /^[\w.:-]{1,128}$/.test(value) ? value : randomUUID();
 }
 
-function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
+/** A unary call or a server-streaming one: what the middleware reads of either. */
+type ServerCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+function deadlineOf(call: ServerCall): number {
   const deadline = call.getDeadline();
   return deadline instanceof Date ? deadline.getTime() : deadline;
 }
@@ -175,7 +187,7 @@ class RpcCallContext implements CallContext {
     readonly method: string,
     readonly requestId: string,
     readonly app: App,
-    private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
+    private readonly call: ServerCall,
     readonly deadline: number,
     private readonly logger: Logger,
   ) {}
@@ -271,6 +283,137 @@ function unaryHandler<Req, Res>(
   };
 }
 
+/**
+ * Writes one message and resolves once the transport has taken it (the write's callback: HTTP/2
+ * flow control holds it while the caller does not read), or once it never will (the caller
+ * cancelled, the stream closed or failed, or `signal` aborted). Never rejects.
+ */
+function send(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      call.removeListener('cancelled', done);
+      call.removeListener('close', done);
+      call.removeListener('error', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('cancelled', done);
+    call.once('close', done);
+    call.once('error', done);
+    signal.addEventListener('abort', done, { once: true });
+    if (call.cancelled || call.destroyed || signal.aborted) done();
+    else call.write(message, done);
+  });
+}
+
+/**
+ * A server-streaming method behind the same middleware as a unary one (request id, auth, scope,
+ * guards, context, error mapping, metrics, one access line carrying the messages sent). The
+ * handler's iterable is pulled one message ahead: while a message is being written, the next is
+ * prepared (e.g. its database page read); the one after is asked for only once the transport
+ * has taken the first (its write callback). So the server holds at most two messages of a
+ * stream, a slow caller holds the handler (and its database reads) back, and a cancelled call
+ * or a passed deadline stops it, the iterator returned so a generator's `finally` runs.
+ */
+function serverStreamHandler<Req, Res>(
+  path: string,
+  method: (request: Req, context: CallContext) => AsyncIterable<Res>,
+  scope: Scope,
+  deps: HandlerDeps,
+): grpc.handleServerStreamingCall<Req, Res> {
+  const { access } = deps;
+  const guards = deps.guards ?? [];
+  const metrics = deps.metrics ?? disabledMetrics;
+  return (call) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdOf(call.metadata);
+    const headers = new grpc.Metadata();
+    headers.set(REQUEST_ID_HEADER, requestId);
+    call.sendMetadata(headers);
+    let context: RpcCallContext | undefined;
+    let caller: string | undefined;
+    let messages = 0;
+    const finish = (code: grpc.status, reason?: string): void => {
+      context?.dispose();
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const codeName = grpc.status[code];
+      metrics.rpc(path, codeName, durationMs / 1000);
+      access.info({ method: path, requestId, app: caller, code: codeName, reason, durationMs, messages }, 'rpc');
+    };
+    /** Streams the handler's messages; true when they all went out, false when the call ended first. */
+    const run = async (): Promise<boolean> => {
+      const deadline = deadlineOf(call);
+      if (call.cancelled || deadline <= Date.now()) {
+        throw new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded');
+      }
+      const app = await deps.apps.authenticate(bearerToken(call.metadata));
+      caller = app.name;
+      if (!app.scopes.has(scope)) throw new PermissionDeniedError(scope);
+      for (const guard of guards) await guard(path, app);
+      const ctx = new RpcCallContext(path, requestId, app, call, deadline, deps.logger);
+      context = ctx;
+      const { signal } = ctx;
+      const stopped = (): boolean => signal.aborted || call.cancelled || call.destroyed || call.writableEnded;
+      const iterator = method(call.request, ctx)[Symbol.asyncIterator]();
+      let exhausted = false;
+      let pending: Promise<IteratorResult<Res>> | undefined = iterator.next();
+      try {
+        for (;;) {
+          const next: IteratorResult<Res> = await pending;
+          pending = undefined;
+          if (next.done === true) {
+            exhausted = true;
+            return true;
+          }
+          if (stopped()) return false;
+          messages += 1;
+          const written = send(call, next.value, signal);
+          // The next message is prepared while this one goes out; a failure surfaces when awaited.
+          pending = iterator.next();
+          void pending.catch(() => undefined);
+          await written;
+          if (stopped()) return false;
+        }
+      } finally {
+        if (pending !== undefined) exhausted = (await pending.catch(() => undefined))?.done === true;
+        // Stops a generator where it stands (its finally runs); nothing more is read.
+        if (!exhausted) await iterator.return?.();
+      }
+    };
+    run().then(
+      (complete) => {
+        if (complete) {
+          call.end();
+          finish(grpc.status.OK);
+        } else if (call.cancelled || call.destroyed || call.writableEnded) {
+          // grpc-js ends a call whose deadline passed as cancelled, having sent the status itself
+          // (its timer may fire a millisecond before the clock reads the deadline).
+          const late = context !== undefined && Date.now() >= context.deadline - 10;
+          finish(late ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED, late ? 'DEADLINE_EXCEEDED' : 'CANCELLED');
+        } else {
+          // The deadline passed while streaming: grpc-js ends the call; say why in its status.
+          const status = toServiceError(new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded'), deps.logger);
+          call.emit('error', status);
+          finish(grpc.status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED');
+        }
+      },
+      (err: unknown) => {
+        if (call.cancelled) {
+          // The caller left and the handler then failed (e.g. a query cut short): nobody to tell.
+          finish(grpc.status.CANCELLED, 'CANCELLED');
+          return;
+        }
+        const status = toServiceError(err, context?.log ?? deps.logger.child({ method: path, requestId }));
+        call.emit('error', status);
+        finish(status.code ?? grpc.status.UNKNOWN, status.metadata?.get('huodong-reason')[0]?.toString());
+      },
+    );
+  };
+}
+
 /** The grpc-js method definition for a ts-proto generic method definition. */
 export function grpcMethod<Req, Res>(
   path: string,
@@ -295,15 +438,17 @@ export function addService(server: grpc.Server, registration: ServiceRegistratio
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(definition.methods)) {
     const path = `/${definition.fullName}/${method.name}`;
-    grpcDefinition[key] = grpcMethod(path, method);
-    const handlers = registration.handlers as Record<string, (r: unknown, c: CallContext) => Promise<unknown>>;
+    grpcDefinition[key] = grpcMethod(path, method, { request: false, response: method.responseStream });
+    const handlers = registration.handlers as Record<string, (r: unknown, c: CallContext) => unknown>;
     const scopes = registration.scopes as Record<string, Scope>;
     const handler = handlers[key];
     const scope = scopes[key];
     if (handler === undefined || scope === undefined) {
       throw new Error(`${definition.fullName}.${method.name} has no handler or scope`);
     }
-    implementation[key] = unaryHandler(path, handler, scope, deps);
+    implementation[key] = method.responseStream
+      ? serverStreamHandler(path, handler as (r: unknown, c: CallContext) => AsyncIterable<unknown>, scope, deps)
+      : unaryHandler(path, handler as (r: unknown, c: CallContext) => Promise<unknown>, scope, deps);
   }
   server.addService(grpcDefinition, implementation);
 }

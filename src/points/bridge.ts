@@ -9,6 +9,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { points as pb } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
 import { badRequest, bodyOf, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import type { Config } from '../platform/config.js';
+import { pointsExportRoutes } from './export-bridge.js';
 
 type Body = Record<string, unknown>;
 
@@ -205,7 +207,8 @@ function exchangeView(e: pb.Exchange | undefined, balanceAfter: string): Body {
 const requestIdOf = (body: Body): string => stringParam(body, 'requestId') ?? randomUUID();
 const openIdOf = (body: Body): string => stringParam(body, 'openId') ?? '';
 
-export function pointsBridge(app: FastifyInstance, { caller }: BridgeClients): void {
+export function pointsBridge(app: FastifyInstance, { caller, internal }: BridgeClients, config: Config): void {
+  pointsExportRoutes(app, { caller, internal }, config, fail);
   const route = (method: string, handle: (body: Body, request: FastifyRequest) => Promise<unknown>): void => {
     app.post(`/points/${method}`, { errorHandler: routeErrorHandler(fail) }, async (request) => ok(await handle(bodyOf(request), request)));
   };

@@ -195,4 +195,19 @@ export const migrations: readonly Migration[] = [
       });
     },
   },
+  {
+    name: '20261207120000_index_points_exchanges_ship_walk',
+    async up(knex) {
+      // (type, id): the export of exchanges to ship walks the goods in id order, page after page
+      // from where the last one stopped, without reading the other types' rows.
+      await knex.schema.alterTable(T.exchanges, (t) => {
+        t.index(['type', 'id'], 'points_exchanges_ship_walk');
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable(T.exchanges, (t) => {
+        t.dropIndex(['type', 'id'], 'points_exchanges_ship_walk');
+      });
+    },
+  },
 ];

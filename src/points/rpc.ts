@@ -19,6 +19,7 @@ import {
   type Task,
   type UserTask,
 } from '../gen/huodong/points/v1/points.js';
+import { approximateBytes, chunkBySize } from '../platform/export.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
 import { ANSWER_MARGIN_MS, type DailyJob } from './job.js';
 import type { CycleKind } from './rules.js';
@@ -182,6 +183,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
       getTask: 'points.admin',
       runDailyJob: 'points.admin',
       sendPrize: 'points.admin',
+      exportExchangesToShip: 'points.admin',
     },
     handlers: {
       async getUserPoints(request) {
@@ -314,6 +316,11 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
       async sendPrize(request) {
         const { exchange, record } = await service.sendPrize(request);
         return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
+      },
+      async *exportExchangesToShip(request, ctx) {
+        for await (const page of service.exportExchangesToShip(request.afterExchangeId, ctx.signal)) {
+          for (const rows of chunkBySize(page, approximateBytes)) yield { exchanges: rows.map(exchangeOf) };
+        }
       },
     },
   });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { isUniqueViolation } from '../platform/db.js';
 import { IdempotencyKeyReusedError, InvalidArgumentError } from '../platform/errors.js';
+import { keysetPages } from '../platform/export.js';
 import type { Locks } from '../platform/locks.js';
 import {
   AREA,
@@ -481,6 +482,21 @@ export class PointsService {
     const prize = await this.store.getPrize(prizeId);
     if (prize === undefined) throw new PrizeNotFoundError(prizeId);
     return prize;
+  }
+
+  /**
+   * The exchanges of physical goods after exchange id `afterRaw` (an int64 as a decimal string,
+   * "0" or "" from the first), oldest first, one keyset page (EXPORT_PAGE_ROWS) at a time: the
+   * next page is read only when the consumer asks for it, and none once `signal` aborts.
+   */
+  async *exportExchangesToShip(afterRaw: string, signal?: AbortSignal): AsyncGenerator<ExchangeRow[], void, undefined> {
+    const after = afterRaw === '' ? 0 : /^\d{1,16}$/.test(afterRaw) ? Number(afterRaw) : Number.NaN;
+    if (!Number.isSafeInteger(after)) throw new InvalidArgumentError('after_exchange_id', 'must be 0 or an exchange id', AREA);
+    yield* keysetPages(
+      (from: number, limit) => this.store.exchangesToShipPage(from, limit),
+      (row) => Number(row.id),
+      { after, ...(signal === undefined ? {} : { signal }) },
+    );
   }
 
   async getPrize(prizeIdRaw: string): Promise<PrizeRow> {

@@ -555,6 +555,19 @@ export class PointsStore {
     return (await q) as ChangeRow[];
   }
 
+  /**
+   * One keyset page of the exchanges of physical goods after exchange id `afterId`, oldest
+   * first: a range read of the (type, id) index (points_exchanges_ship_walk), as cheap at the
+   * millionth exchange as at the first, however few of all exchanges are goods.
+   */
+  async exchangesToShipPage(afterId: number, limit: number): Promise<ExchangeRow[]> {
+    return (await this.knex(T.exchanges)
+      .where('type', 'goods' satisfies PrizeKind)
+      .andWhere('id', '>', afterId)
+      .orderBy('id', 'asc')
+      .limit(limit)) as ExchangeRow[];
+  }
+
   async exchangesByRecord(recordIds: readonly Num[]): Promise<ExchangeRow[]> {
     if (recordIds.length === 0) return [];
     return (await this.knex(T.exchanges).whereIn('record_id', recordIds)) as ExchangeRow[];
