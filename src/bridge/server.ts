@@ -117,6 +117,14 @@ export async function startBridge(options: {
         scope.addHook('onRequest', requireBearer);
         routes(scope, clients, config);
       });
+    } else if (area.bridgeBodyLimit !== undefined) {
+      const bodyLimit = area.bridgeBodyLimit;
+      await app.register(async (scope) => {
+        scope.addHook('onRoute', (route) => {
+          route.bodyLimit ??= bodyLimit;
+        });
+        routes(scope, clients, config);
+      });
     } else {
       routes(app, clients, config);
     }

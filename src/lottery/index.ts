@@ -24,4 +24,6 @@ export const lotteryArea: Area = {
     return { services: [lotteryRpc(service)] };
   },
   bridge: lotteryBridge,
+  // /Activity/add carries a whole activity (rule text up to a TEXT column's 64 KiB, prizes).
+  bridgeBodyLimit: 256 * 1024,
 };

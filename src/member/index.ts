@@ -21,4 +21,6 @@ export const memberArea: Area = {
     return { services: [memberRpc(service)], guards: [(method) => service.guard(method)] };
   },
   bridge: memberBridge,
+  // Signed forms of a few fields (a batch names at most 100 uids): 64 KiB is ample.
+  bridgeBodyLimit: 64 * 1024,
 };

@@ -62,4 +62,10 @@ export interface Area {
    * legacy scheme lives in the body or a cookie (signed member requests, lottery) leave it unset.
    */
   readonly bridgeCredential?: 'bearer';
+  /**
+   * The largest body the area's routes take, in bytes (default: the bridge's 1 MiB). Areas whose
+   * credential is in the body must read a body before they can refuse it, so they set a limit
+   * near their largest legitimate request: a bigger one is 413 on its Content-Length, unread.
+   */
+  readonly bridgeBodyLimit?: number;
 }
