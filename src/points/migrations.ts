@@ -1,4 +1,5 @@
-import { exactTextMigration, type Migration } from '../platform/db.js';
+import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
+import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
 import { releasedRoutineMigration, routineMigration } from '../platform/routines.js';
 import { CREDIT, DEBIT } from './routines.js';
 
@@ -195,4 +196,46 @@ export const migrations: readonly Migration[] = [
       });
     },
   },
+  {
+    // Request ids belong to an owner (platform/owner.ts): the calling app. Rows from before, and
+    // rows without a request id (the daily job's expiry records), are LEGACY_OWNER.
+    name: '20261203010000_add_points_key_owners',
+    async up(knex) {
+      for (const table of [T.changes, T.exchanges]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.string('owner', OWNER_WIDTH).notNullable().defaultTo(LEGACY_OWNER);
+        });
+      }
+      await knex.schema.alterTable(T.changes, (t) => {
+        t.dropUnique(['open_id', 'request_id']);
+        t.unique(['owner', 'open_id', 'request_id'], { indexName: 'points_changes_owner_open_id_request_id' });
+      });
+      await knex.schema.alterTable(T.exchanges, (t) => {
+        t.dropUnique(['open_id', 'request_id']);
+        t.unique(['owner', 'open_id', 'request_id'], { indexName: 'points_exchanges_owner_open_id_request_id' });
+      });
+    },
+    async down(knex) {
+      // Keys two owners share cannot go back to one unique key: the keys of owners other than
+      // LEGACY_OWNER are given up (their records stay, as the users' ledgers; their replays are lost).
+      await knex(T.changes).whereNot('owner', LEGACY_OWNER).update({ request_id: null });
+      const dropped = isMysql(knex) ? "CONCAT('dropped:', id)" : "'dropped:' || id";
+      await knex(T.exchanges).whereNot('owner', LEGACY_OWNER).update({ request_id: knex.raw(dropped) });
+      await knex.schema.alterTable(T.exchanges, (t) => {
+        t.dropUnique(['owner', 'open_id', 'request_id'], 'points_exchanges_owner_open_id_request_id');
+        t.unique(['open_id', 'request_id']);
+      });
+      await knex.schema.alterTable(T.changes, (t) => {
+        t.dropUnique(['owner', 'open_id', 'request_id'], 'points_changes_owner_open_id_request_id');
+        t.unique(['open_id', 'request_id']);
+      });
+      for (const table of [T.changes, T.exchanges]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.dropColumn('owner');
+        });
+      }
+    },
+  },
+  // points_credit and points_debit with the owner of the request id.
+  routineMigration('20261203010100_recreate_points_routines', [CREDIT, DEBIT]),
 ];

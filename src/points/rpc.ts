@@ -19,7 +19,8 @@ import {
   type Task,
   type UserTask,
 } from '../gen/huodong/points/v1/points.js';
-import { defineService, type ServiceRegistration } from '../platform/rpc.js';
+import { keyOwner } from '../platform/owner.js';
+import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
 import { ANSWER_MARGIN_MS, type DailyJob } from './job.js';
 import type { CycleKind } from './rules.js';
 import type { PointsService, PrizeStatusValue, RuleView, TaskStatusValue, UserTaskView } from './service.js';
@@ -162,6 +163,12 @@ function ruleOf(r: RuleView): PointsRule {
   };
 }
 
+/**
+ * The owner of the call's request ids: the calling app, or the legacy principal a `points.admin`
+ * caller names in `huodong-on-behalf-of` (platform/owner.ts).
+ */
+const ownerOf = (ctx: CallContext): string => keyOwner(ctx, 'points.admin').id;
+
 export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistration {
   return defineService({
     definition: PointsCenterServiceDefinition,
@@ -210,19 +217,22 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
       async getPointsRule() {
         return { rule: ruleOf(await service.getRule()) };
       },
-      async exchangePrize(request) {
-        const { exchange, record } = await service.exchangePrize({
-          requestId: request.requestId,
-          openId: request.openId,
-          prizeId: request.prizeId,
-          address: request.shipping?.address ?? '',
-          userName: request.shipping?.userName ?? '',
-          tel: request.shipping?.tel ?? '',
-        });
+      async exchangePrize(request, ctx) {
+        const { exchange, record } = await service.exchangePrize(
+          {
+            requestId: request.requestId,
+            openId: request.openId,
+            prizeId: request.prizeId,
+            address: request.shipping?.address ?? '',
+            userName: request.shipping?.userName ?? '',
+            tel: request.shipping?.tel ?? '',
+          },
+          ownerOf(ctx),
+        );
         return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
       },
-      async receiveTaskAward(request) {
-        return { record: recordOf(await service.receiveTaskAward(request)) };
+      async receiveTaskAward(request, ctx) {
+        return { record: recordOf(await service.receiveTaskAward(request, ownerOf(ctx))) };
       },
       async savePointsRule(request) {
         const rule = await service.savePointsRule(
@@ -275,22 +285,25 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
         });
         return { userTask: userTaskOf(view) };
       },
-      async changePoints(request) {
-        const record = await service.changePoints({
-          requestId: request.requestId,
-          openId: request.openId,
-          direction:
-            request.direction === ChangeDirection.CHANGE_DIRECTION_CREDIT
-              ? 'credit'
-              : request.direction === ChangeDirection.CHANGE_DIRECTION_DEBIT
-                ? 'debit'
-                : undefined,
-          faceValue: request.faceValue,
-          source: SOURCES.toDomain(request.source),
-          changeId: request.changeId,
-          description: request.description,
-          prizeType: request.prizeType === PrizeType.PRIZE_TYPE_UNSPECIFIED ? undefined : PRIZE_TYPES.toDomain(request.prizeType),
-        });
+      async changePoints(request, ctx) {
+        const record = await service.changePoints(
+          {
+            requestId: request.requestId,
+            openId: request.openId,
+            direction:
+              request.direction === ChangeDirection.CHANGE_DIRECTION_CREDIT
+                ? 'credit'
+                : request.direction === ChangeDirection.CHANGE_DIRECTION_DEBIT
+                  ? 'debit'
+                  : undefined,
+            faceValue: request.faceValue,
+            source: SOURCES.toDomain(request.source),
+            changeId: request.changeId,
+            description: request.description,
+            prizeType: request.prizeType === PrizeType.PRIZE_TYPE_UNSPECIFIED ? undefined : PRIZE_TYPES.toDomain(request.prizeType),
+          },
+          ownerOf(ctx),
+        );
         return { record: recordOf(record) };
       },
       async getPrize(request) {
@@ -311,8 +324,8 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
           resetTasks: r.resetTasks.toString(),
         };
       },
-      async sendPrize(request) {
-        const { exchange, record } = await service.sendPrize(request);
+      async sendPrize(request, ctx) {
+        const { exchange, record } = await service.sendPrize(request, ownerOf(ctx));
         return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
       },
     },

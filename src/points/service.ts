@@ -144,9 +144,13 @@ export class PointsService {
     return this.locks.withLock(`points:user:${openId}`, fn, LOCK);
   }
 
-  /** The first result of this request id, or undefined; a different request under it is refused. */
-  private async replay(openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
-    const prior = await this.store.findChangeByRequest(openId, requestId);
+  /**
+   * The first result of the owner's request id, or undefined; a different request under it is
+   * refused. Request ids belong to the app that used them (platform/owner.ts): another app's
+   * answer under the same id is never read, and rows of before owners are never joined.
+   */
+  private async replay(owner: string, openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
+    const prior = await this.store.findChangeByRequest(owner, openId, requestId);
     if (prior === undefined) return undefined;
     if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
     return prior;
@@ -241,14 +245,17 @@ export class PointsService {
     return expiryAfterDays(at, days)?.getTime();
   }
 
-  async exchangePrize(input: {
-    requestId: string;
-    openId: string;
-    prizeId: string;
-    address: string;
-    userName: string;
-    tel: string;
-  }): Promise<ExchangeResult> {
+  async exchangePrize(
+    input: {
+      requestId: string;
+      openId: string;
+      prizeId: string;
+      address: string;
+      userName: string;
+      tel: string;
+    },
+    owner: string,
+  ): Promise<ExchangeResult> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     const prizeId = requireId(input.prizeId, 'prize_id');
@@ -256,20 +263,21 @@ export class PointsService {
     const userName = optionalText(input.userName, 'shipping.user_name', 64);
     const tel = optionalText(input.tel, 'shipping.tel', 32);
     const hash = fingerprint(['exchange', openId, prizeId, address, userName, tel]);
-    return this.exchange({ requestId, openId, prizeId, hash, faceValue: undefined, shipping: { address, userName, tel }, sent: false });
+    return this.exchange({ owner, requestId, openId, prizeId, hash, faceValue: undefined, shipping: { address, userName, tel }, sent: false });
   }
 
   /** SendPrize: an operator delivers a virtual prize, debiting its (or the given) face value. */
-  async sendPrize(input: { requestId: string; openId: string; prizeId: string; faceValue: string }): Promise<ExchangeResult> {
+  async sendPrize(input: { requestId: string; openId: string; prizeId: string; faceValue: string }, owner: string): Promise<ExchangeResult> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     const prizeId = requireId(input.prizeId, 'prize_id');
     const faceValue = input.faceValue === '' || input.faceValue === '0' ? undefined : requirePoints(input.faceValue, 'face_value');
     const hash = fingerprint(['send', openId, prizeId, faceValue]);
-    return this.exchange({ requestId, openId, prizeId, hash, faceValue, shipping: { address: '', userName: '', tel: '' }, sent: true });
+    return this.exchange({ owner, requestId, openId, prizeId, hash, faceValue, shipping: { address: '', userName: '', tel: '' }, sent: true });
   }
 
   private async exchange(e: {
+    owner: string;
     requestId: string;
     openId: string;
     prizeId: string;
@@ -282,7 +290,7 @@ export class PointsService {
     const prize = found === undefined ? new PrizeNotFoundError(e.prizeId) : (exchangeRefusal(found, e) ?? found);
     if (prize instanceof Error) {
       // A replay gets its first answer even when the prize has changed since.
-      const replayed = await this.replayExchange(e.openId, e.requestId, e.hash);
+      const replayed = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
       if (replayed) return replayed;
       throw prize;
     }
@@ -293,6 +301,7 @@ export class PointsService {
       try {
         return await this.store.exchange({
           debit: {
+            owner: e.owner,
             openId: e.openId,
             amount,
             now: at.getTime(),
@@ -314,27 +323,27 @@ export class PointsService {
         });
       } catch (err) {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
-        const again = await this.replayExchange(e.openId, e.requestId, e.hash);
+        const again = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
         if (again) return again;
         throw new ExchangeLimitReachedError(key);
       }
     });
   }
 
-  private async replayExchange(openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
-    const prior = await this.replay(openId, requestId, hash);
+  private async replayExchange(owner: string, openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
+    const prior = await this.replay(owner, openId, requestId, hash);
     if (prior === undefined) return undefined;
-    const found = await this.store.findExchangeByRequest(openId, requestId);
+    const found = await this.store.findExchangeByRequest(owner, openId, requestId);
     if (found === undefined) throw new IdempotencyKeyReusedError(AREA, 'request_id');
     return found;
   }
 
-  async receiveTaskAward(input: { requestId: string; openId: string; taskId: string }): Promise<ChangeRow> {
+  async receiveTaskAward(input: { requestId: string; openId: string; taskId: string }, owner: string): Promise<ChangeRow> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     const taskId = requireId(input.taskId, 'task_id');
     const hash = fingerprint(['task', openId, taskId]);
-    const prior = await this.replay(openId, requestId, hash);
+    const prior = await this.replay(owner, openId, requestId, hash);
     if (prior) return prior;
     const task = await this.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
@@ -342,6 +351,7 @@ export class PointsService {
       const at = this.clock.now();
       const cycle = cycleKey(ruleOfTask(task), at, this.timeZone);
       const credit: CreditInput = {
+        owner,
         openId,
         amount: big(task.face_value),
         now: at.getTime(),
@@ -361,7 +371,7 @@ export class PointsService {
         return record;
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
-        const again = await this.replay(openId, requestId, hash);
+        const again = await this.replay(owner, openId, requestId, hash);
         if (again) return again;
         throw new TaskNotClaimableError();
       }
@@ -519,7 +529,7 @@ export class PointsService {
     return { task, currentTotal: completeNum, status: input.status };
   }
 
-  async changePoints(input: ChangePointsInput): Promise<ChangeRow> {
+  async changePoints(input: ChangePointsInput, owner: string): Promise<ChangeRow> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     if (input.direction === undefined) throw new InvalidArgumentError('direction', 'must be CREDIT or DEBIT', AREA);
@@ -536,13 +546,13 @@ export class PointsService {
     const direction = input.direction;
     return this.userLock(openId, async () => {
       const at = this.clock.now();
-      const change = { openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
+      const change = { owner, openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
       try {
         if (direction === 'debit') return await this.store.debit(change);
         return await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) });
       } catch (err) {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
-        const again = await this.replay(openId, requestId, hash);
+        const again = await this.replay(owner, openId, requestId, hash);
         if (again) return again;
         throw err;
       }

@@ -10,6 +10,7 @@
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
 import { isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { LEGACY_OWNER } from '../platform/owner.js';
 import { callRoutine, type RoutineArgs } from '../platform/routines.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { T } from './migrations.js';
@@ -23,6 +24,8 @@ type Num = number | string;
 
 export interface ChangeRow {
   id: Num;
+  /** The owner of request_id (platform/owner.ts); LEGACY_OWNER for rows without one. */
+  owner: string;
   open_id: string;
   direction: Num;
   source: Source;
@@ -41,6 +44,7 @@ export interface ChangeRow {
 
 export interface ExchangeRow {
   id: Num;
+  owner: string;
   open_id: string;
   prize_id: string;
   request_id: string;
@@ -143,6 +147,8 @@ interface LotRow {
 }
 
 export interface ChangeInput {
+  /** The owner of requestId (platform/owner.ts): request ids are unique per owner and user. */
+  readonly owner: string;
   readonly openId: string;
   readonly amount: bigint;
   readonly now: number;
@@ -210,6 +216,7 @@ const NO_EXCHANGE = {
 /** The parameters points_credit and points_debit share: the change record's. */
 function changeArgs(c: ChangeInput): Omit<RoutineArgs<typeof CREDIT>, 'p_expires_at'> {
   return {
+    p_owner: c.owner,
     p_open_id: c.openId,
     p_amount: c.amount.toString(),
     p_now: c.now,
@@ -230,6 +237,7 @@ const RULE_ID = 1;
 /** The change record's columns but its id. */
 function changeFields(c: ChangeInput, direction: 1 | 2, balanceAfter: bigint, expiresAt: number | undefined): Omit<ChangeRow, 'id'> {
   return {
+    owner: c.owner,
     open_id: c.openId,
     direction,
     source: c.source,
@@ -428,7 +436,7 @@ export class PointsStore {
   /** A debit looks for its request id before anything else (see RequestRecorded). */
   private async assertNotRecorded(trx: Knex.Transaction, c: ChangeInput): Promise<void> {
     if (c.requestId === undefined) return;
-    if ((await trx(T.changes).first('id').where({ open_id: c.openId, request_id: c.requestId })) !== undefined) throw new RequestRecorded();
+    if ((await trx(T.changes).first('id').where({ owner: c.owner, open_id: c.openId, request_id: c.requestId })) !== undefined) throw new RequestRecorded();
   }
 
   /**
@@ -468,6 +476,7 @@ export class PointsStore {
    */
   async exchange(e: ExchangeInput): Promise<{ exchange: ExchangeRow; record: ChangeRow }> {
     const row = {
+      owner: e.debit.owner,
       open_id: e.debit.openId,
       prize_id: e.prize.prize_id,
       request_id: e.requestId,
@@ -519,16 +528,16 @@ export class PointsStore {
     });
   }
 
-  async findChangeByRequest(openId: string, requestId: string): Promise<ChangeRow | undefined> {
-    return (await this.knex(T.changes).where({ open_id: openId, request_id: requestId }).first()) as ChangeRow | undefined;
+  async findChangeByRequest(owner: string, openId: string, requestId: string): Promise<ChangeRow | undefined> {
+    return (await this.knex(T.changes).where({ owner, open_id: openId, request_id: requestId }).first()) as ChangeRow | undefined;
   }
 
   async findChangeByDedupe(openId: string, dedupeKey: string): Promise<ChangeRow | undefined> {
     return (await this.knex(T.changes).where({ open_id: openId, dedupe_key: dedupeKey }).first()) as ChangeRow | undefined;
   }
 
-  async findExchangeByRequest(openId: string, requestId: string): Promise<{ exchange: ExchangeRow; record: ChangeRow } | undefined> {
-    const exchange = (await this.knex(T.exchanges).where({ open_id: openId, request_id: requestId }).first()) as ExchangeRow | undefined;
+  async findExchangeByRequest(owner: string, openId: string, requestId: string): Promise<{ exchange: ExchangeRow; record: ChangeRow } | undefined> {
+    const exchange = (await this.knex(T.exchanges).where({ owner, open_id: openId, request_id: requestId }).first()) as ExchangeRow | undefined;
     if (exchange === undefined) return undefined;
     const record = (await this.knex(T.changes).where('id', exchange.record_id).first()) as ChangeRow | undefined;
     if (record === undefined) throw new Error('exchange without its change record');
@@ -758,6 +767,8 @@ export class PointsStore {
       const records = lotRows.map((l) =>
         changeFields(
           {
+            // No request id: the job's records are nobody's key.
+            owner: LEGACY_OWNER,
             openId: l.open_id,
             amount: big(l.remaining),
             now,

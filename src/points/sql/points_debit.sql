@@ -5,9 +5,10 @@
 -- range locks; the change record; the lots by primary key with conditional updates; the draws,
 -- stock and exchange row. All of it commits together or rolls back together. Answers one row:
 -- outcome ('ok', 'recorded', 'limit_reached', 'insufficient', 'sold_out' or 'lot_conflict'),
--- the change record's id and balance_after, and the exchange row's id.
+-- the change record's id and balance_after, and the exchange row's id. Request ids are unique
+-- per owner (platform/owner.ts).
 -- Parameters are declared once, in ../routines.ts. Changing this file: docs/adding-an-area.md.
-CREATE PROCEDURE points_debit(IN p_open_id VARCHAR(128), IN p_amount BIGINT, IN p_now BIGINT, IN p_source VARCHAR(16),
+CREATE PROCEDURE points_debit(IN p_owner VARCHAR(80), IN p_open_id VARCHAR(128), IN p_amount BIGINT, IN p_now BIGINT, IN p_source VARCHAR(16),
   IN p_change_id VARCHAR(64), IN p_description VARCHAR(1024), IN p_prize_type VARCHAR(16), IN p_task_title VARCHAR(128),
   IN p_request_id VARCHAR(64), IN p_request_hash VARCHAR(64), IN p_dedupe_key VARCHAR(128),
   IN p_prize_id VARCHAR(64), IN p_period_key VARCHAR(16), IN p_title VARCHAR(128), IN p_icon VARCHAR(1024),
@@ -28,7 +29,7 @@ debit: BEGIN
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
   -- A request already recorded is answered from its record, even when the balance has since
   -- run short; one recorded concurrently is caught by the unique key instead.
-  IF p_request_id IS NOT NULL AND EXISTS (SELECT 1 FROM points_changes WHERE open_id = p_open_id AND request_id = p_request_id) THEN
+  IF p_request_id IS NOT NULL AND EXISTS (SELECT 1 FROM points_changes WHERE owner = p_owner AND open_id = p_open_id AND request_id = p_request_id) THEN
     SELECT 'recorded' AS outcome, NULL AS id, NULL AS balance_after, NULL AS exchange_id;
     LEAVE debit;
   END IF;
@@ -51,9 +52,9 @@ debit: BEGIN
     SELECT 'insufficient' AS outcome, NULL AS id, NULL AS balance_after, NULL AS exchange_id;
     LEAVE debit;
   END IF;
-  INSERT INTO points_changes (open_id, direction, source, face_value, balance_after, description, change_id,
+  INSERT INTO points_changes (owner, open_id, direction, source, face_value, balance_after, description, change_id,
       prize_type, task_title, created_at, expires_at, request_id, request_hash, dedupe_key)
-    VALUES (p_open_id, 2, p_source, p_amount, v_available - p_amount, p_description, p_change_id,
+    VALUES (p_owner, p_open_id, 2, p_source, p_amount, v_available - p_amount, p_description, p_change_id,
       p_prize_type, p_task_title, p_now, NULL, p_request_id, p_request_hash, p_dedupe_key);
   SET v_id = LAST_INSERT_ID();
   OPEN lots;
@@ -84,9 +85,9 @@ debit: BEGIN
       SELECT 'sold_out' AS outcome, NULL AS id, NULL AS balance_after, NULL AS exchange_id;
       LEAVE debit;
     END IF;
-    INSERT INTO points_exchanges (open_id, prize_id, request_id, request_hash, record_id, period_key, title, icon, face_value,
+    INSERT INTO points_exchanges (owner, open_id, prize_id, request_id, request_hash, record_id, period_key, title, icon, face_value,
         type, address, user_name, tel, created_at)
-      VALUES (p_open_id, p_prize_id, p_request_id, p_request_hash, v_id, p_period_key, p_title, p_icon, p_amount,
+      VALUES (p_owner, p_open_id, p_prize_id, p_request_id, p_request_hash, v_id, p_period_key, p_title, p_icon, p_amount,
         p_type, p_address, p_user_name, p_tel, p_now);
   END IF;
   COMMIT;
