@@ -16,6 +16,13 @@ export const T = {
   jobRuns: 'points_job_runs',
 } as const;
 
+/**
+ * Refusals stored as their request id's final answer (issue 16.1). Kept out of T: the released
+ * migration 20261202010210_points_exact_text converts every table of T, and must keep doing
+ * only what it did (this table did not exist then).
+ */
+export const REFUSALS = 'points_refusals';
+
 // Times are epoch milliseconds; amounts are BIGINT points.
 export const migrations: readonly Migration[] = [
   {
@@ -238,4 +245,31 @@ export const migrations: readonly Migration[] = [
   },
   // points_credit and points_debit with the owner of the request id.
   routineMigration('20261203010100_recreate_points_routines', [CREDIT, DEBIT]),
+  {
+    // A refused debit, exchange or sent prize: the request id's final answer, so that a stale
+    // copy of the request never pays later (issue 16.1). Under the same (owner, open_id,
+    // request_id) as a change record; a request id has one or the other, never both.
+    name: '20261203020000_create_points_refusals',
+    async up(knex) {
+      await knex.schema.createTable(REFUSALS, (t) => {
+        t.string('owner', OWNER_WIDTH).notNullable();
+        t.string('open_id', 128).notNullable();
+        t.string('request_id', 64).notNullable();
+        t.string('request_hash', 64).notNullable();
+        // insufficient, sold_out, limit_reached, unavailable.
+        t.string('reason', 16).notNullable();
+        // What the refusal said: the points asked for, the exchange limit's period.
+        t.bigInteger('face_value').notNullable();
+        t.string('period_key', 16).notNullable();
+        t.bigInteger('created_at').notNullable();
+        t.primary(['owner', 'open_id', 'request_id']);
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTable(REFUSALS);
+    },
+  },
+  exactTextMigration('20261203020010_points_refusals_exact_text', [REFUSALS]),
+  // points_debit stores its refusals; both routines answer a request id refused before as recorded.
+  routineMigration('20261203020100_recreate_points_routines_refusals', [CREDIT, DEBIT]),
 ];

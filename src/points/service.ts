@@ -8,7 +8,9 @@ import {
   AREA,
   ConcurrentUpdateError,
   ExchangeLimitReachedError,
+  InsufficientPointsError,
   PrizeNotFoundError,
+  PrizeSoldOutError,
   PrizeUnavailableError,
   StockBelowZeroError,
   TaskNotClaimableError,
@@ -38,6 +40,8 @@ import {
   type ExchangeRow,
   type LimitKind,
   type PointsStore,
+  type RefusalReason,
+  type RefusalRow,
   RequestRecorded,
   type PrizeKind,
   type PrizeRow,
@@ -128,6 +132,21 @@ function exchangeRefusal(prize: PrizeRow, e: { sent: boolean; shipping: { addres
   return undefined;
 }
 
+/** A stored refusal becomes its error again: the request id's final answer (issue 16.1). */
+function refusalError(r: RefusalRow): Error {
+  const reason: RefusalReason = r.reason;
+  switch (reason) {
+    case 'insufficient':
+      return new InsufficientPointsError(String(r.face_value));
+    case 'sold_out':
+      return new PrizeSoldOutError();
+    case 'limit_reached':
+      return new ExchangeLimitReachedError(r.period_key);
+    case 'unavailable':
+      return new PrizeUnavailableError();
+  }
+}
+
 export class PointsService {
   constructor(
     readonly store: PointsStore,
@@ -146,14 +165,21 @@ export class PointsService {
 
   /**
    * The first result of the owner's request id, or undefined; a different request under it is
-   * refused. Request ids belong to the app that used them (platform/owner.ts): another app's
-   * answer under the same id is never read, and rows of before owners are never joined.
+   * refused. The first result of a refused request is its refusal, thrown again (issue 16.1:
+   * final, so a stale copy never pays later). Request ids belong to the app that used them
+   * (platform/owner.ts): another app's answer under the same id is never read, and rows of
+   * before owners are never joined.
    */
   private async replay(owner: string, openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
     const prior = await this.store.findChangeByRequest(owner, openId, requestId);
-    if (prior === undefined) return undefined;
-    if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
-    return prior;
+    if (prior !== undefined) {
+      if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+      return prior;
+    }
+    const refused = await this.store.findRefusal(owner, openId, requestId);
+    if (refused === undefined) return undefined;
+    if (refused.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+    throw refusalError(refused);
   }
 
   // ---- C-end ------------------------------------------------------------------------------
@@ -292,6 +318,10 @@ export class PointsService {
       // A replay gets its first answer even when the prize has changed since.
       const replayed = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
       if (replayed) return replayed;
+      // A disabled prize may be enabled again: the refusal is kept as the request id's answer.
+      if (found !== undefined && prize instanceof PrizeUnavailableError) {
+        return this.refuseExchange(e, 'unavailable', e.faceValue ?? big(found.face_value), '', prize);
+      }
       throw prize;
     }
     return this.userLock(e.openId, async () => {
@@ -325,9 +355,30 @@ export class PointsService {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
         const again = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
         if (again) return again;
-        throw new ExchangeLimitReachedError(key);
+        // The exchange limit's unique key, taken by a concurrent exchange: refused as the
+        // procedure's and the transaction's own check refuse (and stored the same way).
+        return this.refuseExchange(e, 'limit_reached', amount, key, new ExchangeLimitReachedError(key));
       }
     });
+  }
+
+  /**
+   * Stores a refusal decided outside the debit as the request id's final answer and throws it;
+   * a request id answered meanwhile (a change record, or a refusal) is answered from that.
+   */
+  private async refuseExchange(
+    e: { owner: string; requestId: string; openId: string; hash: string },
+    reason: RefusalReason,
+    amount: bigint,
+    periodKey: string,
+    refusal: Error,
+  ): Promise<ExchangeResult> {
+    const change = { owner: e.owner, openId: e.openId, amount, now: this.now(), requestId: e.requestId, requestHash: e.hash };
+    if ((await this.store.refuse({ change, reason, periodKey })) === 'recorded') {
+      const answer = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
+      if (answer) return answer;
+    }
+    throw refusal;
   }
 
   private async replayExchange(owner: string, openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
@@ -370,7 +421,7 @@ export class PointsService {
         if (record === undefined) throw new TaskNotClaimableError();
         return record;
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);
         if (again) return again;
         throw new TaskNotClaimableError();
