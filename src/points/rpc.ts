@@ -23,8 +23,8 @@ import { keyOwner } from '../platform/owner.js';
 import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
 import { ANSWER_MARGIN_MS, type DailyJob } from './job.js';
 import type { CycleKind } from './rules.js';
-import type { PointsService, PrizeStatusValue, RuleView, TaskStatusValue, UserTaskView } from './service.js';
-import type { ChangeRow, ExchangeRow, LimitKind, PrizeKind, PrizeRow, Source, TaskRow } from './store.js';
+import type { PointsService, PrizeStatusValue, RecordView, RuleView, TaskStatusValue, UserTaskView } from './service.js';
+import type { ExchangeRow, LimitKind, PrizeKind, PrizeRow, Source, TaskRow } from './store.js';
 
 /** A two-way table between a proto enum and the seed's words. */
 function table<E extends number, D extends string | number>(pairs: ReadonlyArray<readonly [E, D]>) {
@@ -102,7 +102,7 @@ function exchangeOf(e: ExchangeRow): Exchange {
   };
 }
 
-function recordOf(r: ChangeRow, exchange?: ExchangeRow): ChangeRecord {
+function recordOf({ record: r, remaining }: RecordView, exchange?: ExchangeRow): ChangeRecord {
   return {
     recordId: str(r.id),
     direction: Number(r.direction) === 1 ? ChangeDirection.CHANGE_DIRECTION_CREDIT : ChangeDirection.CHANGE_DIRECTION_DEBIT,
@@ -116,6 +116,7 @@ function recordOf(r: ChangeRow, exchange?: ExchangeRow): ChangeRecord {
     expireTime: r.expires_at === null ? undefined : date(r.expires_at),
     exchange: exchange === undefined ? undefined : exchangeOf(exchange),
     taskTitle: r.task_title,
+    remainingPoints: remaining?.toString(),
   };
 }
 
@@ -204,7 +205,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
               ? 'exchange'
               : undefined;
         const page = await service.listChangeRecords(request.openId, type, request.pageSize, request.pageToken);
-        return { records: page.records.map((r) => recordOf(r.record, r.exchange)), nextPageToken: page.nextPageToken };
+        return { records: page.records.map((r) => recordOf(r, r.exchange)), nextPageToken: page.nextPageToken };
       },
       async listPrizes(request) {
         const prizes = await service.listPrizes(request.openId);

@@ -65,6 +65,13 @@ export interface RuleView {
   readonly updatedAt: number | undefined;
 }
 
+/** A change record as answered: for a credit, what is left of its lot now (legacy remainingIntegral). */
+export interface RecordView {
+  readonly record: ChangeRow;
+  /** Unspent and unexpired points of the credit's lot; undefined for a debit. */
+  readonly remaining: bigint | undefined;
+}
+
 export interface ExchangeResult {
   readonly exchange: ExchangeRow;
   readonly record: ChangeRow;
@@ -195,7 +202,7 @@ export class PointsService {
     type: 'task' | 'exchange' | undefined,
     pageSize: number,
     pageToken: string,
-  ): Promise<{ records: Array<{ record: ChangeRow; exchange: ExchangeRow | undefined }>; nextPageToken: string }> {
+  ): Promise<{ records: Array<RecordView & { exchange: ExchangeRow | undefined }>; nextPageToken: string }> {
     const openId = requireOpenId(openIdRaw);
     if (type === undefined) throw new InvalidArgumentError('type', 'must be TASK or EXCHANGE', AREA);
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE) {
@@ -209,13 +216,26 @@ export class PointsService {
     }
     const rows = await this.store.listChanges(openId, type === 'exchange', before, size + 1);
     const page = rows.slice(0, size);
-    const exchanges = await this.store.exchangesByRecord(page.map((r) => r.id));
+    const [exchanges, remaining] = await Promise.all([this.store.exchangesByRecord(page.map((r) => r.id)), this.remainingOf(openId, page)]);
     const byRecord = new Map(exchanges.map((e) => [String(e.record_id), e]));
     const last = page[page.length - 1];
     return {
-      records: page.map((record) => ({ record, exchange: byRecord.get(String(record.id)) })),
+      records: page.map((record, i) => ({ record, exchange: byRecord.get(String(record.id)), remaining: remaining[i] })),
       nextPageToken: rows.length > size && last !== undefined ? Buffer.from(String(last.id)).toString('base64url') : '',
     };
+  }
+
+  /** What is left now of each credit's lot (undefined for a debit), from one query. */
+  private async remainingOf(openId: string, records: readonly ChangeRow[]): Promise<Array<bigint | undefined>> {
+    const isCredit = (r: ChangeRow): boolean => Number(r.direction) === 1;
+    const left = await this.store.lotsLeft(openId, records.filter(isCredit).map((r) => r.id), this.now());
+    return records.map((r) => (isCredit(r) ? (left.get(String(r.id)) ?? 0n) : undefined));
+  }
+
+  /** A credit answered by a replay: its lot may have been spent or have expired since. */
+  private async replayedView(record: ChangeRow): Promise<RecordView> {
+    const [remaining] = await this.remainingOf(record.open_id, [record]);
+    return { record, remaining };
   }
 
   async listPrizes(openIdRaw: string): Promise<Array<{ prize: PrizeRow; status: PrizeStatusValue }>> {
@@ -389,13 +409,13 @@ export class PointsService {
     return found;
   }
 
-  async receiveTaskAward(input: { requestId: string; openId: string; taskId: string }, owner: string): Promise<ChangeRow> {
+  async receiveTaskAward(input: { requestId: string; openId: string; taskId: string }, owner: string): Promise<RecordView> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     const taskId = requireId(input.taskId, 'task_id');
     const hash = fingerprint(['task', openId, taskId]);
     const prior = await this.replay(owner, openId, requestId, hash);
-    if (prior) return prior;
+    if (prior) return this.replayedView(prior);
     const task = await this.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     return this.userLock(openId, async () => {
@@ -419,11 +439,11 @@ export class PointsService {
       try {
         const record = await this.store.claimTask(openId, taskId, cycle, credit);
         if (record === undefined) throw new TaskNotClaimableError();
-        return record;
+        return { record, remaining: credit.amount };
       } catch (err) {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);
-        if (again) return again;
+        if (again) return this.replayedView(again);
         throw new TaskNotClaimableError();
       }
     });
@@ -580,7 +600,7 @@ export class PointsService {
     return { task, currentTotal: completeNum, status: input.status };
   }
 
-  async changePoints(input: ChangePointsInput, owner: string): Promise<ChangeRow> {
+  async changePoints(input: ChangePointsInput, owner: string): Promise<RecordView> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     if (input.direction === undefined) throw new InvalidArgumentError('direction', 'must be CREDIT or DEBIT', AREA);
@@ -599,12 +619,12 @@ export class PointsService {
       const at = this.clock.now();
       const change = { owner, openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
       try {
-        if (direction === 'debit') return await this.store.debit(change);
-        return await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) });
+        if (direction === 'debit') return { record: await this.store.debit(change), remaining: undefined };
+        return { record: await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
       } catch (err) {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);
-        if (again) return again;
+        if (again) return this.replayedView(again);
         throw err;
       }
     });

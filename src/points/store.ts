@@ -684,6 +684,20 @@ export class PointsStore {
     return (await q) as ChangeRow[];
   }
 
+  /**
+   * What is left of the lots these credit records granted, unexpired at `now`, by record id;
+   * a record not in the map has nothing left (spent or expired). One query over the user's
+   * live lots, like the balance's.
+   */
+  async lotsLeft(openId: string, recordIds: readonly Num[], now: number): Promise<Map<string, bigint>> {
+    if (recordIds.length === 0) return new Map();
+    const rows = (await this.unexpired(
+      this.knex(T.lots).select('record_id', 'remaining').where('open_id', openId).whereIn('record_id', [...recordIds]),
+      now,
+    )) as Array<{ record_id: Num; remaining: Num }>;
+    return new Map(rows.map((r) => [String(r.record_id), big(r.remaining)]));
+  }
+
   async exchangesByRecord(recordIds: readonly Num[]): Promise<ExchangeRow[]> {
     if (recordIds.length === 0) return [];
     return (await this.knex(T.exchanges).whereIn('record_id', recordIds)) as ExchangeRow[];

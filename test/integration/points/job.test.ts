@@ -214,7 +214,7 @@ for (const store of STORE_KINDS) {
       for (const [k, u] of users.entries()) {
         for (const amount of [10, 20, 30]) {
           const r = await service.changePoints({ requestId: unique('r'), openId: u, direction: 'credit', faceValue: String(amount), source: 'task', changeId: `origin-${k}-${amount}`, description: '', prizeType: undefined }, OWNER);
-          origins.set(String(r.id), `origin-${k}-${amount}`);
+          origins.set(String(r.record.id), `origin-${k}-${amount}`);
         }
         await change(u, 'credit', 7, 'other');
         const spend = k % 5 === 0 ? 60 : (k % 4) * 9;
