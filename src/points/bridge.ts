@@ -164,17 +164,26 @@ function userTaskView(u: pb.UserTask): Body {
   return { ...taskView(u.task), currentTotal: n(u.currentTotal), status: Number(wordOf(STATUS_WORDS, u.status, '1')) };
 }
 
-function recordView(r: pb.ChangeRecord): Body {
+/**
+ * A change record as seed 002 writes it: table 2's fields (openId, changeSource, isExpired,
+ * remainingIntegral, expiredTime as a timestamp number) beside the changeRecord route's output
+ * (desc, type, createdAt as a string, faceValue, changeStatus, userRemainingPoints). Times are
+ * epoch milliseconds where the seed says number, as prizes' and tasks' createdAt are here;
+ * createdAt stays the ISO 8601 string the route's output table asks for (docs/points.md).
+ */
+function recordView(r: pb.ChangeRecord, openId: string): Body {
   return {
     id: r.recordId,
+    openId,
     desc: r.description,
     type: wordOf(SOURCE_WORDS, r.source),
-    // Seed 002 table 2's names (changeSource, isExpired, remainingIntegral) beside the older ones.
     changeSource: r.source === pb.PointsSource.POINTS_SOURCE_INVITE ? 'inviting' : wordOf(SOURCE_WORDS, r.source),
     isExpired: r.expireTime !== undefined && r.expireTime.getTime() <= Date.now(),
     changeId: r.changeId,
     createdAt: r.createTime?.toISOString() ?? '',
-    expiredTime: r.expireTime?.toISOString() ?? null,
+    expiredTime: r.expireTime?.getTime() ?? null,
+    // A credit's points not yet spent or expired; null for a debit.
+    remainingIntegral: r.remainingPoints === undefined ? null : n(r.remainingPoints),
     faceValue: n(r.faceValue),
     changeStatus: r.direction === pb.ChangeDirection.CHANGE_DIRECTION_CREDIT ? 1 : 2,
     userRemainingPoints: n(r.balanceAfter),
@@ -237,7 +246,8 @@ export function pointsBridge(app: FastifyInstance, { caller, internal }: BridgeC
       },
       callOptions(request),
     );
-    return { list: r.records.map(recordView), nextPageToken: r.nextPageToken };
+    const openId = openIdOf(body);
+    return { list: r.records.map((record) => recordView(record, openId)), nextPageToken: r.nextPageToken };
   });
 
   route('getPrizedsList', async (body, request) => {
@@ -404,7 +414,7 @@ export function pointsBridge(app: FastifyInstance, { caller, internal }: BridgeC
       },
       callOptions(request),
     );
-    return r.record === undefined ? null : recordView(r.record);
+    return r.record === undefined ? null : recordView(r.record, openIdOf(body));
   });
 
   route('getPrizeById', async (body, request) => {

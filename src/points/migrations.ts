@@ -1,4 +1,5 @@
-import { exactTextMigration, type Migration } from '../platform/db.js';
+import { exactTextMigration, isMysql, type Migration } from '../platform/db.js';
+import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
 import { releasedRoutineMigration, routineMigration } from '../platform/routines.js';
 import { CREDIT, DEBIT } from './routines.js';
 
@@ -14,6 +15,13 @@ export const T = {
   rules: 'points_rules',
   jobRuns: 'points_job_runs',
 } as const;
+
+/**
+ * Refusals stored as their request id's final answer (issue 16.1). Kept out of T: the released
+ * migration 20261202010210_points_exact_text converts every table of T, and must keep doing
+ * only what it did (this table did not exist then).
+ */
+export const REFUSALS = 'points_refusals';
 
 // Times are epoch milliseconds; amounts are BIGINT points.
 export const migrations: readonly Migration[] = [
@@ -195,6 +203,75 @@ export const migrations: readonly Migration[] = [
       });
     },
   },
+  {
+    // Request ids belong to an owner (platform/owner.ts): the calling app. Rows from before, and
+    // rows without a request id (the daily job's expiry records), are LEGACY_OWNER.
+    name: '20261203010000_add_points_key_owners',
+    async up(knex) {
+      for (const table of [T.changes, T.exchanges]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.string('owner', OWNER_WIDTH).notNullable().defaultTo(LEGACY_OWNER);
+        });
+      }
+      await knex.schema.alterTable(T.changes, (t) => {
+        t.dropUnique(['open_id', 'request_id']);
+        t.unique(['owner', 'open_id', 'request_id'], { indexName: 'points_changes_owner_open_id_request_id' });
+      });
+      await knex.schema.alterTable(T.exchanges, (t) => {
+        t.dropUnique(['open_id', 'request_id']);
+        t.unique(['owner', 'open_id', 'request_id'], { indexName: 'points_exchanges_owner_open_id_request_id' });
+      });
+    },
+    async down(knex) {
+      // Keys two owners share cannot go back to one unique key: the keys of owners other than
+      // LEGACY_OWNER are given up (their records stay, as the users' ledgers; their replays are lost).
+      await knex(T.changes).whereNot('owner', LEGACY_OWNER).update({ request_id: null });
+      const dropped = isMysql(knex) ? "CONCAT('dropped:', id)" : "'dropped:' || id";
+      await knex(T.exchanges).whereNot('owner', LEGACY_OWNER).update({ request_id: knex.raw(dropped) });
+      await knex.schema.alterTable(T.exchanges, (t) => {
+        t.dropUnique(['owner', 'open_id', 'request_id'], 'points_exchanges_owner_open_id_request_id');
+        t.unique(['open_id', 'request_id']);
+      });
+      await knex.schema.alterTable(T.changes, (t) => {
+        t.dropUnique(['owner', 'open_id', 'request_id'], 'points_changes_owner_open_id_request_id');
+        t.unique(['open_id', 'request_id']);
+      });
+      for (const table of [T.changes, T.exchanges]) {
+        await knex.schema.alterTable(table, (t) => {
+          t.dropColumn('owner');
+        });
+      }
+    },
+  },
+  // points_credit and points_debit with the owner of the request id.
+  routineMigration('20261203010100_recreate_points_routines', [CREDIT, DEBIT]),
+  {
+    // A refused debit, exchange or sent prize: the request id's final answer, so that a stale
+    // copy of the request never pays later (issue 16.1). Under the same (owner, open_id,
+    // request_id) as a change record; a request id has one or the other, never both.
+    name: '20261203020000_create_points_refusals',
+    async up(knex) {
+      await knex.schema.createTable(REFUSALS, (t) => {
+        t.string('owner', OWNER_WIDTH).notNullable();
+        t.string('open_id', 128).notNullable();
+        t.string('request_id', 64).notNullable();
+        t.string('request_hash', 64).notNullable();
+        // insufficient, sold_out, limit_reached, unavailable.
+        t.string('reason', 16).notNullable();
+        // What the refusal said: the points asked for, the exchange limit's period.
+        t.bigInteger('face_value').notNullable();
+        t.string('period_key', 16).notNullable();
+        t.bigInteger('created_at').notNullable();
+        t.primary(['owner', 'open_id', 'request_id']);
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTable(REFUSALS);
+    },
+  },
+  exactTextMigration('20261203020010_points_refusals_exact_text', [REFUSALS]),
+  // points_debit stores its refusals; both routines answer a request id refused before as recorded.
+  routineMigration('20261203020100_recreate_points_routines_refusals', [CREDIT, DEBIT]),
   {
     name: '20261207120000_index_points_exchanges_ship_walk',
     async up(knex) {

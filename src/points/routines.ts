@@ -5,6 +5,7 @@
 import { defineRoutine } from '../platform/routines.js';
 
 export const CREDIT = defineRoutine('points_credit', new URL('./sql/points_credit.sql', import.meta.url), [
+  'p_owner',
   'p_open_id',
   'p_amount',
   'p_now',
@@ -20,6 +21,7 @@ export const CREDIT = defineRoutine('points_credit', new URL('./sql/points_credi
 ]);
 
 export const DEBIT = defineRoutine('points_debit', new URL('./sql/points_debit.sql', import.meta.url), [
+  'p_owner',
   'p_open_id',
   'p_amount',
   'p_now',

@@ -20,11 +20,12 @@ import {
   type UserTask,
 } from '../gen/huodong/points/v1/points.js';
 import { approximateBytes, chunkBySize } from '../platform/export.js';
-import { defineService, type ServiceRegistration } from '../platform/rpc.js';
+import { keyOwner } from '../platform/owner.js';
+import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
 import { ANSWER_MARGIN_MS, type DailyJob } from './job.js';
 import type { CycleKind } from './rules.js';
-import type { PointsService, PrizeStatusValue, RuleView, TaskStatusValue, UserTaskView } from './service.js';
-import type { ChangeRow, ExchangeRow, LimitKind, PrizeKind, PrizeRow, Source, TaskRow } from './store.js';
+import type { PointsService, PrizeStatusValue, RecordView, RuleView, TaskStatusValue, UserTaskView } from './service.js';
+import type { ExchangeRow, LimitKind, PrizeKind, PrizeRow, Source, TaskRow } from './store.js';
 
 /** A two-way table between a proto enum and the seed's words. */
 function table<E extends number, D extends string | number>(pairs: ReadonlyArray<readonly [E, D]>) {
@@ -102,7 +103,7 @@ function exchangeOf(e: ExchangeRow): Exchange {
   };
 }
 
-function recordOf(r: ChangeRow, exchange?: ExchangeRow): ChangeRecord {
+function recordOf({ record: r, remaining }: RecordView, exchange?: ExchangeRow): ChangeRecord {
   return {
     recordId: str(r.id),
     direction: Number(r.direction) === 1 ? ChangeDirection.CHANGE_DIRECTION_CREDIT : ChangeDirection.CHANGE_DIRECTION_DEBIT,
@@ -116,6 +117,7 @@ function recordOf(r: ChangeRow, exchange?: ExchangeRow): ChangeRecord {
     expireTime: r.expires_at === null ? undefined : date(r.expires_at),
     exchange: exchange === undefined ? undefined : exchangeOf(exchange),
     taskTitle: r.task_title,
+    remainingPoints: remaining?.toString(),
   };
 }
 
@@ -163,6 +165,12 @@ function ruleOf(r: RuleView): PointsRule {
   };
 }
 
+/**
+ * The owner of the call's request ids: the calling app, or the legacy principal a `points.admin`
+ * caller names in `huodong-on-behalf-of` (platform/owner.ts).
+ */
+const ownerOf = (ctx: CallContext): string => keyOwner(ctx, 'points.admin').id;
+
 export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistration {
   return defineService({
     definition: PointsCenterServiceDefinition,
@@ -199,7 +207,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
               ? 'exchange'
               : undefined;
         const page = await service.listChangeRecords(request.openId, type, request.pageSize, request.pageToken);
-        return { records: page.records.map((r) => recordOf(r.record, r.exchange)), nextPageToken: page.nextPageToken };
+        return { records: page.records.map((r) => recordOf(r, r.exchange)), nextPageToken: page.nextPageToken };
       },
       async listPrizes(request) {
         const prizes = await service.listPrizes(request.openId);
@@ -212,19 +220,22 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
       async getPointsRule() {
         return { rule: ruleOf(await service.getRule()) };
       },
-      async exchangePrize(request) {
-        const { exchange, record } = await service.exchangePrize({
-          requestId: request.requestId,
-          openId: request.openId,
-          prizeId: request.prizeId,
-          address: request.shipping?.address ?? '',
-          userName: request.shipping?.userName ?? '',
-          tel: request.shipping?.tel ?? '',
-        });
+      async exchangePrize(request, ctx) {
+        const { exchange, record } = await service.exchangePrize(
+          {
+            requestId: request.requestId,
+            openId: request.openId,
+            prizeId: request.prizeId,
+            address: request.shipping?.address ?? '',
+            userName: request.shipping?.userName ?? '',
+            tel: request.shipping?.tel ?? '',
+          },
+          ownerOf(ctx),
+        );
         return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
       },
-      async receiveTaskAward(request) {
-        return { record: recordOf(await service.receiveTaskAward(request)) };
+      async receiveTaskAward(request, ctx) {
+        return { record: recordOf(await service.receiveTaskAward(request, ownerOf(ctx))) };
       },
       async savePointsRule(request) {
         const rule = await service.savePointsRule(
@@ -277,22 +288,25 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
         });
         return { userTask: userTaskOf(view) };
       },
-      async changePoints(request) {
-        const record = await service.changePoints({
-          requestId: request.requestId,
-          openId: request.openId,
-          direction:
-            request.direction === ChangeDirection.CHANGE_DIRECTION_CREDIT
-              ? 'credit'
-              : request.direction === ChangeDirection.CHANGE_DIRECTION_DEBIT
-                ? 'debit'
-                : undefined,
-          faceValue: request.faceValue,
-          source: SOURCES.toDomain(request.source),
-          changeId: request.changeId,
-          description: request.description,
-          prizeType: request.prizeType === PrizeType.PRIZE_TYPE_UNSPECIFIED ? undefined : PRIZE_TYPES.toDomain(request.prizeType),
-        });
+      async changePoints(request, ctx) {
+        const record = await service.changePoints(
+          {
+            requestId: request.requestId,
+            openId: request.openId,
+            direction:
+              request.direction === ChangeDirection.CHANGE_DIRECTION_CREDIT
+                ? 'credit'
+                : request.direction === ChangeDirection.CHANGE_DIRECTION_DEBIT
+                  ? 'debit'
+                  : undefined,
+            faceValue: request.faceValue,
+            source: SOURCES.toDomain(request.source),
+            changeId: request.changeId,
+            description: request.description,
+            prizeType: request.prizeType === PrizeType.PRIZE_TYPE_UNSPECIFIED ? undefined : PRIZE_TYPES.toDomain(request.prizeType),
+          },
+          ownerOf(ctx),
+        );
         return { record: recordOf(record) };
       },
       async getPrize(request) {
@@ -313,8 +327,8 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
           resetTasks: r.resetTasks.toString(),
         };
       },
-      async sendPrize(request) {
-        const { exchange, record } = await service.sendPrize(request);
+      async sendPrize(request, ctx) {
+        const { exchange, record } = await service.sendPrize(request, ownerOf(ctx));
         return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
       },
       async *exportExchangesToShip(request, ctx) {

@@ -9,7 +9,9 @@ import {
   AREA,
   ConcurrentUpdateError,
   ExchangeLimitReachedError,
+  InsufficientPointsError,
   PrizeNotFoundError,
+  PrizeSoldOutError,
   PrizeUnavailableError,
   StockBelowZeroError,
   TaskNotClaimableError,
@@ -39,6 +41,8 @@ import {
   type ExchangeRow,
   type LimitKind,
   type PointsStore,
+  type RefusalReason,
+  type RefusalRow,
   RequestRecorded,
   type PrizeKind,
   type PrizeRow,
@@ -60,6 +64,13 @@ export interface RuleView {
   readonly detail: string;
   readonly expiries: ReadonlyArray<{ source: Source; days: number }>;
   readonly updatedAt: number | undefined;
+}
+
+/** A change record as answered: for a credit, what is left of its lot now (legacy remainingIntegral). */
+export interface RecordView {
+  readonly record: ChangeRow;
+  /** Unspent and unexpired points of the credit's lot; undefined for a debit. */
+  readonly remaining: bigint | undefined;
 }
 
 export interface ExchangeResult {
@@ -129,6 +140,21 @@ function exchangeRefusal(prize: PrizeRow, e: { sent: boolean; shipping: { addres
   return undefined;
 }
 
+/** A stored refusal becomes its error again: the request id's final answer (issue 16.1). */
+function refusalError(r: RefusalRow): Error {
+  const reason: RefusalReason = r.reason;
+  switch (reason) {
+    case 'insufficient':
+      return new InsufficientPointsError(String(r.face_value));
+    case 'sold_out':
+      return new PrizeSoldOutError();
+    case 'limit_reached':
+      return new ExchangeLimitReachedError(r.period_key);
+    case 'unavailable':
+      return new PrizeUnavailableError();
+  }
+}
+
 export class PointsService {
   constructor(
     readonly store: PointsStore,
@@ -145,12 +171,23 @@ export class PointsService {
     return this.locks.withLock(`points:user:${openId}`, fn, LOCK);
   }
 
-  /** The first result of this request id, or undefined; a different request under it is refused. */
-  private async replay(openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
-    const prior = await this.store.findChangeByRequest(openId, requestId);
-    if (prior === undefined) return undefined;
-    if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
-    return prior;
+  /**
+   * The first result of the owner's request id, or undefined; a different request under it is
+   * refused. The first result of a refused request is its refusal, thrown again (issue 16.1:
+   * final, so a stale copy never pays later). Request ids belong to the app that used them
+   * (platform/owner.ts): another app's answer under the same id is never read, and rows of
+   * before owners are never joined.
+   */
+  private async replay(owner: string, openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
+    const prior = await this.store.findChangeByRequest(owner, openId, requestId);
+    if (prior !== undefined) {
+      if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+      return prior;
+    }
+    const refused = await this.store.findRefusal(owner, openId, requestId);
+    if (refused === undefined) return undefined;
+    if (refused.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+    throw refusalError(refused);
   }
 
   // ---- C-end ------------------------------------------------------------------------------
@@ -166,7 +203,7 @@ export class PointsService {
     type: 'task' | 'exchange' | undefined,
     pageSize: number,
     pageToken: string,
-  ): Promise<{ records: Array<{ record: ChangeRow; exchange: ExchangeRow | undefined }>; nextPageToken: string }> {
+  ): Promise<{ records: Array<RecordView & { exchange: ExchangeRow | undefined }>; nextPageToken: string }> {
     const openId = requireOpenId(openIdRaw);
     if (type === undefined) throw new InvalidArgumentError('type', 'must be TASK or EXCHANGE', AREA);
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE) {
@@ -180,13 +217,26 @@ export class PointsService {
     }
     const rows = await this.store.listChanges(openId, type === 'exchange', before, size + 1);
     const page = rows.slice(0, size);
-    const exchanges = await this.store.exchangesByRecord(page.map((r) => r.id));
+    const [exchanges, remaining] = await Promise.all([this.store.exchangesByRecord(page.map((r) => r.id)), this.remainingOf(openId, page)]);
     const byRecord = new Map(exchanges.map((e) => [String(e.record_id), e]));
     const last = page[page.length - 1];
     return {
-      records: page.map((record) => ({ record, exchange: byRecord.get(String(record.id)) })),
+      records: page.map((record, i) => ({ record, exchange: byRecord.get(String(record.id)), remaining: remaining[i] })),
       nextPageToken: rows.length > size && last !== undefined ? Buffer.from(String(last.id)).toString('base64url') : '',
     };
+  }
+
+  /** What is left now of each credit's lot (undefined for a debit), from one query. */
+  private async remainingOf(openId: string, records: readonly ChangeRow[]): Promise<Array<bigint | undefined>> {
+    const isCredit = (r: ChangeRow): boolean => Number(r.direction) === 1;
+    const left = await this.store.lotsLeft(openId, records.filter(isCredit).map((r) => r.id), this.now());
+    return records.map((r) => (isCredit(r) ? (left.get(String(r.id)) ?? 0n) : undefined));
+  }
+
+  /** A credit answered by a replay: its lot may have been spent or have expired since. */
+  private async replayedView(record: ChangeRow): Promise<RecordView> {
+    const [remaining] = await this.remainingOf(record.open_id, [record]);
+    return { record, remaining };
   }
 
   async listPrizes(openIdRaw: string): Promise<Array<{ prize: PrizeRow; status: PrizeStatusValue }>> {
@@ -242,14 +292,17 @@ export class PointsService {
     return expiryAfterDays(at, days)?.getTime();
   }
 
-  async exchangePrize(input: {
-    requestId: string;
-    openId: string;
-    prizeId: string;
-    address: string;
-    userName: string;
-    tel: string;
-  }): Promise<ExchangeResult> {
+  async exchangePrize(
+    input: {
+      requestId: string;
+      openId: string;
+      prizeId: string;
+      address: string;
+      userName: string;
+      tel: string;
+    },
+    owner: string,
+  ): Promise<ExchangeResult> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     const prizeId = requireId(input.prizeId, 'prize_id');
@@ -257,20 +310,21 @@ export class PointsService {
     const userName = optionalText(input.userName, 'shipping.user_name', 64);
     const tel = optionalText(input.tel, 'shipping.tel', 32);
     const hash = fingerprint(['exchange', openId, prizeId, address, userName, tel]);
-    return this.exchange({ requestId, openId, prizeId, hash, faceValue: undefined, shipping: { address, userName, tel }, sent: false });
+    return this.exchange({ owner, requestId, openId, prizeId, hash, faceValue: undefined, shipping: { address, userName, tel }, sent: false });
   }
 
   /** SendPrize: an operator delivers a virtual prize, debiting its (or the given) face value. */
-  async sendPrize(input: { requestId: string; openId: string; prizeId: string; faceValue: string }): Promise<ExchangeResult> {
+  async sendPrize(input: { requestId: string; openId: string; prizeId: string; faceValue: string }, owner: string): Promise<ExchangeResult> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     const prizeId = requireId(input.prizeId, 'prize_id');
     const faceValue = input.faceValue === '' || input.faceValue === '0' ? undefined : requirePoints(input.faceValue, 'face_value');
     const hash = fingerprint(['send', openId, prizeId, faceValue]);
-    return this.exchange({ requestId, openId, prizeId, hash, faceValue, shipping: { address: '', userName: '', tel: '' }, sent: true });
+    return this.exchange({ owner, requestId, openId, prizeId, hash, faceValue, shipping: { address: '', userName: '', tel: '' }, sent: true });
   }
 
   private async exchange(e: {
+    owner: string;
     requestId: string;
     openId: string;
     prizeId: string;
@@ -283,8 +337,12 @@ export class PointsService {
     const prize = found === undefined ? new PrizeNotFoundError(e.prizeId) : (exchangeRefusal(found, e) ?? found);
     if (prize instanceof Error) {
       // A replay gets its first answer even when the prize has changed since.
-      const replayed = await this.replayExchange(e.openId, e.requestId, e.hash);
+      const replayed = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
       if (replayed) return replayed;
+      // A disabled prize may be enabled again: the refusal is kept as the request id's answer.
+      if (found !== undefined && prize instanceof PrizeUnavailableError) {
+        return this.refuseExchange(e, 'unavailable', e.faceValue ?? big(found.face_value), '', prize);
+      }
       throw prize;
     }
     return this.userLock(e.openId, async () => {
@@ -294,6 +352,7 @@ export class PointsService {
       try {
         return await this.store.exchange({
           debit: {
+            owner: e.owner,
             openId: e.openId,
             amount,
             now: at.getTime(),
@@ -315,34 +374,56 @@ export class PointsService {
         });
       } catch (err) {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
-        const again = await this.replayExchange(e.openId, e.requestId, e.hash);
+        const again = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
         if (again) return again;
-        throw new ExchangeLimitReachedError(key);
+        // The exchange limit's unique key, taken by a concurrent exchange: refused as the
+        // procedure's and the transaction's own check refuse (and stored the same way).
+        return this.refuseExchange(e, 'limit_reached', amount, key, new ExchangeLimitReachedError(key));
       }
     });
   }
 
-  private async replayExchange(openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
-    const prior = await this.replay(openId, requestId, hash);
+  /**
+   * Stores a refusal decided outside the debit as the request id's final answer and throws it;
+   * a request id answered meanwhile (a change record, or a refusal) is answered from that.
+   */
+  private async refuseExchange(
+    e: { owner: string; requestId: string; openId: string; hash: string },
+    reason: RefusalReason,
+    amount: bigint,
+    periodKey: string,
+    refusal: Error,
+  ): Promise<ExchangeResult> {
+    const change = { owner: e.owner, openId: e.openId, amount, now: this.now(), requestId: e.requestId, requestHash: e.hash };
+    if ((await this.store.refuse({ change, reason, periodKey })) === 'recorded') {
+      const answer = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
+      if (answer) return answer;
+    }
+    throw refusal;
+  }
+
+  private async replayExchange(owner: string, openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
+    const prior = await this.replay(owner, openId, requestId, hash);
     if (prior === undefined) return undefined;
-    const found = await this.store.findExchangeByRequest(openId, requestId);
+    const found = await this.store.findExchangeByRequest(owner, openId, requestId);
     if (found === undefined) throw new IdempotencyKeyReusedError(AREA, 'request_id');
     return found;
   }
 
-  async receiveTaskAward(input: { requestId: string; openId: string; taskId: string }): Promise<ChangeRow> {
+  async receiveTaskAward(input: { requestId: string; openId: string; taskId: string }, owner: string): Promise<RecordView> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     const taskId = requireId(input.taskId, 'task_id');
     const hash = fingerprint(['task', openId, taskId]);
-    const prior = await this.replay(openId, requestId, hash);
-    if (prior) return prior;
+    const prior = await this.replay(owner, openId, requestId, hash);
+    if (prior) return this.replayedView(prior);
     const task = await this.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     return this.userLock(openId, async () => {
       const at = this.clock.now();
       const cycle = cycleKey(ruleOfTask(task), at, this.timeZone);
       const credit: CreditInput = {
+        owner,
         openId,
         amount: big(task.face_value),
         now: at.getTime(),
@@ -359,11 +440,11 @@ export class PointsService {
       try {
         const record = await this.store.claimTask(openId, taskId, cycle, credit);
         if (record === undefined) throw new TaskNotClaimableError();
-        return record;
+        return { record, remaining: credit.amount };
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        const again = await this.replay(openId, requestId, hash);
-        if (again) return again;
+        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
+        const again = await this.replay(owner, openId, requestId, hash);
+        if (again) return this.replayedView(again);
         throw new TaskNotClaimableError();
       }
     });
@@ -535,7 +616,7 @@ export class PointsService {
     return { task, currentTotal: completeNum, status: input.status };
   }
 
-  async changePoints(input: ChangePointsInput): Promise<ChangeRow> {
+  async changePoints(input: ChangePointsInput, owner: string): Promise<RecordView> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
     if (input.direction === undefined) throw new InvalidArgumentError('direction', 'must be CREDIT or DEBIT', AREA);
@@ -552,14 +633,14 @@ export class PointsService {
     const direction = input.direction;
     return this.userLock(openId, async () => {
       const at = this.clock.now();
-      const change = { openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
+      const change = { owner, openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
       try {
-        if (direction === 'debit') return await this.store.debit(change);
-        return await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) });
+        if (direction === 'debit') return { record: await this.store.debit(change), remaining: undefined };
+        return { record: await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
       } catch (err) {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
-        const again = await this.replay(openId, requestId, hash);
-        if (again) return again;
+        const again = await this.replay(owner, openId, requestId, hash);
+        if (again) return this.replayedView(again);
         throw err;
       }
     });

@@ -10,9 +10,10 @@
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
 import { isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { LEGACY_OWNER } from '../platform/owner.js';
 import { callRoutine, type RoutineArgs } from '../platform/routines.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
-import { T } from './migrations.js';
+import { REFUSALS, T } from './migrations.js';
 import { CREDIT, DEBIT } from './routines.js';
 
 export type Source = 'task' | 'exchange' | 'other' | 'sign' | 'invite' | 'expiredTask';
@@ -23,6 +24,8 @@ type Num = number | string;
 
 export interface ChangeRow {
   id: Num;
+  /** The owner of request_id (platform/owner.ts); LEGACY_OWNER for rows without one. */
+  owner: string;
   open_id: string;
   direction: Num;
   source: Source;
@@ -41,6 +44,7 @@ export interface ChangeRow {
 
 export interface ExchangeRow {
   id: Num;
+  owner: string;
   open_id: string;
   prize_id: string;
   request_id: string;
@@ -55,6 +59,40 @@ export interface ExchangeRow {
   user_name: string;
   tel: string;
   created_at: Num;
+}
+
+/** Why a request was refused, stored as its request id's final answer (points_refusals). */
+export type RefusalReason = 'insufficient' | 'sold_out' | 'limit_reached' | 'unavailable';
+
+export interface RefusalRow {
+  owner: string;
+  open_id: string;
+  request_id: string;
+  request_hash: string;
+  reason: RefusalReason;
+  /** The points asked for. */
+  face_value: Num;
+  /** The exchange limit's period (limit_reached), else ''. */
+  period_key: string;
+  created_at: Num;
+}
+
+/** A refusal to store: the refused change's key and amount, and why. */
+export interface RefusalInput {
+  readonly change: Pick<ChangeInput, 'owner' | 'openId' | 'amount' | 'now' | 'requestId' | 'requestHash'>;
+  readonly reason: RefusalReason;
+  readonly periodKey: string;
+}
+
+/**
+ * The refusals that are a request id's final answer (issue 16.1): they depend on balances, stock
+ * and periods that move, so a stale copy of the request run later could pay.
+ */
+function refusalOf(err: unknown): RefusalReason | undefined {
+  if (err instanceof InsufficientPointsError) return 'insufficient';
+  if (err instanceof PrizeSoldOutError) return 'sold_out';
+  if (err instanceof ExchangeLimitReachedError) return 'limit_reached';
+  return undefined;
 }
 
 export interface PrizeRow {
@@ -143,6 +181,8 @@ interface LotRow {
 }
 
 export interface ChangeInput {
+  /** The owner of requestId (platform/owner.ts): request ids are unique per owner and user. */
+  readonly owner: string;
   readonly openId: string;
   readonly amount: bigint;
   readonly now: number;
@@ -180,9 +220,9 @@ export interface StoreFaults {
 }
 
 /**
- * A debit's request id already has a change record: the caller answers from that record. (A
- * credit finds out from the unique key instead; a debit checks first, because a replay must get
- * its first answer even when the balance has since run short.)
+ * The request id already has an answer, a change record or a stored refusal: the caller answers
+ * from it. (A credit finds a change record from the unique key instead; a debit checks first,
+ * because a replay must get its first answer even when the balance has since run short.)
  */
 export class RequestRecorded extends Error {
   constructor() {
@@ -210,6 +250,7 @@ const NO_EXCHANGE = {
 /** The parameters points_credit and points_debit share: the change record's. */
 function changeArgs(c: ChangeInput): Omit<RoutineArgs<typeof CREDIT>, 'p_expires_at'> {
   return {
+    p_owner: c.owner,
     p_open_id: c.openId,
     p_amount: c.amount.toString(),
     p_now: c.now,
@@ -230,6 +271,7 @@ const RULE_ID = 1;
 /** The change record's columns but its id. */
 function changeFields(c: ChangeInput, direction: 1 | 2, balanceAfter: bigint, expiresAt: number | undefined): Omit<ChangeRow, 'id'> {
   return {
+    owner: c.owner,
     open_id: c.openId,
     direction,
     source: c.source,
@@ -355,6 +397,7 @@ export class PointsStore {
       .where('open_id', c.openId)
       .update({ balance: trx.raw('balance + ?', [c.amount.toString()]), updated_at: c.now });
     if (moved !== 1) throw new ConcurrentUpdateError('the account');
+    await this.assertNotRefused(trx, c);
     const before = await this.sumUnexpiredIn(trx, c.openId, c.now);
     const record = await this.insertChange(trx, c, 1, before + c.amount, c.expiresAt);
     await trx(T.lots).insert({
@@ -379,6 +422,7 @@ export class PointsStore {
       .where('balance', '>=', c.amount.toString())
       .update({ balance: trx.raw('balance - ?', [c.amount.toString()]), updated_at: c.now });
     if (moved !== 1) throw new InsufficientPointsError(c.amount.toString());
+    await this.assertNotRefused(trx, c);
     const lots = (await this.unexpired(trx(T.lots).select('id', 'remaining').where('open_id', c.openId), c.now).orderByRaw(
       'CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id',
     )) as LotRow[];
@@ -404,7 +448,10 @@ export class PointsStore {
     return record;
   }
 
-  /** Credits a new lot; a unique violation (request_id, dedupe_key) propagates after rollback. */
+  /**
+   * Credits a new lot; a unique violation (request_id, dedupe_key) propagates after rollback, and
+   * a request id refused before is RequestRecorded.
+   */
   async credit(c: CreditInput): Promise<ChangeRow> {
     if (this.procedures) {
       const { id, balanceAfter } = await this.callChange(CREDIT, { ...changeArgs(c), p_expires_at: c.expiresAt ?? null }, c);
@@ -414,26 +461,103 @@ export class PointsStore {
     return this.tx((trx) => this.creditIn(trx, c));
   }
 
+  /**
+   * A debit of the unexpired lots; a refusal (InsufficientPointsError) is stored as the request
+   * id's answer (see refusing).
+   */
   async debit(c: ChangeInput): Promise<ChangeRow> {
     if (this.procedures) {
       const { id, balanceAfter } = await this.callChange(DEBIT, { ...changeArgs(c), ...NO_EXCHANGE }, c);
       return { id, ...changeFields(c, 2, balanceAfter, undefined) };
     }
-    return this.tx(async (trx) => {
-      await this.assertNotRecorded(trx, c);
-      return this.debitIn(trx, c);
-    });
+    return this.refusing(c, '', () =>
+      this.tx(async (trx) => {
+        await this.assertNotRecorded(trx, c);
+        return this.debitIn(trx, c);
+      }),
+    );
   }
 
-  /** A debit looks for its request id before anything else (see RequestRecorded). */
+  /** A debit looks for its request id's answer before anything else (see RequestRecorded). */
   private async assertNotRecorded(trx: Knex.Transaction, c: ChangeInput): Promise<void> {
     if (c.requestId === undefined) return;
-    if ((await trx(T.changes).first('id').where({ open_id: c.openId, request_id: c.requestId })) !== undefined) throw new RequestRecorded();
+    const key = { owner: c.owner, open_id: c.openId, request_id: c.requestId };
+    if ((await trx(T.changes).first('id').where(key)) !== undefined) throw new RequestRecorded();
+    if ((await trx(REFUSALS).first('owner').where(key)) !== undefined) throw new RequestRecorded();
   }
 
   /**
-   * One procedure call (MySQL); its refusals come back as the errors the SQLite path throws.
-   * Deadlock victims run again, like every transaction here.
+   * Under the account row (right after its update): a refusal stored for the request id since
+   * the call looked (refuse holds the same row while it stores one), or before, for a credit.
+   */
+  private async assertNotRefused(trx: Knex.Transaction, c: ChangeInput): Promise<void> {
+    if (c.requestId === undefined) return;
+    if ((await trx(REFUSALS).first('owner').where({ owner: c.owner, open_id: c.openId, request_id: c.requestId })) !== undefined) {
+      throw new RequestRecorded();
+    }
+  }
+
+  /**
+   * Runs a debit's transaction (SQLite); when it is refused for a reason that is final
+   * (refusalOf), the refusal is stored as the request id's answer after the rollback, and thrown
+   * again; RequestRecorded when the request id got an answer meanwhile.
+   */
+  private async refusing<R>(c: ChangeInput, periodKey: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (err) {
+      const reason = refusalOf(err);
+      if (reason === undefined) throw err;
+      if ((await this.refuse({ change: c, reason, periodKey })) === 'recorded') throw new RequestRecorded();
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a refusal as the request id's final answer: 'stored', or 'recorded' when the request
+   * id already has an answer (a change record committed first, or another refusal). One
+   * transaction holding the user's account row, which every writer of a change record holds
+   * first too (created if missing, outside the transaction, as ensureAccount does): a change of
+   * the request id committed before is seen, and one waiting for the row sees the refusal
+   * (assertNotRefused). The same statements as the end of points_debit; the service calls it
+   * for refusals decided outside the debit (a disabled prize, a taken exchange limit).
+   */
+  async refuse(r: RefusalInput): Promise<'stored' | 'recorded'> {
+    const c = r.change;
+    if (c.requestId === undefined) return 'stored';
+    const key = { owner: c.owner, open_id: c.openId, request_id: c.requestId };
+    await this.ensureAccount(c.openId, c.now);
+    return this.tx(async (trx) => {
+      // A locking read (SQLite has one writer at a time anyway).
+      if (this.procedures) await trx(T.accounts).first('open_id').where('open_id', c.openId).forUpdate();
+      if ((await trx(T.changes).first('id').where(key)) !== undefined) return 'recorded';
+      const row: RefusalRow = {
+        ...key,
+        request_hash: c.requestHash ?? '',
+        reason: r.reason,
+        face_value: c.amount.toString(),
+        period_key: r.periodKey,
+        created_at: c.now,
+      };
+      try {
+        await trx(REFUSALS).insert(row);
+      } catch (err) {
+        if (isUniqueViolation(err)) return 'recorded';
+        throw err;
+      }
+      return 'stored';
+    });
+  }
+
+  /** The refusal stored as the request id's answer, if any. */
+  async findRefusal(owner: string, openId: string, requestId: string): Promise<RefusalRow | undefined> {
+    return (await this.knex(REFUSALS).where({ owner, open_id: openId, request_id: requestId }).first()) as RefusalRow | undefined;
+  }
+
+  /**
+   * One procedure call (MySQL); its refusals (stored by the procedure as the request id's
+   * answer) come back as the errors the SQLite path throws. Deadlock victims run again, like
+   * every transaction here.
    */
   private async callChange<R extends typeof CREDIT | typeof DEBIT>(
     routine: R,
@@ -463,11 +587,14 @@ export class PointsStore {
   }
 
   /**
-   * Debit, stock and exchange record in one transaction, or none of them. A recorded request id
-   * (RequestRecorded) and a taken exchange limit are told before any work, in that order.
+   * Debit, stock and exchange record in one transaction, or none of them. A request id with an
+   * answer (RequestRecorded) and a taken exchange limit are told before any work, in that order.
+   * A refusal (not enough points, sold out, the limit taken) is stored as the request id's answer
+   * (see refusing); a unique violation (the limit taken by a concurrent exchange) propagates.
    */
   async exchange(e: ExchangeInput): Promise<{ exchange: ExchangeRow; record: ChangeRow }> {
     const row = {
+      owner: e.debit.owner,
       open_id: e.debit.openId,
       prize_id: e.prize.prize_id,
       request_id: e.requestId,
@@ -502,33 +629,35 @@ export class PointsStore {
       if (exchangeId === null) throw new Error(`${DEBIT.name} answered no exchange id`);
       return { exchange: { id: exchangeId, record_id: id, ...row }, record: { id, ...changeFields(e.debit, 2, balanceAfter, undefined) } };
     }
-    return this.tx(async (trx) => {
-      await this.assertNotRecorded(trx, e.debit);
-      if (await this.hasExchangeInPeriod(e.debit.openId, e.prize.prize_id, e.periodKey, trx)) throw new ExchangeLimitReachedError(e.periodKey);
-      const record = await this.debitIn(trx, e.debit);
-      const taken = await trx(T.prizes)
-        .where('prize_id', e.prize.prize_id)
-        .where('stock', '>', 0)
-        .update({ stock: trx.raw('stock - 1') });
-      if (taken !== 1) throw new PrizeSoldOutError();
-      await this.faults.afterStockTaken?.();
-      const inserted = { ...row, record_id: record.id };
-      const [id] = (await trx(T.exchanges).insert(inserted)) as Num[];
-      if (id === undefined) throw new Error('insert returned no id');
-      return { exchange: { id, ...inserted }, record };
-    });
+    return this.refusing(e.debit, e.periodKey, () =>
+      this.tx(async (trx) => {
+        await this.assertNotRecorded(trx, e.debit);
+        if (await this.hasExchangeInPeriod(e.debit.openId, e.prize.prize_id, e.periodKey, trx)) throw new ExchangeLimitReachedError(e.periodKey);
+        const record = await this.debitIn(trx, e.debit);
+        const taken = await trx(T.prizes)
+          .where('prize_id', e.prize.prize_id)
+          .where('stock', '>', 0)
+          .update({ stock: trx.raw('stock - 1') });
+        if (taken !== 1) throw new PrizeSoldOutError();
+        await this.faults.afterStockTaken?.();
+        const inserted = { ...row, record_id: record.id };
+        const [id] = (await trx(T.exchanges).insert(inserted)) as Num[];
+        if (id === undefined) throw new Error('insert returned no id');
+        return { exchange: { id, ...inserted }, record };
+      }),
+    );
   }
 
-  async findChangeByRequest(openId: string, requestId: string): Promise<ChangeRow | undefined> {
-    return (await this.knex(T.changes).where({ open_id: openId, request_id: requestId }).first()) as ChangeRow | undefined;
+  async findChangeByRequest(owner: string, openId: string, requestId: string): Promise<ChangeRow | undefined> {
+    return (await this.knex(T.changes).where({ owner, open_id: openId, request_id: requestId }).first()) as ChangeRow | undefined;
   }
 
   async findChangeByDedupe(openId: string, dedupeKey: string): Promise<ChangeRow | undefined> {
     return (await this.knex(T.changes).where({ open_id: openId, dedupe_key: dedupeKey }).first()) as ChangeRow | undefined;
   }
 
-  async findExchangeByRequest(openId: string, requestId: string): Promise<{ exchange: ExchangeRow; record: ChangeRow } | undefined> {
-    const exchange = (await this.knex(T.exchanges).where({ open_id: openId, request_id: requestId }).first()) as ExchangeRow | undefined;
+  async findExchangeByRequest(owner: string, openId: string, requestId: string): Promise<{ exchange: ExchangeRow; record: ChangeRow } | undefined> {
+    const exchange = (await this.knex(T.exchanges).where({ owner, open_id: openId, request_id: requestId }).first()) as ExchangeRow | undefined;
     if (exchange === undefined) return undefined;
     const record = (await this.knex(T.changes).where('id', exchange.record_id).first()) as ChangeRow | undefined;
     if (record === undefined) throw new Error('exchange without its change record');
@@ -566,6 +695,20 @@ export class PointsStore {
       .andWhere('id', '>', afterId)
       .orderBy('id', 'asc')
       .limit(limit)) as ExchangeRow[];
+  }
+
+  /**
+   * What is left of the lots these credit records granted, unexpired at `now`, by record id;
+   * a record not in the map has nothing left (spent or expired). One query over the user's
+   * live lots, like the balance's.
+   */
+  async lotsLeft(openId: string, recordIds: readonly Num[], now: number): Promise<Map<string, bigint>> {
+    if (recordIds.length === 0) return new Map();
+    const rows = (await this.unexpired(
+      this.knex(T.lots).select('record_id', 'remaining').where('open_id', openId).whereIn('record_id', [...recordIds]),
+      now,
+    )) as Array<{ record_id: Num; remaining: Num }>;
+    return new Map(rows.map((r) => [String(r.record_id), big(r.remaining)]));
   }
 
   async exchangesByRecord(recordIds: readonly Num[]): Promise<ExchangeRow[]> {
@@ -771,6 +914,8 @@ export class PointsStore {
       const records = lotRows.map((l) =>
         changeFields(
           {
+            // No request id: the job's records are nobody's key.
+            owner: LEGACY_OWNER,
             openId: l.open_id,
             amount: big(l.remaining),
             now,

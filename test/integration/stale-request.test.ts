@@ -1,14 +1,14 @@
 /**
- * Issue 16 item 1: a refused request is not paid later by a stale copy of itself. Two server
- * instances share one MariaDB and Redis; instance A runs in a child process and is paused
- * (SIGSTOP) with a call in its socket; the client gives up on A and sends the same key to B,
- * which refuses it; credits arrive; A resumes and runs its old call, which must get B's
- * refusal and move nothing.
+ * Issue 16 item 1: a refused request (ConsumeCpoint; ChangePoints, ExchangePrize) is not paid
+ * later by a stale copy of itself. Two server instances share one MariaDB and Redis; instance A
+ * runs in a child process and is paused (SIGSTOP) with a call in its socket; the client gives up
+ * on A and sends the same key to B, which refuses it; credits arrive; A resumes and runs its old
+ * call, which must get B's refusal and move nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { expect } from 'chai';
-import { createClients, GrpcStatus, type Clients } from '@huodong/clients';
+import { createClients, GrpcStatus, points as ppb, type Clients } from '@huodong/clients';
 import { freshMysqlDatabase, startTestApp, type TestApp } from '../support/app.js';
 import { expectError } from '../support/errors.js';
 
@@ -103,5 +103,51 @@ describe('a stale request after a refusal, two instances on one MariaDB + Redis 
     expect(Number(consumed.n)).to.equal(0);
     // Paying later takes a new order id.
     expect(await bClients.member.consumeCpoint({ ...order, orderId: `${uid}-order-2` })).to.deep.equal({ orderId: `${uid}-order-2`, cpoint: '6.00' });
+  });
+
+  it('ChangePoints debit and ExchangePrize: B refuses, points arrive, paused A resumes: A answers the refusal and moves nothing', async () => {
+    const openId = `stale-points-${process.pid}`;
+    const credit = (requestId: string, faceValue: string) =>
+      bClients.points.changePoints({ requestId, openId, direction: ppb.ChangeDirection.CHANGE_DIRECTION_CREDIT, faceValue, source: ppb.PointsSource.POINTS_SOURCE_OTHER });
+    await credit(`${openId}-fund-1`, '10');
+    const prize = (
+      await bClients.points.savePrize({
+        prize: ppb.Prize.fromPartial({
+          prizeId: `${openId}-mug`,
+          faceValue: '30',
+          title: 'Mug',
+          total: '5',
+          type: ppb.PrizeType.PRIZE_TYPE_VIRTUAL_GOODS,
+          exchangeLimit: ppb.ExchangeLimit.EXCHANGE_LIMIT_DAY,
+        }),
+      })
+    ).prize;
+    const prizeId = prize?.prizeId ?? '';
+    // A's connection is open before it stops, as a client's would be.
+    expect((await aClients.points.getUserPoints({ openId })).points).to.equal('10');
+    const debit = { requestId: `${openId}-debit`, openId, direction: ppb.ChangeDirection.CHANGE_DIRECTION_DEBIT, faceValue: '50', source: ppb.PointsSource.POINTS_SOURCE_OTHER };
+    const exchange = { requestId: `${openId}-exchange`, openId, prizeId };
+    const { settled: lateDebit } = await sendWhilePaused(() => aClients.points.changePoints(debit));
+    const lateExchange = aClients.points.exchangePrize(exchange).then(
+      (value): PromiseSettledResult<unknown> => ({ status: 'fulfilled', value }),
+      (reason: unknown): PromiseSettledResult<unknown> => ({ status: 'rejected', reason }),
+    );
+    await pause(300);
+    // The client gave up on A and tries B: refused.
+    await expectError(bClients.points.changePoints(debit), GrpcStatus.FAILED_PRECONDITION, 'INSUFFICIENT_POINTS');
+    await expectError(bClients.points.exchangePrize(exchange), GrpcStatus.FAILED_PRECONDITION, 'INSUFFICIENT_POINTS');
+    await credit(`${openId}-fund-2`, '100');
+    a.kill('SIGCONT');
+    for (const late of [await lateDebit, await lateExchange]) {
+      expect(late.status, 'the stale call on A').to.equal('rejected');
+      expect((late as PromiseRejectedResult).reason).to.include({ reason: 'INSUFFICIENT_POINTS' });
+    }
+    expect((await bClients.points.getUserPoints({ openId })).points).to.equal('110');
+    const debits = (await b.app.db.knex('points_changes').where({ open_id: openId, direction: 2 }).count({ n: '*' }).first()) as { n: number | string };
+    expect(Number(debits.n)).to.equal(0);
+    expect((await bClients.points.getPrize({ prizeId })).prize?.stock).to.equal('5');
+    // Paying later takes a new request id.
+    expect((await bClients.points.changePoints({ ...debit, requestId: `${openId}-debit-2` })).record?.balanceAfter).to.equal('60');
+    expect((await bClients.points.exchangePrize({ ...exchange, requestId: `${openId}-exchange-2` })).balanceAfter).to.equal('30');
   });
 });

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { points as pb } from '@huodong/clients';
 import { createRedlockLocks } from '../../../src/platform/locks.js';
-import { describeEachStore, type TestApp } from '../../support/app.js';
+import { STORE_KINDS, describeEachStore, startTestApp, type TestApp } from '../../support/app.js';
+import { FakeClock } from '../../support/clock.js';
 
 let seq = 0;
 const unique = (p: string): string => `${p}-${process.pid}-${++seq}`;
@@ -168,10 +169,10 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
       // and a sign credit still expires 7 days after it is granted
       const before = Date.now();
       const credited = await call(app, 'changePoints', { requestId: unique('r'), openId: unique('o'), faceValue: 5, changeType: 'sign' });
-      const expiredTime = (credited.body.result as { expiredTime: string | null }).expiredTime;
-      expect(expiredTime, 'a sign credit expires').to.be.a('string');
+      const expiredTime = (credited.body.result as { expiredTime: number | null }).expiredTime;
+      expect(expiredTime, 'a sign credit expires').to.be.a('number');
       const week = 7 * 86_400_000;
-      expect(Date.parse(expiredTime ?? '')).to.be.within(before + week - 1_000, Date.now() + week);
+      expect(expiredTime).to.be.within(before + week - 1_000, Date.now() + week);
     } finally {
       await points.savePointsRule({ ruleDetail: 'rule', sourceExpiries: [] });
     }
@@ -274,3 +275,78 @@ describeEachStore('points legacy REST bridge', (ctx, store) => {
     expect((await call(app, 'getUserPoints', { openId })).body.result).to.deep.include({ points: 10 });
   });
 });
+
+// Seed 002 table 2's record fields, on a clock of the test's own: a task reward lot that expires
+// a year later, written off by the daily job (timedTask) once the clock has passed it.
+for (const store of STORE_KINDS) {
+  describe(`points legacy REST bridge: change records as seed 002 writes them [${store}]`, function () {
+    const sh = (wall: string): Date => new Date(`${wall}+08:00`);
+    // A year before the real clock's today at least, so that the reward's expiry is past for the
+    // bridge too (isExpired compares with the wall clock).
+    const clock = new FakeClock(sh('2025-03-01T10:00:00'));
+    let app: TestApp | undefined;
+    const ctx = (): TestApp => {
+      if (app === undefined) throw new Error('test app not started');
+      return app;
+    };
+    before(async () => {
+      app = await startTestApp(store, { clock });
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    it('task reward (任务奖励) and expiry (过期积分) records: openId, remainingIntegral, timestamps, isExpired true once expired', async () => {
+      const openId = unique('o');
+      const saved = await call(ctx(), 'saveTask', {
+        taskId: unique('t'), type: 'permanentTask', title: '签到', desc: '', btnTitle: 'b', btnType: 'route', path: '/p', faceValue: 30, total: 1,
+      });
+      const taskId = (saved.body.result as { taskId: string }).taskId;
+      await call(ctx(), 'setUserTaskStatus', { openId, taskId, completeNum: 1, status: 0 });
+      expect((await call(ctx(), 'receiveTaskAward', { openId, taskId })).body.result).to.equal(true);
+      const other = await call(ctx(), 'changePoints', { requestId: unique('r'), openId, faceValue: 20, changeType: 'other' });
+      expect(other.body.result).to.deep.include({ openId, remainingIntegral: 20, expiredTime: null, isExpired: false });
+      // Spends the soonest-expiring lot first: the reward's.
+      const spent = await call(ctx(), 'changePoints', { requestId: unique('r'), openId, faceValue: -5, changeType: 'other' });
+      expect(spent.body.result).to.deep.include({ openId, changeStatus: 2, remainingIntegral: null, expiredTime: null });
+
+      const list = async (): Promise<Array<Record<string, unknown>>> =>
+        ((await call(ctx(), 'changeRecord', { openId, type: 'task' })).body.result as { list: Array<Record<string, unknown>> }).list;
+      const expiry = sh('2026-03-01T10:00:00').getTime();
+      let reward = (await list()).find((r) => r.changeSource === 'task');
+      expect(reward).to.deep.include({
+        openId,
+        desc: '任务奖励: 签到',
+        type: 'task',
+        changeStatus: 1,
+        faceValue: 30,
+        remainingIntegral: 25,
+        expiredTime: expiry,
+        createdAt: sh('2025-03-01T10:00:00').toISOString(),
+        taskInfo: { title: '签到' },
+      });
+
+      clock.set(sh('2026-03-02T00:00:00'));
+      const job = await call(ctx(), 'timedTask', {});
+      expect(job.body.code).to.equal(0);
+      const records = await list();
+      reward = records.find((r) => r.changeSource === 'task');
+      expect(reward).to.deep.include({ desc: '任务奖励: 签到', isExpired: true, remainingIntegral: 0, expiredTime: expiry });
+      const expired = records.find((r) => r.changeSource === 'expiredTask');
+      expect(expired).to.deep.include({
+        openId,
+        desc: '过期积分',
+        type: 'expiredTask',
+        changeStatus: 2,
+        faceValue: 25,
+        userRemainingPoints: 20,
+        isExpired: false,
+        remainingIntegral: null,
+        expiredTime: null,
+        createdAt: sh('2026-03-02T00:00:00').toISOString(),
+      });
+      expect(records.find((r) => r.type === 'other' && r.changeStatus === 1)).to.deep.include({ remainingIntegral: 20, isExpired: false });
+      expect((await call(ctx(), 'getUserPoints', { openId })).body.result).to.deep.include({ points: 20 });
+    });
+  });
+}

@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import { T as grantT } from '../../../src/grant/migrations.js';
 import { T as lotteryT } from '../../../src/lottery/migrations.js';
 import { T as memberT } from '../../../src/member/migrations.js';
-import { T as pointsT } from '../../../src/points/migrations.js';
+import { REFUSALS as pointsRefusals, T as pointsT } from '../../../src/points/migrations.js';
 import { STORE_KINDS, startTestApp, type StoreKind } from '../../support/app.js';
 import { FakeClock } from '../../support/clock.js';
 
@@ -68,6 +68,30 @@ async function scenarios(clients: Clients, clock: FakeClock): Promise<void> {
   await step(() => points.exchangePrize({ requestId: 'x3', openId: 'p1', prizeId: 'rare' }));
   await step(() => points.exchangePrize({ requestId: 'x4', openId: 'p2', prizeId: 'rare' }));
   await step(() => points.sendPrize({ requestId: 's1', openId: 'p2', prizeId: 'mug', faceValue: '5' }));
+  // Refusals are their request id's final answer (points_refusals): replayed after points and
+  // stock arrive, still refused; a credit under a refused id; a refused debit of a user without
+  // an account; a disabled prize (stored by store.ts on both stores).
+  await step(() => change('c4', 'p1', CREDIT, '1000'));
+  await step(() => change('d2', 'p1', DEBIT, '500'));
+  await step(() => change('d2', 'p1', CREDIT, '5'));
+  await step(() => change('d3', 'p3', DEBIT, '5'));
+  await step(() => prize('rare', '3'));
+  await step(() => points.exchangePrize({ requestId: 'x4', openId: 'p2', prizeId: 'rare' }));
+  await step(() => points.exchangePrize({ requestId: 'x2', openId: 'p1', prizeId: 'mug' }));
+  await step(() =>
+    points.savePrize({
+      prize: ppb.Prize.fromPartial({
+        prizeId: 'off',
+        faceValue: '1',
+        title: 'Off',
+        total: '1',
+        type: ppb.PrizeType.PRIZE_TYPE_VIRTUAL_GOODS,
+        exchangeLimit: ppb.ExchangeLimit.EXCHANGE_LIMIT_DAY,
+        disabled: true,
+      }),
+    }),
+  );
+  await step(() => points.exchangePrize({ requestId: 'x5', openId: 'p1', prizeId: 'off' }));
 
   // Draw: a sure win with stock for one, then stock gone, then no plays left.
   const now = new Date(START).getTime();
@@ -152,6 +176,7 @@ const RULES: Readonly<Record<string, TableRule>> = {
   [pointsT.draws]: { order: ['record_id', 'lot_id'], refs: { record_id: pointsT.changes, lot_id: pointsT.lots } },
   [pointsT.prizes]: { order: ['prize_id'] },
   [pointsT.exchanges]: { order: ['id'], refs: { id: pointsT.exchanges, record_id: pointsT.changes } },
+  [pointsRefusals]: { order: ['open_id', 'request_id'] },
   [lotteryT.activity]: { order: ['id'], refs: { id: lotteryT.activity } },
   [lotteryT.meta]: { order: ['aid'], refs: { ...AID, code: 'code' } },
   [lotteryT.person]: { order: ['id'], refs: { id: lotteryT.person, ...AID } },
@@ -238,7 +263,7 @@ describe('hot transactions write the same rows on MySQL (routines) and SQLite (s
     const [mysql, sqlite] = [snapshots['mysql+redlock'], snapshots['sqlite+local']];
     if (process.env.PARITY_DEBUG !== undefined) process.stdout.write(`${JSON.stringify(sqlite, null, 1)}\n`);
     // Every path wrote something, so an empty table on both sides proves nothing.
-    for (const table of [memberT.journal, pointsT.draws, pointsT.exchanges, lotteryT.personPrize, lotteryT.drawLog, grantT.entitlements, grantT.nonces]) {
+    for (const table of [memberT.journal, pointsT.draws, pointsT.exchanges, pointsRefusals, lotteryT.personPrize, lotteryT.drawLog, grantT.entitlements, grantT.nonces]) {
       expect(sqlite[table], table).to.not.be.empty;
     }
     for (const table of Object.keys(RULES)) expect(mysql[table], table).to.deep.equal(sqlite[table]);

@@ -20,6 +20,8 @@ import { FakeClock } from '../../support/clock.js';
 import { checkLedger, sh, unique } from './helpers.js';
 
 const TZ = 'Asia/Shanghai';
+/** The owner of the request ids these tests use (platform/owner.ts): an app id. */
+const OWNER = 'job-test-app';
 
 /** The real job, counting how often its body is entered, how many ran at once, and how many did a day's work. */
 class CountingJob extends DailyJob {
@@ -88,7 +90,7 @@ for (const store of STORE_KINDS) {
     });
 
     const change = (openId: string, direction: 'credit' | 'debit', faceValue: number, source: 'task' | 'other' = 'task') =>
-      service.changePoints({ requestId: unique('r'), openId, direction, faceValue: String(faceValue), source, changeId: '', description: '', prizeType: undefined });
+      service.changePoints({ requestId: unique('r'), openId, direction, faceValue: String(faceValue), source, changeId: '', description: '', prizeType: undefined }, OWNER);
 
     /** A once-only prize of 100 points, stock 3. */
     const oncePrize = (title: string, type: 'goods' | 'virtualGoods') =>
@@ -114,7 +116,7 @@ for (const store of STORE_KINDS) {
           throw new Error('injected: the database went away after the stock update');
         };
         try {
-          const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
+          const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' }, OWNER);
           let failed = false;
           await attempt.catch((err: unknown) => {
             failed = (err as Error).message.startsWith('injected');
@@ -125,7 +127,7 @@ for (const store of STORE_KINDS) {
         }
         expect(await snapshot(db.knex, user)).to.deep.equal(before);
         // and without the fault the same exchange goes through
-        const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' });
+        const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' }, OWNER);
         expect(String(ok.record.balance_after)).to.equal('30');
         await checkLedger(db.knex, user);
       });
@@ -141,6 +143,7 @@ for (const store of STORE_KINDS) {
       if (stored === undefined) throw new Error('prize not stored');
       const requestId = unique('x');
       await db.knex('points_exchanges').insert({
+        owner: OWNER,
         open_id: user,
         prize_id: prize.prize_id,
         request_id: requestId,
@@ -157,7 +160,7 @@ for (const store of STORE_KINDS) {
         created_at: 0,
       });
       const before = await snapshot(db.knex, user);
-      const debit = { openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prize_id, description: '', prizeType: 'virtualGoods' as const, requestId, requestHash: 'h' };
+      const debit = { owner: OWNER, openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prize_id, description: '', prizeType: 'virtualGoods' as const, requestId, requestHash: 'h' };
       let error: unknown;
       await pointsStore
         .exchange({ debit, prize: stored, periodKey: 'once', requestId, requestHash: 'h', address: '', userName: '', tel: '' })
@@ -210,8 +213,8 @@ for (const store of STORE_KINDS) {
       const origins = new Map<string, string>();
       for (const [k, u] of users.entries()) {
         for (const amount of [10, 20, 30]) {
-          const r = await service.changePoints({ requestId: unique('r'), openId: u, direction: 'credit', faceValue: String(amount), source: 'task', changeId: `origin-${k}-${amount}`, description: '', prizeType: undefined });
-          origins.set(String(r.id), `origin-${k}-${amount}`);
+          const r = await service.changePoints({ requestId: unique('r'), openId: u, direction: 'credit', faceValue: String(amount), source: 'task', changeId: `origin-${k}-${amount}`, description: '', prizeType: undefined }, OWNER);
+          origins.set(String(r.record.id), `origin-${k}-${amount}`);
         }
         await change(u, 'credit', 7, 'other');
         const spend = k % 5 === 0 ? 60 : (k % 4) * 9;

@@ -143,6 +143,34 @@ describeEachStore('PointsCenterService races', (ctx) => {
     expect(await count(knex()('points_changes').where({ open_id: user, direction: 2 }).count({ c: '*' }).first())).to.equal(1);
   });
 
+  it('30 parallel copies of one debit racing the credit that makes it affordable all get one answer: paid once, or all refused', async () => {
+    const { clients } = ctx();
+    const user = unique('stale');
+    await credit(clients, user, 10);
+    const req = { requestId: unique('same'), openId: user, direction: ChangeDirection.CHANGE_DIRECTION_DEBIT, faceValue: '50', source: PointsSource.POINTS_SOURCE_OTHER };
+    const copies = Array.from({ length: 30 }, () => clients.points.changePoints(req));
+    const funded = credit(clients, user, 100);
+    const settled = await Promise.allSettled(copies);
+    await funded;
+    const answers = new Set(
+      settled.flatMap((s) =>
+        s.status === 'fulfilled' ? [`paid:${s.value.record?.recordId}`] : (s.reason as HuodongError).reason === 'LOCK_BUSY' ? [] : [(s.reason as HuodongError).reason],
+      ),
+    );
+    expect(answers.size, [...answers].join(', ')).to.equal(1);
+    const debits = await count(knex()('points_changes').where({ open_id: user, direction: 2 }).count({ c: '*' }).first());
+    const [answer] = [...answers];
+    if (answer === 'INSUFFICIENT_POINTS') expect(debits).to.equal(0);
+    else expect([answer?.startsWith('paid:'), debits]).to.deep.equal([true, 1]);
+    expect((await checkLedger(knex(), user)).balance).to.equal(debits === 0 ? 110 : 60);
+    // The answer stays: a copy sent now gets it too.
+    const late = await clients.points.changePoints(req).then(
+      (r) => `paid:${r.record?.recordId}`,
+      (err: unknown) => (err as HuodongError).reason,
+    );
+    expect(late).to.equal(answer);
+  });
+
   it('30 parallel replays of one exchange make one exchange and all answer it', async () => {
     const { clients } = ctx();
     const user = unique('reexchange');
