@@ -1,4 +1,5 @@
 /** The lottery's use cases; rules come from rules.ts, SQL from store.ts, time from the clock. */
+import { TtlCache } from '../platform/cache.js';
 import { requireIdentifier } from '../platform/identifier.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
@@ -284,21 +285,25 @@ export interface LotteryServiceDeps {
 }
 
 export class LotteryService {
-  private readonly cache = new Map<number, { until: number; value: ActivityConfig | ActivityConfigInvalidError | undefined }>();
+  /** Activities by id: the parsed settings, the reason they do not parse, or none (deleted). */
+  private readonly cache: TtlCache<number, { readonly value: ActivityConfig | ActivityConfigInvalidError | undefined }>;
   private readonly gate = new Gate(DRAW_CONCURRENCY);
-  private readonly codes = new Map<string, number>();
-  private readonly metaCache = new Map<number, { until: number; meta: MetaRow }>();
+  /** A code never changes hands, so a found one is remembered for good (within the entry cap). */
+  private readonly codes: TtlCache<string, number>;
+  private readonly metaCache: TtlCache<number, MetaRow>;
   private readonly stockEnsured = new Set<string>();
   private readonly exhausted = new Set<string>();
   /** Failed award checks per activity and caller (verifyAward), in this process. */
-  private readonly failedChecks = new Map<string, { since: number; failures: number }>();
+  private readonly failedChecks: TtlCache<string, { readonly since: number; failures: number }>;
   /** Counter rows known to exist (they are never deleted), so a draw need not insert them. */
   private readonly countersEnsured = new Set<string>();
 
-  private readonly cacheMs: number;
-
   constructor(private readonly deps: LotteryServiceDeps) {
-    this.cacheMs = deps.cacheMs ?? DEFAULT_CACHE_MS;
+    const ttlMs = deps.cacheMs ?? DEFAULT_CACHE_MS;
+    this.cache = new TtlCache(deps.clock, { max: 10_000, ttlMs });
+    this.metaCache = new TtlCache(deps.clock, { max: 10_000, ttlMs });
+    this.codes = new TtlCache(deps.clock, { max: 100_000, ttlMs: Number.MAX_SAFE_INTEGER / 2 });
+    this.failedChecks = new TtlCache(deps.clock, { max: 100_000, ttlMs: AWARD_CHECK_WINDOW_MS });
   }
 
   private nowSeconds(): number {
@@ -307,9 +312,8 @@ export class LotteryService {
 
   /** Reads an activity (briefly cached: the legacy admin's edits show within HUODONG_LOTTERY_CACHE_TTL_MS). */
   private async config(aid: number, fresh = false): Promise<ActivityConfig> {
-    const now = Date.now();
     let entry = fresh ? undefined : this.cache.get(aid);
-    if (entry === undefined || entry.until <= now) {
+    if (entry === undefined) {
       const row = await this.deps.store.activityRow(aid);
       let value: ActivityConfig | ActivityConfigInvalidError | undefined;
       try {
@@ -318,8 +322,7 @@ export class LotteryService {
         if (!(err instanceof ActivityConfigInvalidError)) throw err;
         value = err;
       }
-      entry = { until: now + this.cacheMs, value };
-      if (this.cache.size > 10_000) this.cache.clear();
+      entry = { value };
       this.cache.set(aid, entry);
     }
     if (entry.value === undefined) throw new ActivityNotFoundError();
@@ -328,18 +331,15 @@ export class LotteryService {
   }
 
   private async meta(aid: number, cached = false): Promise<MetaRow> {
-    const now = Date.now();
     const hit = cached ? this.metaCache.get(aid) : undefined;
-    if (hit !== undefined && hit.until > now) return hit.meta;
+    if (hit !== undefined) return hit;
     const meta = (await this.deps.store.metaByAid(aid)) ?? (await this.deps.store.ensureMeta(aid, newCode(), this.nowSeconds()));
-    if (this.metaCache.size > 10_000) this.metaCache.clear();
-    this.metaCache.set(aid, { until: now + this.cacheMs, meta });
+    this.metaCache.set(aid, meta);
     return meta;
   }
 
   private async aidOfCode(code: string | undefined): Promise<number> {
     const valid = validateCode(code);
-    // A code never changes hands, so a found one can be remembered for good.
     const known = this.codes.get(valid);
     if (known !== undefined) return known;
     const meta = await this.deps.store.metaByCode(valid);
@@ -349,7 +349,6 @@ export class LotteryService {
       aid = Number(valid);
     }
     if (aid === undefined) throw new ActivityNotFoundError();
-    if (this.codes.size > 100_000) this.codes.clear();
     this.codes.set(valid, aid);
     return aid;
   }
@@ -458,21 +457,16 @@ export class LotteryService {
 
   private checkThrottle(key: string): void {
     const entry = this.failedChecks.get(key);
-    const now = this.deps.clock.now().getTime();
     if (entry === undefined) return;
-    if (now - entry.since >= AWARD_CHECK_WINDOW_MS) {
-      this.failedChecks.delete(key);
-      return;
-    }
+    const now = this.deps.clock.now().getTime();
     if (entry.failures >= AWARD_CHECK_FAILURES) throw new AwardChecksThrottledError(Math.ceil((entry.since + AWARD_CHECK_WINDOW_MS - now) / 1000));
   }
 
   private countFailedCheck(key: string): void {
-    const now = this.deps.clock.now().getTime();
     const entry = this.failedChecks.get(key);
-    if (entry === undefined || now - entry.since >= AWARD_CHECK_WINDOW_MS) {
-      if (this.failedChecks.size > 100_000) this.failedChecks.clear();
-      this.failedChecks.set(key, { since: now, failures: 1 });
+    if (entry === undefined) {
+      // The window starts at the first failure; the entry lives until it ends.
+      this.failedChecks.set(key, { since: this.deps.clock.now().getTime(), failures: 1 });
     } else {
       entry.failures += 1;
     }

@@ -160,7 +160,7 @@ describeLottery('LotteryService users', (ctx) => {
     const logged = async (): Promise<number> => Number(((await knex('lottery_draw_log').where({ aid: a.activityId }).count({ n: '*' })) as Array<{ n: number }>)[0]?.n);
     expect(await logged()).to.equal(1);
     expect(await knex('ims_scratch_activity').where({ id: a.activityId }).del()).to.equal(1);
-    await new Promise((r) => setTimeout(r, 1100)); // the activity cache lives a second (wall clock)
+    ctx().clock.advance(1_100); // the activity cache lives a second, on the service's clock
     const { lottery } = ctx().t.clients;
     await expectError(draw(ctx(), token), GrpcStatus.NOT_FOUND, 'ACTIVITY_NOT_FOUND');
     await expectError(lottery.draw({ token, requestId: 'gone-1', code: a.code }), GrpcStatus.NOT_FOUND, 'ACTIVITY_NOT_FOUND');
@@ -307,7 +307,7 @@ describeLottery('LotteryService no-win conditions and limits', (ctx) => {
     await ctx().t.app.db.knex('ims_scratch_activity').where({ id: a.activityId }).update({
       prize: '[{"type":"physical","name":"A","sum":"9","chance":"60"},{"type":"physical","name":"B","sum":"9","chance":"50"}]',
     });
-    await new Promise((r) => setTimeout(r, 1100)); // the activity cache lives a second
+    ctx().clock.advance(1_100); // the activity cache lives a second, on the service's clock
     const d = await draw(ctx(), (await enter(ctx(), a.code)).token);
     expect(d).to.include({ outcome: O.OUTCOME_CHANCES_OVER_100, tip: '谢谢！' });
   });
