@@ -64,7 +64,7 @@ describe('bridge limits', () => {
     const member = await post(`${t.bridgeUrl}/cm/inner/user/getCpoint`, fields(MAX_FORM_FIELDS + 1), form);
     expect(member.status).to.equal(400);
     expect(String(member.json.message)).to.contain(`more than ${MAX_FORM_FIELDS} fields`);
-    const lottery = await post(`${t.bridgeUrl}/lottery/info/check`, fields(100_000), form);
+    const lottery = await post(`${t.bridgeUrl}/lottery/info/check`, fields(10_000), form);
     expect(lottery.status).to.equal(400);
     const userdata = await post(`${t.bridgeUrl}/userdata/getActUsrdata`, fields(MAX_FORM_FIELDS + 1), { ...form, authorization: `Bearer ${t.token}` });
     expect(userdata.status).to.equal(400);
@@ -72,6 +72,24 @@ describe('bridge limits', () => {
     // at the cap the form is read (and the member route then wants its signature)
     const atCap = await post(`${t.bridgeUrl}/cm/inner/user/getCpoint`, fields(MAX_FORM_FIELDS), form);
     expect(atCap.status).to.equal(401);
+  });
+
+  it('routes that authenticate in the body take bodies up to their own limit (member 64 KiB, lottery 256 KiB): larger is 413 unread', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const big = (bytes: number): string => `x=${'a'.repeat(bytes)}`;
+    const member = await post(`${t.bridgeUrl}/cm/inner/user/getCpoint`, big(64 * 1024), form);
+    expect(member.status).to.equal(413);
+    expect(String(member.json.message)).to.contain('larger than 65536 bytes');
+    const lottery = await post(`${t.bridgeUrl}/lottery/info/check`, big(256 * 1024), form);
+    expect(lottery.status).to.equal(413);
+    // under the limit the body is read, and the route then wants its credential
+    expect((await post(`${t.bridgeUrl}/cm/inner/user/getCpoint`, big(60 * 1024), form)).status).to.equal(401);
+    // Bearer areas keep the bridge-wide 1 MiB
+    const userdata = await post(`${t.bridgeUrl}/userdata/getActUsrdata`, JSON.stringify({ pad: 'a'.repeat(300 * 1024) }), {
+      'content-type': 'application/json',
+      authorization: `Bearer ${t.token}`,
+    });
+    expect(userdata.status).to.equal(400);
   });
 
   it('closes sockets whose headers or body come too slowly, and refuses connections over the cap', async function () {
