@@ -177,7 +177,7 @@ describeLottery('lottery REST bridge', (ctx) => {
   it('a broken legacy activity answers 400 ACTIVITY_CONFIG_INVALID', async () => {
     const a = await save(ctx(), { template: pb.Template.TEMPLATE_WHEEL });
     await ctx().t.app.db.knex('ims_scratch_activity').where({ id: a.activityId }).update({ active_time: '[{"start":' });
-    await new Promise((r) => setTimeout(r, 1100));
+    ctx().clock.advance(1_100); // the activity cache lives a second, on the service clock
     const res = await fetch(indexUrl(a.code, newOpenid()));
     expect(await res.json()).to.include({ status: 400, reason: 'ACTIVITY_CONFIG_INVALID' });
   });
