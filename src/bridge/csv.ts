@@ -4,6 +4,7 @@
  * stream at a time, so fastify's pipe to the socket sets the pace and a client that goes away
  * cancels the gRPC call (and with it the database reads).
  */
+import { formatLocal } from '../platform/calendar.js';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 
@@ -32,27 +33,9 @@ export function csvLine(cells: readonly CsvValue[]): string {
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** `YYYY-MM-DD HH:mm:ss` in the zone (what a spreadsheet reads as a date); '' for no time. */
 export function csvTime(at: Date | undefined, timeZone: string): string {
-  if (at === undefined) return '';
-  let format = formatters.get(timeZone);
-  if (format === undefined) {
-    // The Swedish locale writes ISO dates: 2026-03-01 12:00:00.
-    format = new Intl.DateTimeFormat('sv-SE', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, format);
-  }
-  return format.format(at);
+  return at === undefined ? '' : formatLocal(at, timeZone, 'second');
 }
 
 export interface CsvExport<Page> {
