@@ -327,9 +327,11 @@ function serverStreamHandler<Req, Res>(
   const { access } = deps;
   const guards = deps.guards ?? [];
   const metrics = deps.metrics ?? disabledMetrics;
+  const { tracing } = deps;
   return (call) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(call.metadata);
+    const span = tracing?.startRpc(path, call.metadata, requestId);
     const headers = new grpc.Metadata();
     headers.set(REQUEST_ID_HEADER, requestId);
     call.sendMetadata(headers);
@@ -342,6 +344,7 @@ function serverStreamHandler<Req, Res>(
       const codeName = grpc.status[code];
       metrics.rpc(path, codeName, durationMs / 1000);
       access.info({ method: path, requestId, app: caller, code: codeName, reason, durationMs, messages }, 'rpc');
+      span?.end(code, caller, reason);
     };
     /** Streams the handler's messages; true when they all went out, false when the call ended first. */
     const run = async (): Promise<boolean> => {
@@ -383,7 +386,7 @@ function serverStreamHandler<Req, Res>(
         if (!exhausted) await iterator.return?.();
       }
     };
-    run().then(
+    (span === undefined ? run() : span.run(run)).then(
       (complete) => {
         if (complete) {
           call.end();

@@ -131,6 +131,18 @@ for (const store of STORE_KINDS) {
       expect(rpc.status.code).to.equal(SpanStatusCode.UNSET);
     });
 
+    it('makes a span per server-streaming RPC too, ended with its code once the stream is done, its queries its children', async () => {
+      let pages = 0;
+      for await (const _page of t.clients.points.exportExchangesToShip({})) pages += 1;
+      expect(pages).to.be.at.most(1);
+      await eventually(() => {
+        const rpc = one(exporter.getFinishedSpans(), (s) => s.name === 'huodong.points.v1.PointsCenterService/ExportExchangesToShip', 'the stream span');
+        expect(rpc.attributes['rpc.grpc.status_code']).to.equal(grpc.status.OK);
+        const children = exporter.getFinishedSpans().filter((s) => parentOf(s) === idOf(rpc));
+        expect(children.map((s) => s.name).join(','), 'the page query').to.match(/SELECT/i);
+      });
+    });
+
     it('makes a span per bridge route whose gRPC call is its child, in the same trace', async () => {
       const response = await fetch(`${t.bridgeUrl}/userdata/getActUsrdata?openid=trace-q`, {
         method: 'POST',
