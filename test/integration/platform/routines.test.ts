@@ -21,7 +21,7 @@ describe('stored routines changed behind the server [mysql]', function () {
       const conn = await mysql.createConnection({ uri: db.url });
       try {
         // A hand edit of points_debit's body that keeps its comment (hash) and parameters.
-        const edited = (before.routines.points_debit ?? '').replace("'insufficient' AS outcome", "'short' AS outcome");
+        const edited = (before.routines.points_debit ?? '').replace("SET v_refused = 'insufficient'", "SET v_refused = 'short'");
         expect(edited).to.not.equal(before.routines.points_debit);
         await conn.query('DROP PROCEDURE points_debit');
         await conn.query(edited);
