@@ -57,7 +57,7 @@ async function drain(stream: AsyncIterable<pb.ExportWinnersResponse>): Promise<n
 
 const isExportQuery = (sql: string): boolean => sql.includes('ims_scratch_person_prize') && /left join/i.test(sql);
 
-describeEachStore('lottery export', (ctx) => {
+describeEachStore('lottery export, 100k winners @stress', (ctx) => {
   let aid = 0;
   let otherAid = 0;
   let admin = '';

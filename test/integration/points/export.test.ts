@@ -53,7 +53,7 @@ async function drain(stream: AsyncIterable<pb.ExportExchangesToShipResponse>): P
 
 const isExportQuery = (sql: string): boolean => sql.includes('points_exchanges') && /order by/i.test(sql) && /"?`?type`?"?\s*=/.test(sql);
 
-describeEachStore('points export of exchanges to ship', (ctx) => {
+describeEachStore('points export of exchanges to ship, 100k rows @stress', (ctx) => {
   let admin = '';
 
   before(async function () {
