@@ -102,8 +102,9 @@ export async function startChild(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   ready: () => Promise<boolean>,
+  cwd?: string,
 ): Promise<ChildProcess> {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${command} ${args.join(' ')} exited with ${child.exitCode}`);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { points as pb } from '@huodong/clients';
 import type { BenchContext, Scenario } from './scenarios.js';
 
@@ -38,6 +39,8 @@ async function prize(ctx: BenchContext, title: string): Promise<string> {
 
 export function pointsScenarios(ctx: BenchContext): Scenario[] {
   const { points } = ctx.clients;
+  // Keys of their own per instance: the A/B bench (run.ts) makes these twice on one database.
+  const run = randomBytes(4).toString('hex');
   return [
     {
       name: 'Points GetUserPoints (distinct users)',
@@ -46,8 +49,8 @@ export function pointsScenarios(ctx: BenchContext): Scenario[] {
           await Promise.all(
             Array.from({ length: 200 }, (_, k) =>
               points.changePoints({
-                requestId: `seed-${start + k}`,
-                openId: `pr-${start + k}`,
+                requestId: `seed-${run}-${start + k}`,
+                openId: `pr-${run}-${start + k}`,
                 direction: pb.ChangeDirection.CHANGE_DIRECTION_CREDIT,
                 faceValue: '100',
                 source: pb.PointsSource.POINTS_SOURCE_TASK,
@@ -55,7 +58,7 @@ export function pointsScenarios(ctx: BenchContext): Scenario[] {
             ),
           );
         }
-        return (i) => points.getUserPoints({ openId: `pr-${i % READERS}` });
+        return (i) => points.getUserPoints({ openId: `pr-${run}-${i % READERS}` });
       },
     },
     {
@@ -63,8 +66,8 @@ export function pointsScenarios(ctx: BenchContext): Scenario[] {
       async setup() {
         return (i) =>
           points.changePoints({
-            requestId: `c-${i}`,
-            openId: `pc-${i}`,
+            requestId: `c-${run}-${i}`,
+            openId: `pc-${run}-${i}`,
             direction: pb.ChangeDirection.CHANGE_DIRECTION_CREDIT,
             faceValue: '5',
             source: pb.PointsSource.POINTS_SOURCE_SIGN,
@@ -74,18 +77,18 @@ export function pointsScenarios(ctx: BenchContext): Scenario[] {
     {
       name: 'Points ExchangePrize one hot prize (distinct users)',
       async setup() {
-        await seedUsers(ctx, 'ph-', SPENDERS, 1_000);
+        await seedUsers(ctx, `ph-${run}-`, SPENDERS, 1_000);
         const prizeId = await prize(ctx, 'hot');
-        return (i) => points.exchangePrize({ requestId: `h-${i}`, openId: `ph-${i}`, prizeId });
+        return (i) => points.exchangePrize({ requestId: `h-${run}-${i}`, openId: `ph-${run}-${i}`, prizeId });
       },
     },
     {
       name: 'Points ExchangePrize 100 prizes (distinct users)',
       async setup() {
-        await seedUsers(ctx, 'pm-', SPENDERS, 1_000);
+        await seedUsers(ctx, `pm-${run}-`, SPENDERS, 1_000);
         const prizeIds: string[] = [];
         for (let k = 0; k < 100; k += 1) prizeIds.push(await prize(ctx, `many-${k}`));
-        return (i) => points.exchangePrize({ requestId: `m-${i}`, openId: `pm-${i}`, prizeId: prizeIds[i % prizeIds.length] ?? '' });
+        return (i) => points.exchangePrize({ requestId: `m-${run}-${i}`, openId: `pm-${run}-${i}`, prizeId: prizeIds[i % prizeIds.length] ?? '' });
       },
     },
   ];

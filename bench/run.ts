@@ -7,7 +7,11 @@
  * scenario names; several separated by |), BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
  * BENCH_AB_ENV (e.g. "HUODONG_METRICS=0") runs an A/B instead: two servers on the same
  * database, A as configured and B with those variables, each picked scenario measured in
- * BENCH_AB_ROUNDS (3) alternating rounds per side; it prints the median of each side.
+ * BENCH_AB_ROUNDS (3) alternating rounds per side; it prints the median of each side and the
+ * median (and range) of the rounds' A/B ratios.
+ * BENCH_AB_DIR (a checkout of another commit, its `npm ci` and `npm run generate` done) runs
+ * server B from that checkout instead, on a database of its own (its migrations are its own):
+ * before/after a change in one run, the rounds of both sides interleaved.
  * MYSQL_URL / REDIS_URL come from scripts/bench.sh.
  */
 import { randomBytes } from 'node:crypto';
@@ -145,15 +149,17 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-async function abMain(abEnvRaw: string): Promise<void> {
+async function abMain(abEnvRaw: string, abDir: string | undefined): Promise<void> {
   const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 3);
   const overrides = parseAbEnv(abEnvRaw);
-  process.stdout.write(`huodong A/B bench: B = ${abEnvRaw}; concurrency ${concurrency}, ${durationMs} ms x ${rounds} rounds per side\n`);
+  const bLabel = [abDir === undefined ? '' : `server from ${abDir}`, abEnvRaw.trim()].filter((p) => p !== '').join(', ');
+  process.stdout.write(`huodong A/B bench: B = ${bLabel}; concurrency ${concurrency}, ${durationMs} ms x ${rounds} rounds per side\n`);
   const db = await freshMysqlDatabase();
+  // Another checkout's server gets a database of its own: its migrations are not these.
+  const dbB = abDir === undefined ? db : await freshMysqlDatabase();
   const token = `bench-${randomBytes(16).toString('hex')}`;
   const baseEnv = {
     ...process.env,
-    MYSQL_URL: db.url,
     HUODONG_GRPC_HOST: '127.0.0.1',
     HUODONG_HTTP_PORT: '-1',
     HUODONG_DEV: '1',
@@ -162,19 +168,25 @@ async function abMain(abEnvRaw: string): Promise<void> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
   const pool = mysql.createPool({ uri: db.url, connectionLimit: DEFAULT_POOL_MAX });
-  const sides: Array<{ label: string; clients: ReturnType<typeof createClients>; server: Awaited<ReturnType<typeof startChild>> }> = [];
+  const poolB = dbB === db ? pool : mysql.createPool({ uri: dbB.url, connectionLimit: DEFAULT_POOL_MAX });
+  const sides: Array<{ label: string; clients: ReturnType<typeof createClients>; server: Awaited<ReturnType<typeof startChild>>; pool: mysql.Pool }> = [];
   try {
-    for (const [label, extra] of [['A', {}], ['B', overrides]] as const) {
+    const plans = [
+      { label: 'A', extra: {}, url: db.url, pool, cwd: undefined },
+      { label: 'B', extra: overrides, url: dbB.url, pool: poolB, cwd: abDir },
+    ];
+    for (const { label, extra, url, pool: sidePool, cwd } of plans) {
       const port = await freePort();
       const clients = createClients({ address: `127.0.0.1:${port}`, token });
-      // One after the other: both apply migrations to the same database.
-      const server = await startChild(process.execPath, [...tsx, 'src/main.ts'], { ...baseEnv, ...extra, HUODONG_GRPC_PORT: String(port) }, async () => {
+      // One after the other: both apply migrations to the same database (unless B has its own).
+      const env = { ...baseEnv, MYSQL_URL: url, ...extra, HUODONG_GRPC_PORT: String(port) };
+      const server = await startChild(process.execPath, [...tsx, 'src/main.ts'], env, async () => {
         await clients.userdata.getActUserData({ actid: '1', openid: 'ready' });
         return true;
-      });
-      sides.push({ label, clients, server });
+      }, cwd);
+      sides.push({ label, clients, server, pool: sidePool });
     }
-    const perSide = sides.map((side) => scenarios.flatMap((make) => make({ clients: side.clients, pool, concurrency })));
+    const perSide = sides.map((side) => scenarios.flatMap((make) => make({ clients: side.clients, pool: side.pool, concurrency })));
     const names = (perSide[0] ?? []).map((s) => s.name).filter((n) => !n.startsWith('limit') && !n.includes(' limit:') && (filters === undefined || filters.some((f) => n.includes(f))));
     const rows: string[] = [];
     for (const name of names) {
@@ -182,26 +194,42 @@ async function abMain(abEnvRaw: string): Promise<void> {
       for (const [index, side] of sides.entries()) {
         const scenario = perSide[index]?.find((s) => s.name === name);
         if (scenario === undefined) throw new Error(`no scenario ${name}`);
-        calls.push(await scenario.setup({ clients: side.clients, pool, concurrency }));
+        calls.push(await scenario.setup({ clients: side.clients, pool: side.pool, concurrency }));
       }
       const results: Result[][] = sides.map(() => []);
+      // Each side's sequence numbers go on from round to round, as in one long run: a
+      // scenario's keys stay fresh (no replays) and inside the range it seeded.
+      const next = sides.map(() => 0);
       for (let round = 0; round < rounds; round += 1) {
         // ABBA order, so a machine that drifts during the round favours neither side.
         const order = round % 2 === 0 ? [0, 1] : [1, 0];
         for (const side of order) {
           const call = calls[side] as (i: number) => Promise<unknown>;
-          const offset = (round + 1) * 10_000_000;
           await settle(pool);
-          const result = await runLoad(`${name} [${sides[side]?.label}]`, load, (i) => call(offset + i));
+          const result = await runLoad(`${name} [${sides[side]?.label}]`, load, () => call((next[side] = (next[side] ?? 0) + 1) - 1));
           process.stdout.write(`${result.name} round ${round + 1}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}\n`);
           results[side]?.push(result);
         }
       }
-      const [a, b] = results.map((r) => ({ rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50Ms)), p99: median(r.map((x) => x.p99Ms)) }));
+      const [a, b] = results.map((r) => ({
+        rps: median(r.map((x) => x.rps)),
+        p50: median(r.map((x) => x.p50Ms)),
+        p99: median(r.map((x) => x.p99Ms)),
+        errors: r.reduce((sum, x) => sum + x.errors, 0),
+      }));
       if (a === undefined || b === undefined) continue;
-      rows.push(`| ${name} | ${a.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${((a.rps / b.rps - 1) * 100).toFixed(1)}% | ${a.p50.toFixed(1)} / ${b.p50.toFixed(1)} | ${a.p99.toFixed(1)} / ${b.p99.toFixed(1)} |`);
+      // Each round's A against the B measured next to it: the drift of a shared machine
+      // cancels within a pair better than between the two sides' medians.
+      const pairs = (results[0] ?? []).map((x, r) => x.rps / (results[1]?.[r]?.rps ?? Number.NaN) - 1);
+      const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+      rows.push(
+        `| ${name} | ${a.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${pct(a.rps / b.rps - 1)} | ${pct(median(pairs))} (${pct(Math.min(...pairs))} .. ${pct(Math.max(...pairs))}) | ${a.p50.toFixed(1)} / ${b.p50.toFixed(1)} | ${a.p99.toFixed(1)} / ${b.p99.toFixed(1)} | ${a.errors} / ${b.errors} |`,
+      );
     }
-    process.stdout.write(`\n| scenario | A req/s | B req/s (${abEnvRaw}) | A vs B | p50 ms A / B | p99 ms A / B |\n| --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`);
+    // A failed call counts as a request in req/s: a row with errors is not a measurement.
+    process.stdout.write(
+      `\n| scenario | A req/s | B req/s (${bLabel}) | A vs B (medians) | A vs B (median of rounds; range) | p50 ms A / B | p99 ms A / B | errors A / B |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`,
+    );
   } finally {
     for (const side of sides) {
       side.clients.close();
@@ -209,11 +237,16 @@ async function abMain(abEnvRaw: string): Promise<void> {
     }
     await pool.end();
     await db.drop();
+    if (dbB !== db) {
+      await poolB.end();
+      await dbB.drop();
+    }
   }
 }
 
-const abEnv = process.env.BENCH_AB_ENV;
-(abEnv === undefined || abEnv.trim() === '' ? main() : abMain(abEnv)).catch((err: unknown) => {
+const abEnv = process.env.BENCH_AB_ENV ?? '';
+const abDir = process.env.BENCH_AB_DIR === undefined || process.env.BENCH_AB_DIR === '' ? undefined : process.env.BENCH_AB_DIR;
+(abEnv.trim() === '' && abDir === undefined ? main() : abMain(abEnv, abDir)).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -193,7 +193,8 @@ export function memberRpc(service: MemberService): ServiceRegistration {
           request.sortOrder !== SortOrder.SORT_ORDER_DESC) {
           throw new InvalidArgumentError('sort_order', 'must be ASC or DESC', AREA);
         }
-        return { users: (await service.listUsersSorted(field, direction, request.page, request.limit)).map(toUserInfo) };
+        const page = await service.listUsersSorted(field, direction, request.page, request.limit, request.pageToken);
+        return { users: page.users.map(toUserInfo), nextPageToken: page.nextPageToken };
       },
       async submitTask(request, ctx) {
         return toTaskResponse(await service.submitTask(request, callerOf(ctx)));

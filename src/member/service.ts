@@ -52,6 +52,21 @@ export interface Caller {
   readonly source: string;
 }
 
+/** The token of a sorted listing's next page: the order and the last row's (value, uid). */
+function sortToken(field: SortField, direction: 'asc' | 'desc', value: number, uid: string): string {
+  return Buffer.from(`u:${field}:${direction}:${value}:${uid}`, 'utf8').toString('base64url');
+}
+
+function parseSortToken(token: string, field: SortField, direction: 'asc' | 'desc'): { value: number; uid: string } {
+  const match = /^u:(score|cpoint|grade):(asc|desc):(-?\d{1,16}):(.+)$/s.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  const value = Number(match?.[3]);
+  if (match === null || !Number.isSafeInteger(value)) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
+  if (match[1] !== field || match[2] !== direction) {
+    throw new InvalidArgumentError('page_token', 'belongs to another sort_field or sort_order', AREA);
+  }
+  return { value, uid: match[4] as string };
+}
+
 /** A stored answer that is a refusal becomes that error again. */
 function throwIfRefused(response: unknown): void {
   const refused = (response as Partial<StoredRefusal> | null)?.refused;
@@ -413,10 +428,33 @@ export class MemberService {
     return uids.map((uid) => found.get(uid) ?? { uid, cpoint: 0, score: 0, grade: 0 });
   }
 
-  async listUsersSorted(field: SortField, direction: 'asc' | 'desc', pageRaw: number, limitRaw: number): Promise<UserRow[]> {
-    const page = pageRaw === 0 ? 1 : validateInt(pageRaw, 'page', 1, MAX_PAGE);
+  /**
+   * One page of users by a field. With a page token, the page after the row it names: a keyset
+   * seek on the (field, uid) index, the same cost at any depth. Without one, the legacy page
+   * number (the REST bridge's listSortInfo), whose cost grows with its offset. Either way the
+   * answer names the next page by its last row.
+   */
+  async listUsersSorted(
+    field: SortField,
+    direction: 'asc' | 'desc',
+    pageRaw: number,
+    limitRaw: number,
+    pageToken = '',
+  ): Promise<{ users: UserRow[]; nextPageToken: string }> {
     const limit = limitRaw === 0 ? DEFAULT_LIMIT : validateInt(limitRaw, 'limit', 1, MAX_LIMIT);
-    return this.store.listUsersSorted(field, direction, (page - 1) * limit, limit);
+    let rows: UserRow[];
+    if (pageToken !== '') {
+      if (pageRaw !== 0 && pageRaw !== 1) throw new InvalidArgumentError('page', 'must be 0 or 1 with a page_token', AREA);
+      const after = parseSortToken(pageToken, field, direction);
+      rows = await this.store.listUsersSortedAfter(field, direction, after, limit + 1);
+    } else {
+      const page = pageRaw === 0 ? 1 : validateInt(pageRaw, 'page', 1, MAX_PAGE);
+      rows = await this.store.listUsersSorted(field, direction, (page - 1) * limit, limit + 1);
+    }
+    const users = rows.slice(0, limit);
+    const last = users[users.length - 1];
+    const nextPageToken = rows.length > limit && last !== undefined ? sortToken(field, direction, last[field], last.uid) : '';
+    return { users, nextPageToken };
   }
 
   /** Applies every task rule to one submission, once per request id. */

@@ -155,6 +155,45 @@ export class MemberStore {
     return rows.map((r) => toUser(r, String(r.uid)));
   }
 
+  /** The rows after (value, uid) in the listing's order (keyset paging). */
+  async listUsersSortedAfter(
+    field: 'score' | 'cpoint' | 'grade',
+    direction: 'asc' | 'desc',
+    after: { value: number; uid: string },
+    limit: number,
+  ): Promise<UserRow[]> {
+    const rows = (await this.usersSortedAfter(field, direction, after, limit)) as Row[];
+    return rows.map((r) => toUser(r, String(r.uid)));
+  }
+
+  /**
+   * A range seek on the (field, uid) index, read in its order. SQLite turns a row-value
+   * comparison into that range; MariaDB does not (it filters a row comparison), but it does
+   * merge `field < v OR (field = v AND uid < u)` into one range of the index.
+   */
+  usersSortedAfter(
+    field: 'score' | 'cpoint' | 'grade',
+    direction: 'asc' | 'desc',
+    after: { value: number; uid: string },
+    limit: number,
+  ): Knex.QueryBuilder {
+    const beyond = direction === 'desc' ? '<' : '>';
+    const query = this.knex(T.users).select('uid', 'cpoint', 'score', 'grade');
+    if (this.dialect === 'sqlite') {
+      query.whereRaw(`(??, ??) ${beyond} (?, ?)`, [field, 'uid', after.value, after.uid]);
+    } else {
+      query.where((q) => {
+        q.where(field, beyond, after.value).orWhere((tie) => tie.where(field, '=', after.value).andWhere('uid', beyond, after.uid));
+      });
+    }
+    return query
+      .orderBy([
+        { column: field, order: direction },
+        { column: 'uid', order: direction },
+      ])
+      .limit(limit);
+  }
+
   /** The SQL plan of the sorted listing, for the test that proves it walks an index. */
   explainUsersSorted(field: 'score' | 'cpoint' | 'grade', direction: 'asc' | 'desc'): Knex.QueryBuilder {
     return this.knex(T.users)

@@ -73,6 +73,61 @@ describeEachStore('MemberService user lists', (ctx) => {
     expect(first).to.deep.equal({ uid: 's-c', cpoint: '3.00', score: '0.20', grade: 2 });
   });
 
+  it('ListUsersSorted pages by page_token in every order: each user once, as the page numbers list them, ties included', async () => {
+    const knex = ctx().app.db.knex;
+    await knex('member_users').delete();
+    // 57 users, their values tied in small groups so pages end inside ties.
+    const rows = Array.from({ length: 57 }, (_, i) => ({ uid: `k-${String((i * 37) % 57).padStart(2, '0')}`, cpoint: (i * 7) % 5, score: (i * 11) % 13, grade: i % 3 }));
+    await knex('member_users').insert(rows.map((r) => ({ ...r, updated_at: 0 })));
+    const fields = { 1: 'score', 2: 'cpoint', 3: 'grade' } as const;
+    for (const sortField of [1, 2, 3] as const) {
+      for (const sortOrder of [1, 2] as const) {
+        const key = fields[sortField];
+        const sign = sortOrder === 1 ? 1 : -1;
+        const expected = [...rows].sort((a, b) => sign * (a[key] - b[key] || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0))).map((r) => r.uid);
+        const byPage: string[] = [];
+        for (let page = 1; page <= 9; page += 1) byPage.push(...(await m().listUsersSorted({ sortField, sortOrder, page, limit: 7 })).users.map((u) => u.uid));
+        const byToken: string[] = [];
+        let token = '';
+        let pages = 0;
+        do {
+          const res = await m().listUsersSorted({ sortField, sortOrder, limit: 7, pageToken: token });
+          byToken.push(...res.users.map((u) => u.uid));
+          token = res.nextPageToken;
+          pages += 1;
+        } while (token !== '' && pages < 20);
+        expect(byPage, `${key} ${sortOrder} by page`).to.deep.equal(expected);
+        expect(byToken, `${key} ${sortOrder} by token`).to.deep.equal(expected);
+        expect(pages, 'the last page (57 = 8 x 7 + 1) names no next page').to.equal(9);
+        // A legacy page's token continues where that page ends.
+        const third = await m().listUsersSorted({ sortField, sortOrder, page: 3, limit: 7 });
+        const fourth = await m().listUsersSorted({ sortField, sortOrder, page: 1, limit: 7, pageToken: third.nextPageToken });
+        expect(fourth.users.map((u) => u.uid), `${key} ${sortOrder} after page 3`).to.deep.equal(expected.slice(21, 28));
+      }
+    }
+    const full = await m().listUsersSorted({ sortField: 2, limit: 57 });
+    expect(full.users).to.have.lengthOf(57);
+    expect(full.nextPageToken, 'a page that ends the listing names no next page').to.equal('');
+  });
+
+  it('refuses a page_token that is not one, or that belongs to another order, and a page past 1 with a token, writing nothing', async () => {
+    const knex = ctx().app.db.knex;
+    await knex('member_users').delete();
+    await knex('member_users').insert(['t-a', 't-b', 't-c'].map((uid, i) => ({ uid, cpoint: i, score: i, grade: i, updated_at: 0 })));
+    const before = await tableCounts(ctx());
+    const { nextPageToken } = await m().listUsersSorted({ sortField: 1, sortOrder: 2, limit: 1 });
+    expect(nextPageToken).to.not.equal('');
+    const refused = async (request: Parameters<ReturnType<typeof m>['listUsersSorted']>[0]): Promise<string | undefined> =>
+      (await expectError(m().listUsersSorted(request), GrpcStatus.INVALID_ARGUMENT)).field;
+    expect(await refused({ sortField: 1, sortOrder: 2, pageToken: 'not-a-token' })).to.equal('page_token');
+    expect(await refused({ sortField: 1, sortOrder: 2, pageToken: Buffer.from('u:score:desc:1e3:t-a').toString('base64url') })).to.equal('page_token');
+    expect(await refused({ sortField: 2, sortOrder: 2, pageToken: nextPageToken })).to.equal('page_token');
+    expect(await refused({ sortField: 1, sortOrder: 1, pageToken: nextPageToken })).to.equal('page_token');
+    expect(await refused({ sortField: 1, sortOrder: 2, page: 2, pageToken: nextPageToken })).to.equal('page');
+    expect((await m().listUsersSorted({ sortField: 1, sortOrder: 2, limit: 1, pageToken: nextPageToken })).users.map((u) => u.uid)).to.deep.equal(['t-b']);
+    expect(await tableCounts(ctx())).to.deep.equal(before);
+  });
+
   it('refuses limit 101, page 0 below, and no sort field, writing nothing', async () => {
     const before = await tableCounts(ctx());
     expect((await expectError(m().listUsersSorted({ sortField: 1, limit: 101 }), GrpcStatus.INVALID_ARGUMENT)).field).to.equal('limit');
@@ -102,6 +157,21 @@ describeEachStore('MemberService user lists', (ctx) => {
           const text = plan.map((p) => p.detail).join(' | ');
           expect(text, `${field} ${direction}`).to.include(index);
           expect(text, `${field} ${direction}`).to.not.include('TEMP B-TREE');
+        }
+        // A page_token's page seeks into the same index: a range read in index order, whose
+        // cost does not depend on how deep the page is.
+        const after = store.usersSortedAfter(field, direction, { value: { score: 2500, cpoint: 500, grade: 3 }[field], uid: 'bulk-2500' }, 21).toSQL();
+        if (ctx().app.db.dialect === 'mysql') {
+          const [plan] = (await knex.raw(`EXPLAIN ${after.sql}`, after.bindings)) as [Array<Record<string, unknown>>];
+          const row = plan[0] ?? {};
+          expect(row.key, `${field} ${direction} after`).to.equal(index);
+          expect(row.type, `${field} ${direction} after`).to.equal('range');
+          expect(String(row.Extra ?? ''), `${field} ${direction} after`).to.not.match(/filesort/i);
+        } else {
+          const plan = (await knex.raw(`EXPLAIN QUERY PLAN ${after.sql}`, after.bindings)) as Array<{ detail: string }>;
+          const text = plan.map((p) => p.detail).join(' | ');
+          expect(text, `${field} ${direction} after`).to.match(new RegExp(`SEARCH .*${index} .*\\(\\(${field},uid\\)[<>]\\(\\?,\\?\\)\\)`));
+          expect(text, `${field} ${direction} after`).to.not.include('TEMP B-TREE');
         }
       }
     }
