@@ -3,7 +3,12 @@ import { points as pb } from '@huodong/clients';
 import type { BenchContext, Scenario } from './scenarios.js';
 
 const READERS = 2_000;
-const SPENDERS = 60_000;
+/**
+ * Users seeded per ExchangePrize scenario; each exchanges once (the prizes' limit is one a day).
+ * An A/B run measures each side for rounds x (warm-up + duration): raise BENCH_POINTS_SPENDERS
+ * above that many calls, or the later rounds fail (the A/B table shows their errors).
+ */
+const SPENDERS = Number(process.env.BENCH_POINTS_SPENDERS ?? 60_000);
 const BIG_STOCK = '1000000000';
 
 /** Gives users `${prefix}${0..count-1}` one non-expiring lot of `amount` each, straight in SQL (fast set-up). */
