@@ -170,9 +170,6 @@ export interface DueLot {
   readonly expires_at: Num;
 }
 
-/** Rows per multi-row INSERT: under SQLite's and MySQL's bound-parameter limits. */
-const INSERT_ROWS = 1000;
-
 interface LotRow {
   id: Num;
   open_id: string;
@@ -866,15 +863,17 @@ export class PointsStore {
   }
 
   /**
-   * Expires the given due lots (a chunk of walkDue) in one transaction: every lot's
-   * expiredTask change record (the same record per lot as one lot at a time wrote: face value,
-   * the user's unexpired balance after it, the origin's change id, dedupe key
-   * `expire:<lot id>`), its draw, the lots zeroed, the accounts debited and the day's counts.
-   * A chunk commits whole or not at all, so a run interrupted anywhere carries on with the lots
-   * still due; a lot no longer due (spent or expired meanwhile) is skipped.
+   * Expires the given due lots (a chunk of walkDue) in one transaction, set-based: a handful
+   * of statements whatever the chunk's size, the rows never leaving the database. Every lot
+   * gets its expiredTask change record (the same record per lot as one lot at a time wrote:
+   * face value, the user's unexpired balance after it, the origin's change id, dedupe key
+   * `expire:<lot id>`) and its draw; the lots are zeroed, the accounts debited and the day's
+   * counts added. A chunk commits whole or not at all, so a run interrupted anywhere carries
+   * on with the lots still due; a lot no longer due (spent or expired meanwhile) is skipped.
    */
   async expireLots(now: number, runDate: string, due: readonly DueLot[]): Promise<{ lots: number; points: bigint }> {
     if (due.length === 0) return { lots: 0, points: 0n };
+    const ids = due.map((d) => d.id);
     const users = [...new Set(due.map((d) => d.open_id))].sort();
     return this.tx(async (trx) => {
       // Accounts first, like every other writer of these users' lots: with them held no
@@ -882,76 +881,55 @@ export class PointsStore {
       // locking read, not a write: the balance UPDATE below writes them once. (SQLite has one
       // writer at a time anyway.)
       if (this.procedures) await trx(T.accounts).select('open_id').whereIn('open_id', users).forUpdate();
-      const lotRows = (await trx(T.lots)
-        .select('id', 'open_id', 'remaining', 'record_id')
-        .whereIn('id', due.map((d) => d.id))
-        .where('remaining', '>', 0)
-        .where('expires_at', '<=', now)
-        .orderBy('id')) as Array<{ id: Num; open_id: string; remaining: Num; record_id: Num }>;
-      if (lotRows.length === 0) return { lots: 0, points: 0n };
-      const zeroed = await trx(T.lots)
-        .whereIn('id', lotRows.map((l) => l.id))
-        .where('remaining', '>', 0)
-        .update({ remaining: 0 });
-      if (zeroed !== lotRows.length) throw new ConcurrentUpdateError('a points lot');
-      const holders = [...new Set(lotRows.map((l) => l.open_id))];
-      // What each user holds after the chunk: what has not expired (the due lots never count).
-      const left = (await this.unexpired(trx(T.lots).select('open_id').sum({ s: 'remaining' }).whereIn('open_id', holders), now).groupBy(
-        'open_id',
-      )) as Array<{ open_id: string; s: Num | null }>;
-      const after = new Map(left.map((r) => [r.open_id, big(r.s)]));
-      const origins = (await trx(T.changes)
-        .select('id', 'change_id')
-        .whereIn('id', [...new Set(lotRows.map((l) => String(l.record_id)))])) as Array<{ id: Num; change_id: string }>;
-      const changeIdOf = new Map(origins.map((o) => [String(o.id), o.change_id]));
-      const expiredBy = new Map<string, bigint>();
-      for (const l of lotRows) expiredBy.set(l.open_id, (expiredBy.get(l.open_id) ?? 0n) + big(l.remaining));
-      // Amounts are bigints from the database, written as integer literals (no float casts).
-      const cases = [...expiredBy.values()].map((v) => `WHEN ? THEN ${v.toString()}`).join(' ');
-      await trx(T.accounts)
-        .whereIn('open_id', [...expiredBy.keys()])
-        .update({ balance: trx.raw(`balance - CASE open_id ${cases} END`, [...expiredBy.keys()]), updated_at: now });
-      const records = lotRows.map((l) =>
-        changeFields(
-          {
-            // No request id: the job's records are nobody's key.
-            owner: LEGACY_OWNER,
-            openId: l.open_id,
-            amount: big(l.remaining),
-            now,
-            source: 'expiredTask',
-            changeId: changeIdOf.get(String(l.record_id)) ?? '',
-            description: '过期积分',
-            prizeType: 'integral',
-            dedupeKey: `expire:${String(l.id)}`,
-          },
-          2,
-          after.get(l.open_id) ?? 0n,
-          undefined,
-        ),
+      const marks = ids.map(() => '?').join(',');
+      // The chunk's lots still due; every statement below reads exactly these.
+      const stillDue = `l.id IN (${marks}) AND l.remaining > 0 AND l.expires_at <= ?`;
+      const dueArgs = [...ids, now];
+      const expiredBy = (await trx(`${T.lots} as l`)
+        .select('l.open_id')
+        .count({ n: '*' })
+        .sum({ s: 'l.remaining' })
+        .whereRaw(stillDue, dueArgs)
+        .groupBy('l.open_id')) as Array<{ open_id: string; n: Num; s: Num }>;
+      if (expiredBy.length === 0) return { lots: 0, points: 0n };
+      const count = expiredBy.reduce((a, r) => a + Number(r.n), 0);
+      const points = expiredBy.reduce((a, r) => a + big(r.s), 0n);
+      // One record per lot. Balance after: what the user holds unexpired once the chunk is done
+      // (due lots never count). No request id: the job's records are nobody's key.
+      await trx.raw(
+        `INSERT INTO ${T.changes} (owner, open_id, direction, source, face_value, balance_after, description, change_id, prize_type, task_title, created_at, dedupe_key)
+         SELECT ?, l.open_id, 2, 'expiredTask', l.remaining,
+                (SELECT COALESCE(SUM(u.remaining), 0) FROM ${T.lots} u WHERE u.open_id = l.open_id AND u.remaining > 0 AND (u.expires_at IS NULL OR u.expires_at > ?)),
+                '过期积分', COALESCE(o.change_id, ''), 'integral', '', ?, CONCAT('expire:', l.id)
+         FROM ${T.lots} l LEFT JOIN ${T.changes} o ON o.id = l.record_id
+         WHERE ${stillDue} ORDER BY l.id`,
+        [LEGACY_OWNER, now, now, ...dueArgs],
       );
-      for (let i = 0; i < records.length; i += INSERT_ROWS) await trx(T.changes).insert(records.slice(i, i + INSERT_ROWS));
-      // The new records' ids, by their dedupe keys (auto-increment ids of a multi-row insert
-      // need not be consecutive on MySQL 8).
-      const inserted = (await trx(T.changes)
-        .select('id', 'dedupe_key')
-        .whereIn('open_id', holders)
-        .whereIn('dedupe_key', records.map((r) => r.dedupe_key ?? ''))) as Array<{ id: Num; dedupe_key: string }>;
-      const recordOf = new Map(inserted.map((r) => [r.dedupe_key, r.id]));
-      const draws = lotRows.map((l) => {
-        const recordId = recordOf.get(`expire:${String(l.id)}`);
-        if (recordId === undefined) throw new Error('an expiry record vanished');
-        return { record_id: recordId, lot_id: l.id, amount: String(l.remaining) };
-      });
-      for (let i = 0; i < draws.length; i += INSERT_ROWS) await trx(T.draws).insert(draws.slice(i, i + INSERT_ROWS));
-      const points = [...expiredBy.values()].reduce((a, b) => a + b, 0n);
+      // Each lot's draw, joined to its record by the unique (open_id, dedupe_key).
+      await trx.raw(
+        `INSERT INTO ${T.draws} (record_id, lot_id, amount)
+         SELECT c.id, l.id, l.remaining FROM ${T.lots} l JOIN ${T.changes} c ON c.open_id = l.open_id AND c.dedupe_key = CONCAT('expire:', l.id)
+         WHERE ${stillDue}`,
+        dueArgs,
+      );
+      // Each holder's balance less what expired: an upsert of the sums on the accounts' primary
+      // key (one lookup a row; a CASE over the chunk's users would compare every row with every
+      // user). The accounts exist and are held (locked above; a lot is only ever credited to an
+      // account), so the insert side never applies.
+      const sums = expiredBy.map((r) => ({ open_id: r.open_id, balance: String(r.s), updated_at: now }));
+      await trx(T.accounts)
+        .insert(sums)
+        .onConflict('open_id')
+        .merge({ balance: trx.raw(this.procedures ? 'balance - VALUES(balance)' : 'balance - excluded.balance'), updated_at: now });
+      const zeroed = await trx(`${T.lots} as l`).whereRaw(stillDue, dueArgs).update({ remaining: 0 });
+      if (zeroed !== count) throw new ConcurrentUpdateError('a points lot');
       await trx(T.jobRuns)
         .where('run_date', runDate)
         .update({
-          expired_lots: trx.raw('expired_lots + ?', [lotRows.length]),
+          expired_lots: trx.raw('expired_lots + ?', [count]),
           expired_points: trx.raw(`expired_points + ${points.toString()}`),
         });
-      return { lots: lotRows.length, points };
+      return { lots: count, points };
     });
   }
 
