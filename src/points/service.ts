@@ -42,7 +42,7 @@ import {
   type PointsStore,
   type RefusalReason,
   type RefusalRow,
-  RequestRecorded,
+  RequestRecordedError,
   type PrizeKind,
   type PrizeRow,
   type Source,
@@ -372,7 +372,7 @@ export class PointsService {
           tel: e.shipping.tel,
         });
       } catch (err) {
-        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
+        if (!(err instanceof RequestRecordedError || isUniqueViolation(err))) throw err;
         const again = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
         if (again) return again;
         // The exchange limit's unique key, taken by a concurrent exchange: refused as the
@@ -441,7 +441,7 @@ export class PointsService {
         if (record === undefined) throw new TaskNotClaimableError();
         return { record, remaining: credit.amount };
       } catch (err) {
-        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
+        if (!(err instanceof RequestRecordedError || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);
         if (again) return this.replayedView(again);
         throw new TaskNotClaimableError();
@@ -637,7 +637,7 @@ export class PointsService {
         if (direction === 'debit') return { record: await this.store.debit(change), remaining: undefined };
         return { record: await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
       } catch (err) {
-        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
+        if (!(err instanceof RequestRecordedError || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);
         if (again) return this.replayedView(again);
         throw err;
