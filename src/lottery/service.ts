@@ -9,10 +9,10 @@ import type { Locks } from '../platform/locks.js';
 import {
   ActivityConfigInvalidError,
   ActivityNotFoundError,
-  errors,
   AwardAlreadyClaimedError,
   AwardChecksThrottledError,
   AwardNotFoundError,
+  errors,
   InvalidUserTokenError,
   NotWhitelistedError,
   OpenidConflictError,

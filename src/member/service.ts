@@ -7,8 +7,8 @@ import type { Locks } from '../platform/locks.js';
 import { LEGACY_OWNER, type KeyOwner } from '../platform/owner.js';
 import {
   ApiClosedError,
-  errors,
   BalanceLimitError,
+  errors,
   InsufficientCpointError,
   LegacyAppNotFoundError,
   OrderNotFoundError,

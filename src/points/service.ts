@@ -5,8 +5,8 @@ import { isUniqueViolation } from '../platform/db.js';
 import { keysetPages } from '../platform/export.js';
 import type { Locks } from '../platform/locks.js';
 import {
-  errors,
   ConcurrentUpdateError,
+  errors,
   ExchangeLimitReachedError,
   InsufficientPointsError,
   PrizeNotFoundError,
