@@ -65,8 +65,8 @@ export class InvalidArgumentError extends DomainError {
   readonly field: string;
 
   constructor(init: { readonly field: string; readonly problem: string; readonly area?: ErrorArea }) {
-    const { field, area = 'common' } = init;
-    super({ kind: 'INVALID_ARGUMENT', reason: 'INVALID_ARGUMENT', area, message: `${field}: ${init.problem}`, metadata: { field } });
+    const { field } = init;
+    super({ kind: 'INVALID_ARGUMENT', reason: 'INVALID_ARGUMENT', area: init.area ?? 'common', message: `${field}: ${init.problem}`, metadata: { field } });
     this.field = field;
   }
 }
@@ -144,7 +144,6 @@ export interface ErrorSpec<A extends ErrorArea, Args extends unknown[]> {
 
 /** The errors of one area, its name bound once. */
 export interface AreaErrors<A extends ErrorArea> {
-  readonly area: A;
   /** A bad request field (INVALID_ARGUMENT). */
   readonly invalid: (field: string, problem: string) => InvalidArgumentError;
   /** A lock wait that ran out; pass it as `withLock`'s `busy`. */
@@ -163,7 +162,6 @@ export interface AreaErrors<A extends ErrorArea> {
 
 export function areaErrors<A extends ErrorArea>(area: A): AreaErrors<A> {
   return {
-    area,
     invalid: (field, problem) => new InvalidArgumentError({ area, field, problem }),
     lockBusy: () => new LockBusyError({ area }),
     keyReused: (field) => new IdempotencyKeyReusedError({ area, field }),
