@@ -2,7 +2,7 @@
  * Every stable `reason` huodong sends in its ErrorInfo, per area (the domain is
  * `huodong.<area>`), and the legacy codes the seeds define. This is the one list: the server's
  * domain errors take their reason type from it (src/platform/errors.ts), its legacy codes come
- * from here (src/member/errors.ts, src/grant/errors.ts), and consumers compare against the
+ * from here by area and reason (DomainError), and consumers compare against the
  * unions below, so a misspelt reason fails to compile on both sides.
  *
  * This module imports nothing, so it is cheap to load on its own: `@huodong/clients/reasons`.

@@ -1,7 +1,8 @@
 /** Shared helpers for the legacy REST routes: credentials, request ids, error translation. */
 import { parse as parseQuery } from 'node:querystring';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GrpcStatus, HuodongError, type CallOptions } from '@huodong/clients';
+import { GrpcStatus, HuodongError, type CallOptions, type HuodongReason } from '@huodong/clients';
+import type { Domain } from '@huodong/clients/reasons';
 
 /** The most fields a urlencoded form may have; more is HTTP 400 before the form is parsed. */
 export const MAX_FORM_FIELDS = 1000;
@@ -87,7 +88,7 @@ export function routeErrorHandler(send: SendFailure) {
       return send(reply, badRequest('body', problem), status);
     }
     request.log.error({ err: error }, 'bridge route failed');
-    return send(reply, new HuodongError(GrpcStatus.INTERNAL, 'internal error', 'INTERNAL', 'huodong.bridge', undefined, {}), 500);
+    return send(reply, bridgeError({ code: GrpcStatus.INTERNAL, reason: 'INTERNAL', message: 'internal error' }), 500);
   };
 }
 
@@ -96,9 +97,20 @@ const MAX_BEARER_LENGTH = 256;
 /** `Bearer <token>`: printable ASCII, no spaces inside, at most MAX_BEARER_LENGTH characters. */
 const BEARER = new RegExp(`^Bearer +([\\x21-\\x7e]{1,${MAX_BEARER_LENGTH}}) *$`, 'i');
 
+/** A refusal of the bridge's own, in the domain huodong.bridge unless it answers for an area. */
+export function bridgeError(init: {
+  readonly code: GrpcStatus;
+  readonly reason: HuodongReason;
+  readonly message: string;
+  readonly domain?: Domain;
+  readonly metadata?: Readonly<Record<string, string>>;
+}): HuodongError {
+  return new HuodongError(init.code, init.message, init.reason, init.domain ?? 'huodong.bridge', undefined, init.metadata ?? {});
+}
+
 /** An UNAUTHENTICATED refusal of the bridge's own, without the credential in its text. */
 export function unauthenticated(message: string): HuodongError {
-  return new HuodongError(GrpcStatus.UNAUTHENTICATED, message, 'UNAUTHENTICATED', 'huodong.bridge', undefined, {});
+  return bridgeError({ code: GrpcStatus.UNAUTHENTICATED, reason: 'UNAUTHENTICATED', message });
 }
 
 /**
@@ -182,9 +194,7 @@ export function callOptions(request: FastifyRequest): CallOptions {
 
 /** A bad bridge input, answered like a gRPC INVALID_ARGUMENT naming the field. */
 export function badRequest(field: string, problem: string): HuodongError {
-  return new HuodongError(GrpcStatus.INVALID_ARGUMENT, `${field}: ${problem}`, 'INVALID_ARGUMENT', 'huodong.bridge', undefined, {
-    field,
-  });
+  return bridgeError({ code: GrpcStatus.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: `${field}: ${problem}`, metadata: { field } });
 }
 
 /** The body as a flat record, whether it came as JSON or urlencoded. */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../platform/clock.js';
 import { classifyStoreError, retryConflicts } from '../platform/db.js';
-import { InvalidArgumentError, LockBusyError, UnavailableError } from '../platform/errors.js';
+import { LockBusyError, UnavailableError } from '../platform/errors.js';
 import type { Locks } from '../platform/locks.js';
 import type { Logger } from '../platform/logger.js';
 import {
@@ -21,7 +21,7 @@ import {
   type SubActivityInput,
   type SubActivityRecord,
 } from './admin.js';
-import { ActivityNotFoundError, AREA, ClaimNotFoundError, NonceReplayedError, SubActivityNotFoundError } from './errors.js';
+import { ActivityNotFoundError, ClaimNotFoundError, errors, NonceReplayedError, SubActivityNotFoundError } from './errors.js';
 import {
   activityGate,
   activityRefused,
@@ -247,7 +247,7 @@ export class GrantService {
             }),
           );
         },
-        { area: AREA, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
+        { busy: errors.lockBusy, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
       );
     } catch (err) {
       return this.unrecorded(this.processingFailure(err, id), input);
@@ -434,7 +434,7 @@ export class GrantService {
               if (!done) throw new LeaseLostError();
             }),
           ),
-        { area: AREA, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
+        { busy: errors.lockBusy, waitMs: this.options.lockWaitMs, ifUnavailable: 'proceed' },
       );
     } catch (err) {
       if (err instanceof LeaseLostError) return;
@@ -457,7 +457,7 @@ export class GrantService {
   // --- reads and admin ------------------------------------------------------------------
 
   async getClaim(appId: string, claimId: string): Promise<ClaimView> {
-    if (!ID.test(claimId)) throw new InvalidArgumentError('claim_id', 'must be 32 upper-case hex digits', AREA);
+    if (!ID.test(claimId)) throw errors.invalid('claim_id', 'must be 32 upper-case hex digits');
     const row = await this.store.claim(claimId);
     if (row === undefined || row.appId !== appId) throw new ClaimNotFoundError();
     return viewOf(row);
@@ -483,13 +483,13 @@ export class GrantService {
 
   async listEntitlements(identityRaw: string, pageSize: number, pageToken: string): Promise<EntitlementPage> {
     const identity = canonicalIdentity(identityRaw.trim());
-    if (identity === '') throw new InvalidArgumentError('identity', 'is required', AREA);
-    if ([...identity].length > 128) throw new InvalidArgumentError('identity', 'must be at most 128 characters', AREA);
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 100) throw new InvalidArgumentError('page_size', 'must be 0..100', AREA);
+    if (identity === '') throw errors.invalid('identity', 'is required');
+    if ([...identity].length > 128) throw errors.invalid('identity', 'must be at most 128 characters');
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 100) throw errors.invalid('page_size', 'must be 0..100');
     let before: string | undefined;
     if (pageToken !== '') {
       const decoded = Buffer.from(pageToken, 'base64url').toString('utf8');
-      if (!/^\d{1,19}$/.test(decoded)) throw new InvalidArgumentError('page_token', 'is not a token this RPC returned', AREA);
+      if (!/^\d{1,19}$/.test(decoded)) throw errors.invalid('page_token', 'is not a token this RPC returned');
       before = decoded;
     }
     const limit = pageSize === 0 ? 50 : pageSize;

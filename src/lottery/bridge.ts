@@ -14,7 +14,7 @@ import { lottery as pb } from '@huodong/clients';
 import { GrpcStatus, HuodongError } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
-import { badRequest, callOptions, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import { badRequest, bridgeError, callOptions, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 import { legacyAppCacheTtls, legacySignatures } from '../member/bridge.js';
 import { lotteryExportRoutes } from './export-bridge.js';
 import { parseLenientJson } from './json.js';
@@ -35,11 +35,11 @@ function parseAuth(auth: string): { appName: string; ts: string; sig: string } {
 }
 
 function unauthenticated(message: string): HuodongError {
-  return new HuodongError(GrpcStatus.UNAUTHENTICATED, message, 'ENTRY_UNAUTHENTICATED', 'huodong.bridge', undefined, {});
+  return bridgeError({ code: GrpcStatus.UNAUTHENTICATED, reason: 'ENTRY_UNAUTHENTICATED', message });
 }
 
 function postOnly(path: string): HuodongError {
-  return new HuodongError(GrpcStatus.INVALID_ARGUMENT, `${path} changes state: send it as POST`, 'METHOD_NOT_ALLOWED', 'huodong.bridge', undefined, {});
+  return bridgeError({ code: GrpcStatus.INVALID_ARGUMENT, reason: 'METHOD_NOT_ALLOWED', message: `${path} changes state: send it as POST` });
 }
 
 const COOKIE = 'jwt';
@@ -300,12 +300,12 @@ export function lotteryBridge(app: FastifyInstance, { internal, caller }: Bridge
       return { data: r.prize === undefined ? null : wonData(r.prize) };
     }
     const token = cookieToken(request);
-    if (token === '') throw new HuodongError(GrpcStatus.UNAUTHENTICATED, 'the winner\'s cookie or a merchant\'s Bearer token is required', 'UNAUTHENTICATED', 'huodong.bridge', undefined, {});
+    if (token === '') throw bridgeError({ code: GrpcStatus.UNAUTHENTICATED, reason: 'UNAUTHENTICATED', message: 'the winner\'s cookie or a merchant\'s Bearer token is required' });
     const r = await api.listMyPrizes({ token }, opts(request));
     setCookie(request, reply, r.token, r.tokenExpireTime);
     const mine = r.prizes.find((x) => x.secret === secret.trim());
-    if (mine === undefined) throw new HuodongError(GrpcStatus.NOT_FOUND, 'no prize of yours has this secret', 'AWARD_NOT_FOUND', 'huodong.lottery', undefined, {});
-    if (mine.claimed) throw new HuodongError(GrpcStatus.FAILED_PRECONDITION, 'this prize has already been claimed', 'AWARD_ALREADY_CLAIMED', 'huodong.lottery', undefined, {});
+    if (mine === undefined) throw bridgeError({ code: GrpcStatus.NOT_FOUND, reason: 'AWARD_NOT_FOUND', message: 'no prize of yours has this secret', domain: 'huodong.lottery' });
+    if (mine.claimed) throw bridgeError({ code: GrpcStatus.FAILED_PRECONDITION, reason: 'AWARD_ALREADY_CLAIMED', message: 'this prize has already been claimed', domain: 'huodong.lottery' });
     return { data: wonData(mine) };
   }, { post: (request) => stringParam(params(request), 'confirm') === '1' });
 

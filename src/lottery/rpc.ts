@@ -13,11 +13,10 @@ import {
   type UserState,
   type WonPrize,
 } from '../gen/huodong/lottery/v1/lottery.js';
-import { InvalidArgumentError } from '../platform/errors.js';
 import { approximateBytes, chunkBySize } from '../platform/export.js';
 import { keyOwner } from '../platform/owner.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
-import { AREA } from './errors.js';
+import { errors } from './errors.js';
 import {
   DEFAULT_TIPS,
   formatChance,
@@ -61,14 +60,14 @@ const date = (unixSeconds: number): Date | undefined => (unixSeconds > 0 ? new D
 
 function decimal(field: string, value: string, places: number): number {
   const parsed = parseDecimal(value, places);
-  if (parsed === undefined) throw new InvalidArgumentError(field, `must be a non-negative number with at most ${places} decimal(s)`, AREA);
+  if (parsed === undefined) throw errors.invalid(field, `must be a non-negative number with at most ${places} decimal(s)`);
   return parsed;
 }
 
 function toPrizeConfig(p: Prize, id: number): PrizeConfig {
   const field = `activity.prizes[${id}]`;
   const kind = KIND_OF[p.type];
-  if (kind === undefined) throw new InvalidArgumentError(`${field}.type`, 'must be PHYSICAL, RED or COUPON', AREA);
+  if (kind === undefined) throw errors.invalid(`${field}.type`, 'must be PHYSICAL, RED or COUPON');
   return {
     id,
     kind,
@@ -261,7 +260,7 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
     },
     handlers: {
       async saveActivity({ activity }) {
-        if (activity === undefined) throw new InvalidArgumentError('activity', 'is required', AREA);
+        if (activity === undefined) throw errors.invalid('activity', 'is required');
         const v = await service.saveActivity(activity.activityId, toActivityInput(activity), activity.requireUserInfo);
         return { activity: toActivity(v.activity, v.code, v.requireUserInfo) };
       },

@@ -4,8 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { formatLocal, parseLocalMinute } from '../platform/calendar.js';
-import { InvalidArgumentError } from '../platform/errors.js';
-import { ActivityConfigInvalidError, AREA, PrizesLockedError } from './errors.js';
+import { ActivityConfigInvalidError, errors, PrizesLockedError } from './errors.js';
 import { encodePhpJson, parseLenientJson } from './json.js';
 
 export type PrizeKind = 'physical' | 'red' | 'coupon';
@@ -343,9 +342,9 @@ export function toActivityColumns(a: ActivityInput, timeZone: string, createTime
     game_over: a.tips.gameOver,
     default: a.tips.default,
   });
-  if (prize.length > 65_535) throw new InvalidArgumentError('activity.prizes', 'is too large for the legacy prize column', AREA);
-  if (activeTime.length > 2550) throw new InvalidArgumentError('activity.sessions', 'too many sessions for the legacy active_time column', AREA);
-  if (tips.length > 2550) throw new InvalidArgumentError('activity.tips', 'too long for the legacy tips column once escaped', AREA);
+  if (prize.length > 65_535) throw errors.invalid('activity.prizes', 'is too large for the legacy prize column');
+  if (activeTime.length > 2550) throw errors.invalid('activity.sessions', 'too many sessions for the legacy active_time column');
+  if (tips.length > 2550) throw errors.invalid('activity.tips', 'too long for the legacy tips column once escaped');
   return {
     status: a.enabled ? 1 : 0,
     active_title: a.title,
@@ -378,22 +377,20 @@ export function toActivityColumns(a: ActivityInput, timeZone: string, createTime
 
 // ---- validation -----------------------------------------------------------------------------
 
-const bad = (field: string, problem: string): InvalidArgumentError => new InvalidArgumentError(field, problem, AREA);
-
 function checkText(field: string, value: string, max: number): void {
-  if ([...value].length > max) throw bad(field, `must be at most ${max} characters`);
+  if ([...value].length > max) throw errors.invalid(field, `must be at most ${max} characters`);
 }
 
 function checkCount(field: string, value: number, max = 1_000_000): void {
-  if (!Number.isInteger(value) || value < 0 || value > max) throw bad(field, `must be an integer between 0 and ${max}`);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw errors.invalid(field, `must be an integer between 0 and ${max}`);
 }
 
 /** Validates what SaveActivity is asked to write (not legacy rows, which are read leniently). */
 export function validateActivity(a: ActivityInput): void {
-  if (a.title.trim() === '') throw bad('activity.title', 'is required');
+  if (a.title.trim() === '') throw errors.invalid('activity.title', 'is required');
   checkText('activity.title', a.title, 255);
-  if (a.activeType !== 1 && a.activeType !== 2) throw bad('activity.active_type', 'must be NORMAL or REWARD');
-  if (![10, 11, 12].includes(a.template)) throw bad('activity.template', 'must be SCRATCH_CARD, WHEEL or RED_PACKET');
+  if (a.activeType !== 1 && a.activeType !== 2) throw errors.invalid('activity.active_type', 'must be NORMAL or REWARD');
+  if (![10, 11, 12].includes(a.template)) throw errors.invalid('activity.template', 'must be SCRATCH_CARD, WHEEL or RED_PACKET');
   checkCount('activity.virtual_participants', a.virtual, 100_000_000);
   for (const [field, value] of [
     ['activity.header_img', a.headerImg],
@@ -406,15 +403,15 @@ export function validateActivity(a: ActivityInput): void {
   ] as const) {
     checkText(field, value, 255);
   }
-  if (Buffer.byteLength(a.rule, 'utf8') > 65_535) throw bad('activity.rule', 'must be at most 65535 bytes');
+  if (Buffer.byteLength(a.rule, 'utf8') > 65_535) throw errors.invalid('activity.rule', 'must be at most 65535 bytes');
   if (a.config.trim() !== '') {
     let parsed: unknown;
     try {
       parsed = JSON.parse(a.config) as unknown;
     } catch {
-      throw bad('activity.config', 'must be a JSON object');
+      throw errors.invalid('activity.config', 'must be a JSON object');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad('activity.config', 'must be a JSON object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw errors.invalid('activity.config', 'must be a JSON object');
   }
   for (const [key, value] of Object.entries(a.tips)) checkText(`activity.tips.${key}`, value, 255);
   checkCount('activity.max_play', a.maxPlay);
@@ -424,44 +421,44 @@ export function validateActivity(a: ActivityInput): void {
   checkCount('activity.rid', a.rid, 2_147_483_647);
   checkCount('activity.uniacid', a.uniacid, 2_147_483_647);
 
-  if (a.sessions.length === 0) throw bad('activity.sessions', 'at least one session is required');
+  if (a.sessions.length === 0) throw errors.invalid('activity.sessions', 'at least one session is required');
   let previousEnd = -Infinity;
   for (const [i, s] of a.sessions.entries()) {
     const field = `activity.sessions[${i}]`;
-    if (!Number.isFinite(s.start) || !Number.isFinite(s.end)) throw bad(field, 'start_time and end_time are required');
-    if (s.start % 60_000 !== 0 || s.end % 60_000 !== 0) throw bad(field, 'times must be whole minutes');
-    if (s.end <= s.start) throw bad(field, 'end_time must not be before start_time');
-    if (s.start < previousEnd) throw bad(field, 'sessions must be in order and must not overlap');
+    if (!Number.isFinite(s.start) || !Number.isFinite(s.end)) throw errors.invalid(field, 'start_time and end_time are required');
+    if (s.start % 60_000 !== 0 || s.end % 60_000 !== 0) throw errors.invalid(field, 'times must be whole minutes');
+    if (s.end <= s.start) throw errors.invalid(field, 'end_time must not be before start_time');
+    if (s.start < previousEnd) throw errors.invalid(field, 'sessions must be in order and must not overlap');
     previousEnd = s.end;
   }
 
-  if (a.prizes.length > 100) throw bad('activity.prizes', 'at most 100 prizes');
+  if (a.prizes.length > 100) throw errors.invalid('activity.prizes', 'at most 100 prizes');
   let total = 0;
   for (const p of a.prizes) {
     const field = `activity.prizes[${p.id}]`;
-    if (p.name.trim() === '') throw bad(`${field}.name`, 'is required');
+    if (p.name.trim() === '') throw errors.invalid(`${field}.name`, 'is required');
     checkText(`${field}.name`, p.name, 255);
     for (const key of ['img', 'link', 'desc', 'info'] as const) checkText(`${field}.${key}`, p[key], 1000);
-    if (p.chance < 0 || p.chance > POOL_SIZE) throw bad(`${field}.chance`, 'must be between 0 and 100 with at most one decimal');
+    if (p.chance < 0 || p.chance > POOL_SIZE) throw errors.invalid(`${field}.chance`, 'must be between 0 and 100 with at most one decimal');
     checkCount(`${field}.sum`, p.sum, 10_000_000);
     total += p.chance;
     if (p.kind === 'red') {
-      if (p.money <= 0) throw bad(`${field}.money`, 'a red packet needs money > 0');
-      if (p.money > 100_000_000) throw bad(`${field}.money`, 'must be at most 1000000.00');
+      if (p.money <= 0) throw errors.invalid(`${field}.money`, 'a red packet needs money > 0');
+      if (p.money > 100_000_000) throw errors.invalid(`${field}.money`, 'must be at most 1000000.00');
       if (p.sum > 0) {
-        if (p.money > MAX_RED_PACKET_CENTS) throw bad(`${field}.money`, 'a fixed red packet is at most 200.00');
+        if (p.money > MAX_RED_PACKET_CENTS) throw errors.invalid(`${field}.money`, 'a fixed red packet is at most 200.00');
       } else {
-        if (p.min <= 0) throw bad(`${field}.min`, 'a random red packet needs min > 0');
-        if (p.max < p.min) throw bad(`${field}.max`, 'must be at least min');
-        if (p.max > MAX_RED_PACKET_CENTS) throw bad(`${field}.max`, 'must be at most 200.00');
+        if (p.min <= 0) throw errors.invalid(`${field}.min`, 'a random red packet needs min > 0');
+        if (p.max < p.min) throw errors.invalid(`${field}.max`, 'must be at least min');
+        if (p.max > MAX_RED_PACKET_CENTS) throw errors.invalid(`${field}.max`, 'must be at most 200.00');
         // A budget below min could never pay one packet: every win would be STOCK_GONE.
-        if (p.money < p.min) throw bad(`${field}.money`, 'a random red packet needs money of at least min');
+        if (p.money < p.min) throw errors.invalid(`${field}.money`, 'a random red packet needs money of at least min');
       }
     } else if (p.sum === 0 && p.chance > 0) {
-      throw bad(`${field}.sum`, 'a prize that can be won needs sum > 0');
+      throw errors.invalid(`${field}.sum`, 'a prize that can be won needs sum > 0');
     }
   }
-  if (total > POOL_SIZE) throw bad('activity.prizes', 'chances must sum to at most 100');
+  if (total > POOL_SIZE) throw errors.invalid('activity.prizes', 'chances must sum to at most 100');
 }
 
 /** Once the first session has started, prizes may only be appended or have chance / count raised. */

@@ -3,17 +3,16 @@ import { TtlCache } from '../platform/cache.js';
 import { requireIdentifier } from '../platform/identifier.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import { InvalidArgumentError } from '../platform/errors.js';
 import { keysetPages } from '../platform/export.js';
 import type { Logger } from '../platform/logger.js';
 import type { Locks } from '../platform/locks.js';
 import {
   ActivityConfigInvalidError,
   ActivityNotFoundError,
-  AREA,
   AwardAlreadyClaimedError,
   AwardChecksThrottledError,
   AwardNotFoundError,
+  errors,
   InvalidUserTokenError,
   NotWhitelistedError,
   OpenidConflictError,
@@ -154,8 +153,6 @@ const NEED_INFO_TIP = '请先填写您的信息';
 export const AWARD_CHECK_FAILURES = 10;
 export const AWARD_CHECK_WINDOW_MS = 10 * 60_000;
 
-const bad = (field: string, problem: string): InvalidArgumentError => new InvalidArgumentError(field, problem, AREA);
-
 /** API field names of the legacy columns huodong writes. */
 const COLUMN_FIELDS: Readonly<Record<string, string>> = {
   active_title: 'activity.title',
@@ -189,7 +186,7 @@ async function legacyColumnWrite<T>(write: () => Promise<T>): Promise<T> {
     if (typeof err === 'object' && err !== null && 'errno' in err && err.errno === 1366) {
       const message = 'sqlMessage' in err && typeof err.sqlMessage === 'string' ? err.sqlMessage : '';
       const column = /for column [`'"]?(?:[^`'"\s]+[`'"]?\.[`'"]?)*([\w]+)[`'"]? at row/.exec(message)?.[1] ?? '';
-      throw bad(COLUMN_FIELDS[column] ?? (column || 'text'), 'holds a character the legacy column cannot store (an emoji in a utf8mb3 column)');
+      throw errors.invalid(COLUMN_FIELDS[column] ?? (column || 'text'), 'holds a character the legacy column cannot store (an emoji in a utf8mb3 column)');
     }
     throw err;
   }
@@ -197,29 +194,29 @@ async function legacyColumnWrite<T>(write: () => Promise<T>): Promise<T> {
 
 function text(field: string, value: string | undefined, max: number, required = false): string {
   const v = (value ?? '').trim();
-  if (required && v === '') throw bad(field, 'is required');
-  if ([...v].length > max) throw bad(field, `must be at most ${max} characters`);
+  if (required && v === '') throw errors.invalid(field, 'is required');
+  if ([...v].length > max) throw errors.invalid(field, `must be at most ${max} characters`);
   return v;
 }
 
 export function validateOpenid(openid: string | undefined, field = 'openid'): string {
-  return requireIdentifier(openid, field, AREA);
+  return requireIdentifier(openid, field, { errors });
 }
 
 export function validateRequestId(id: string | undefined): string {
-  if (id === undefined || !/^[\w.:-]{1,64}$/.test(id)) throw bad('request_id', 'must be 1..64 of letters, digits, "_", ".", ":" or "-"');
+  if (id === undefined || !/^[\w.:-]{1,64}$/.test(id)) throw errors.invalid('request_id', 'must be 1..64 of letters, digits, "_", ".", ":" or "-"');
   return id;
 }
 
 function validateCode(code: string | undefined): string {
-  if (code === undefined || !/^[\w-]{1,32}$/.test(code)) throw bad('code', 'is required (the activity code)');
+  if (code === undefined || !/^[\w-]{1,32}$/.test(code)) throw errors.invalid('code', 'is required (the activity code)');
   return code;
 }
 
 export function validateUserInfo(form: Partial<UserInfoForm>, needAddress: boolean): UserInfoForm {
   const name = text('name', form.name, 64, true);
   const tel = text('tel', form.tel, 20, true);
-  if (!/^\+?\d[\d -]{3,18}\d$/.test(tel)) throw bad('tel', 'must be a phone number');
+  if (!/^\+?\d[\d -]{3,18}\d$/.test(tel)) throw errors.invalid('tel', 'must be a phone number');
   const address = text('address', form.address, 255, needAddress);
   const otherInfo = text('other_info', form.otherInfo, 1000);
   return { name, tel, address, otherInfo };
@@ -414,15 +411,15 @@ export class LotteryService {
   }
 
   async listPrizes(aid: number): Promise<{ activity: ActivityConfig; stock: Map<number, StockRow> }> {
-    if (aid <= 0) throw bad('activity_id', 'is required');
+    if (aid <= 0) throw errors.invalid('activity_id', 'is required');
     const activity = await this.config(aid, true);
     const rows = await this.deps.store.stock(aid);
     return { activity, stock: new Map(rows.map((r) => [Number(r.prize_id), r])) };
   }
 
   async addWhitelist(aid: number, openids: readonly string[]): Promise<number> {
-    if (aid <= 0) throw bad('activity_id', 'is required');
-    if (openids.length === 0 || openids.length > 1000) throw bad('openids', 'must hold 1..1000 users');
+    if (aid <= 0) throw errors.invalid('activity_id', 'is required');
+    if (openids.length === 0 || openids.length > 1000) throw errors.invalid('openids', 'must hold 1..1000 users');
     const clean = [...new Set(openids.map((o, i) => validateOpenid(o, `openids[${i}]`)))];
     if ((await this.deps.store.activityRow(aid)) === undefined) throw new ActivityNotFoundError();
     return this.deps.store.addWhitelist(aid, clean, this.nowSeconds());
@@ -440,7 +437,7 @@ export class LotteryService {
     const throttleKey = `${aid}\u0000${caller}`;
     this.checkThrottle(throttleKey);
     const secret = (secretRaw ?? '').trim();
-    if (!/^\d{1,32}$/.test(secret)) throw bad('secret', 'must be the digits of a verification secret');
+    if (!/^\d{1,32}$/.test(secret)) throw errors.invalid('secret', 'must be the digits of a verification secret');
     const now = this.nowSeconds();
     const claimed = validateOnly ? false : await this.deps.store.claim(aid, secret, now);
     const row = await this.deps.store.prizeBySecret(aid, secret);
@@ -561,7 +558,7 @@ export class LotteryService {
    * configuration no longer parses: its winners still need their prizes.
    */
   async *exportWinners(aid: number, options: WinnerExportOptions): AsyncGenerator<WinnerExportView[], void, undefined> {
-    if (aid <= 0) throw bad('activity_id', 'is required');
+    if (aid <= 0) throw errors.invalid('activity_id', 'is required');
     if ((await this.deps.store.activityRow(aid)) === undefined) throw new ActivityNotFoundError();
     const pages = keysetPages(
       (after: number, limit) => this.deps.store.winnersExportPage(aid, after, limit, options.physicalOnly),
@@ -588,7 +585,7 @@ export class LotteryService {
     // The lock only spares the database some contention; with the lock service down the draw
     // still runs, and the database still decides every limit.
     const { answer, drawId } = await this.deps.locks.withLock(`lottery:draw:${identity.aid}:${identity.openid}`, work, {
-      area: AREA,
+      busy: errors.lockBusy,
       ifUnavailable: 'proceed',
     });
     return { issued: this.deps.tokens.issue(identity), answer, drawId };

@@ -155,10 +155,11 @@ export interface LogEntry {
   readonly now: number;
 }
 
-class Replayed extends Error {}
+/** The request id already has a logged draw; the caller answers with it (and the draw rolls back). */
+class ReplayedError extends Error {}
 
 /** The deferred stock take found the drawn amount no longer fits; the draw is redone. */
-class StockShort extends Error {}
+class StockShortError extends Error {}
 
 export class LotteryStore {
   constructor(
@@ -355,23 +356,24 @@ export class LotteryStore {
       // again taking stock first, where a red packet may pay what is left or end as stock_gone.
       if (this.dialect === 'mysql') {
         const first = await retryConflicts(() => this.drawByProcedure(plan, render));
+        if (first === 'replayed') return await this.storedDraw(plan.owner, plan.aid, plan.openid, plan.requestId);
         if (first !== 'short') return first;
       } else {
         try {
           return await this.drawOnce(plan, render, true);
         } catch (err) {
-          if (!(err instanceof StockShort)) throw err;
+          if (!(err instanceof StockShortError)) throw err;
         }
       }
       return await this.drawOnce(plan, render, false);
     } catch (err) {
-      if (!(err instanceof Replayed)) throw err;
+      if (!(err instanceof ReplayedError)) throw err;
       return this.storedDraw(plan.owner, plan.aid, plan.openid, plan.requestId);
     }
   }
 
   /** MySQL: drawOnce with the stock taken last, run by the stored procedure in one round trip. */
-  private async drawByProcedure(plan: DrawPlan, render: (result: DrawResult) => string): Promise<(LoggedDraw & { result: DrawResult }) | 'short'> {
+  private async drawByProcedure(plan: DrawPlan, render: (result: DrawResult) => string): Promise<(LoggedDraw & { result: DrawResult }) | 'short' | 'replayed'> {
     const win = plan.win;
     const result: DrawResult =
       win === undefined
@@ -414,9 +416,8 @@ export class LotteryStore {
     const row = rows[0];
     switch (row?.outcome) {
       case 'short':
-        return 'short';
       case 'replayed':
-        throw new Replayed();
+        return row.outcome;
       case 'no_times':
       case 'have_award':
         return { id: String(row.log_id), response: refused[row.outcome], result: { kind: row.outcome } };
@@ -452,7 +453,7 @@ export class LotteryStore {
           response,
         );
         if (deferStock && result.kind === 'win' && win !== undefined && !(await this.payFromStock(trx, plan.aid, win.prizeId, win.claim, win.claim.cents))) {
-          throw new StockShort();
+          throw new StockShortError();
         }
         return { id, response, result };
       }),
@@ -465,7 +466,7 @@ export class LotteryStore {
       const id = await this.insertLog(this.knex, entry, response);
       return { id, response };
     } catch (err) {
-      if (!(err instanceof Replayed)) throw err;
+      if (!(err instanceof ReplayedError)) throw err;
       return this.storedDraw(entry.owner, entry.aid, entry.openid, entry.requestId);
     }
   }
@@ -495,7 +496,7 @@ export class LotteryStore {
       });
       return String(id);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new Replayed();
+      if (isUniqueViolation(err)) throw new ReplayedError();
       throw err;
     }
   }

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type CallOptions, type Clients, type member } from '@huodong/clients';
 import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
-import { badRequest, bodyOf, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import { badRequest, bodyOf, bridgeError, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
 
 export const SIGNATURE_WINDOW_S = 300;
 const MAX_SORT_LIMIT = 100;
@@ -54,11 +54,11 @@ export function signRequest(method: string, path: string, params: Params, secret
 }
 
 function unauthenticated(message: string): HuodongError {
-  return new HuodongError(GrpcStatus.UNAUTHENTICATED, message, 'BAD_SIGNATURE', 'huodong.bridge', undefined, {});
+  return bridgeError({ code: GrpcStatus.UNAUTHENTICATED, reason: 'BAD_SIGNATURE', message });
 }
 
 function forbidden(message: string): HuodongError {
-  return new HuodongError(GrpcStatus.PERMISSION_DENIED, message, 'ADMIN_REQUIRED', 'huodong.bridge', undefined, {});
+  return bridgeError({ code: GrpcStatus.PERMISSION_DENIED, reason: 'ADMIN_REQUIRED', message });
 }
 
 const serverTime = (): number => Math.floor(Date.now() / 1000);

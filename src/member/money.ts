@@ -3,8 +3,7 @@
  * outside. Parsing is strict (no exponent, no sign unless allowed, at most two decimals), so
  * no floating-point value ever becomes money.
  */
-import { InvalidArgumentError } from '../platform/errors.js';
-import { AREA } from './errors.js';
+import { errors } from './errors.js';
 
 /** 1e12 c-points, in hundredths: the largest amount one call may move. */
 export const MAX_AMOUNT = 100_000_000_000_000;
@@ -16,18 +15,18 @@ const DECIMAL = /^(\d{1,16})(?:\.(\d{1,2}))?$/;
 /** Parses "12.5" into 1250; throws InvalidArgumentError naming the field. */
 export function parseHundredths(raw: string | undefined, field: string, options: { allowZero?: boolean; max?: number } = {}): number {
   const text = raw?.trim() ?? '';
-  if (text === '') throw new InvalidArgumentError(field, 'is required', AREA);
+  if (text === '') throw errors.invalid(field, 'is required');
   const match = DECIMAL.exec(text);
-  if (match === null) throw new InvalidArgumentError(field, 'must be a decimal number with at most 2 decimals, e.g. "12.50"', AREA);
+  if (match === null) throw errors.invalid(field, 'must be a decimal number with at most 2 decimals, e.g. "12.50"');
   const whole = match[1] ?? '0';
   const cents = (match[2] ?? '').padEnd(2, '0');
   const max = options.max ?? MAX_AMOUNT;
   if (whole.replace(/^0+/, '').length > String(Math.floor(max / 100)).length) {
-    throw new InvalidArgumentError(field, `must be at most ${formatHundredths(max)}`, AREA);
+    throw errors.invalid(field, `must be at most ${formatHundredths(max)}`);
   }
   const value = Number(whole) * 100 + Number(cents);
-  if (value > max) throw new InvalidArgumentError(field, `must be at most ${formatHundredths(max)}`, AREA);
-  if (value === 0 && options.allowZero !== true) throw new InvalidArgumentError(field, 'must be positive', AREA);
+  if (value > max) throw errors.invalid(field, `must be at most ${formatHundredths(max)}`);
+  if (value === 0 && options.allowZero !== true) throw errors.invalid(field, 'must be positive');
   return value;
 }
 

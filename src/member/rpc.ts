@@ -9,10 +9,9 @@ import {
   type TaskConfig,
   type UserInfo,
 } from '../gen/huodong/member/v1/member.js';
-import { InvalidArgumentError } from '../platform/errors.js';
 import { keyOwner } from '../platform/owner.js';
 import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
-import { AREA } from './errors.js';
+import { errors } from './errors.js';
 import { formatHundredths } from './money.js';
 import { formatSteps, type GradeRow, type Task } from './rules.js';
 import type { Caller, MemberService, SortField as DomainSortField, TaskResult } from './service.js';
@@ -173,7 +172,7 @@ export function memberRpc(service: MemberService): ServiceRegistration {
         return { tasks: (await service.listTasks()).map(toTaskConfig) };
       },
       async updateTaskConfig(request) {
-        if (request.task === undefined) throw new InvalidArgumentError('task', 'is required', AREA);
+        if (request.task === undefined) throw errors.invalid('task', 'is required');
         return { task: toTaskConfig(await service.updateTask(request.task)) };
       },
       async listGradeConfigs() {
@@ -187,11 +186,11 @@ export function memberRpc(service: MemberService): ServiceRegistration {
       },
       async listUsersSorted(request) {
         const field = SORT_FIELDS[request.sortField];
-        if (field === undefined) throw new InvalidArgumentError('sort_field', 'must be SCORE, CPOINT or GRADE', AREA);
+        if (field === undefined) throw errors.invalid('sort_field', 'must be SCORE, CPOINT or GRADE');
         const direction = request.sortOrder === SortOrder.SORT_ORDER_ASC ? 'asc' : 'desc';
         if (request.sortOrder !== SortOrder.SORT_ORDER_UNSPECIFIED && request.sortOrder !== SortOrder.SORT_ORDER_ASC &&
           request.sortOrder !== SortOrder.SORT_ORDER_DESC) {
-          throw new InvalidArgumentError('sort_order', 'must be ASC or DESC', AREA);
+          throw errors.invalid('sort_order', 'must be ASC or DESC');
         }
         const page = await service.listUsersSorted(field, direction, request.page, request.limit, request.pageToken);
         return { users: page.users.map(toUserInfo), nextPageToken: page.nextPageToken };

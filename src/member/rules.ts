@@ -3,8 +3,7 @@
  * grades, and the verdict of one SubmitTask. No I/O and no clock reads; callers pass time in.
  */
 import { localDayNumber } from '../platform/calendar.js';
-import { InvalidArgumentError } from '../platform/errors.js';
-import { AREA } from './errors.js';
+import { errors } from './errors.js';
 import { formatHundredths, parseHundredths } from './money.js';
 
 /** From the `from`-th completion on, each completion is worth `value` hundredths. */
@@ -55,16 +54,16 @@ export function parseSteps(raw: string | undefined, field: string): Step[] {
   const text = raw?.trim() ?? '';
   if (text === '') return [];
   const parts = text.split(',');
-  if (parts.length > MAX_STEPS) throw new InvalidArgumentError(field, `at most ${MAX_STEPS} steps`, AREA);
+  if (parts.length > MAX_STEPS) throw errors.invalid(field, `at most ${MAX_STEPS} steps`);
   const steps: Step[] = [];
   for (const part of parts) {
     const match = /^\s*(\d{1,10})\s*:\s*([^,\s]+)\s*$/.exec(part);
-    if (match === null) throw new InvalidArgumentError(field, 'must look like "1:2,20:40.5"', AREA);
+    if (match === null) throw errors.invalid(field, 'must look like "1:2,20:40.5"');
     const from = Number(match[1]);
-    if (from < 1 || from > MAX_STEP_FROM) throw new InvalidArgumentError(field, 'step numbers must be positive', AREA);
+    if (from < 1 || from > MAX_STEP_FROM) throw errors.invalid(field, 'step numbers must be positive');
     const previous = steps[steps.length - 1];
     if (previous !== undefined && from <= previous.from) {
-      throw new InvalidArgumentError(field, 'step numbers must be strictly increasing', AREA);
+      throw errors.invalid(field, 'step numbers must be strictly increasing');
     }
     steps.push({ from, value: parseHundredths(match[2], field, { allowZero: true }) });
   }
@@ -117,17 +116,17 @@ export function gradeFor(score: number, grades: readonly GradeRow[]): number {
 
 /** Checks a grade table: distinct grades, thresholds never decreasing as grades rise. */
 export function validateGrades(grades: readonly GradeRow[]): GradeRow[] {
-  if (grades.length > 1000) throw new InvalidArgumentError('grades', 'at most 1000 grades', AREA);
+  if (grades.length > 1000) throw errors.invalid('grades', 'at most 1000 grades');
   const sorted = [...grades].sort((a, b) => a.grade - b.grade);
   for (let i = 0; i < sorted.length; i += 1) {
     const g = sorted[i] as GradeRow;
     if (!Number.isInteger(g.grade) || g.grade < 1 || g.grade > 1000) {
-      throw new InvalidArgumentError('grades.grade', 'must be 1..1000', AREA);
+      throw errors.invalid('grades.grade', 'must be 1..1000');
     }
     const prev = sorted[i - 1];
-    if (prev !== undefined && prev.grade === g.grade) throw new InvalidArgumentError('grades.grade', `grade ${g.grade} appears twice`, AREA);
+    if (prev !== undefined && prev.grade === g.grade) throw errors.invalid('grades.grade', `grade ${g.grade} appears twice`);
     if (prev !== undefined && prev.score > g.score) {
-      throw new InvalidArgumentError('grades.score', 'thresholds must not decrease as grades rise', AREA);
+      throw errors.invalid('grades.score', 'thresholds must not decrease as grades rise');
     }
   }
   return sorted;

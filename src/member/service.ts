@@ -3,15 +3,13 @@ import { TtlCache } from '../platform/cache.js';
 import { requireIdentifier } from '../platform/identifier.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import { DomainError, IdempotencyKeyReusedError, InvalidArgumentError } from '../platform/errors.js';
 import type { Locks } from '../platform/locks.js';
 import { LEGACY_OWNER, type KeyOwner } from '../platform/owner.js';
 import {
   ApiClosedError,
-  AREA,
   BalanceLimitError,
+  errors,
   InsufficientCpointError,
-  LEGACY,
   LegacyAppNotFoundError,
   OrderNotFoundError,
   OrderNotPaidError,
@@ -60,9 +58,9 @@ function sortToken(field: SortField, direction: 'asc' | 'desc', value: number, u
 function parseSortToken(token: string, field: SortField, direction: 'asc' | 'desc'): { value: number; uid: string } {
   const match = /^u:(score|cpoint|grade):(asc|desc):(-?\d{1,16}):(.+)$/s.exec(Buffer.from(token, 'base64url').toString('utf8'));
   const value = Number(match?.[3]);
-  if (match === null || !Number.isSafeInteger(value)) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
+  if (match === null || !Number.isSafeInteger(value)) throw errors.invalid('page_token', 'is not a token from a previous page');
   if (match[1] !== field || match[2] !== direction) {
-    throw new InvalidArgumentError('page_token', 'belongs to another sort_field or sort_order', AREA);
+    throw errors.invalid('page_token', 'belongs to another sort_field or sort_order');
   }
   return { value, uid: match[4] as string };
 }
@@ -75,33 +73,33 @@ function throwIfRefused(response: unknown): void {
 }
 
 export function validateUid(raw: string | undefined, field = 'uid'): string {
-  return requireIdentifier(raw, field, AREA, { max: 64, ascii: true });
+  return requireIdentifier(raw, field, { errors, max: 64, ascii: true });
 }
 
 export function validateKey(raw: string | undefined, field: string): string {
   const key = raw?.trim() ?? '';
-  if (key === '') throw new InvalidArgumentError(field, 'is required', AREA);
+  if (key === '') throw errors.invalid(field, 'is required');
   if (key.length > 128 || !/^[\x21-\x7e]+$/.test(key)) {
-    throw new InvalidArgumentError(field, 'must be 1..128 printable ASCII characters', AREA);
+    throw errors.invalid(field, 'must be 1..128 printable ASCII characters');
   }
   return key;
 }
 
 function validateText(raw: string | undefined, field: string, max: number, required = false): string {
   const text = raw ?? '';
-  if (required && text.trim() === '') throw new InvalidArgumentError(field, 'is required', AREA);
-  if ([...text].length > max) throw new InvalidArgumentError(field, `must be at most ${max} characters`, AREA);
+  if (required && text.trim() === '') throw errors.invalid(field, 'is required');
+  if ([...text].length > max) throw errors.invalid(field, `must be at most ${max} characters`);
   return text;
 }
 
 function validateFlag(value: number, field: string): number {
-  if (value !== 0 && value !== 1) throw new InvalidArgumentError(field, 'must be 0 or 1', AREA);
+  if (value !== 0 && value !== 1) throw errors.invalid(field, 'must be 0 or 1');
   return value;
 }
 
 function validateInt(value: number, field: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer in ${min}..${max}`, AREA);
+    throw errors.invalid(field, `must be an integer in ${min}..${max}`);
   }
   return value;
 }
@@ -137,16 +135,16 @@ export interface TaskInput {
 export function parseTask(input: TaskInput, uTime: number): Task {
   const op = input.op.trim();
   if (op === '' || op.length > 64 || !/^[\w.:-]+$/.test(op)) {
-    throw new InvalidArgumentError('task.op', 'must be 1..64 letters, digits, "_", ".", ":" or "-"', AREA);
+    throw errors.invalid('task.op', 'must be 1..64 letters, digits, "_", ".", ":" or "-"');
   }
   const seconds = (at: Date | undefined, field: string): number =>
     at === undefined ? 0 : validateInt(Math.floor(at.getTime() / 1000), field, 1, 2 ** 40);
   const sTime = seconds(input.sTime, 'task.s_time');
   const eTime = seconds(input.eTime, 'task.e_time');
-  if (sTime > 0 && eTime > 0 && eTime < sTime) throw new InvalidArgumentError('task.e_time', 'must not be before s_time', AREA);
+  if (sTime > 0 && eTime > 0 && eTime < sTime) throw errors.invalid('task.e_time', 'must not be before s_time');
   const sGrade = validateInt(input.sGrade ?? -1, 'task.s_grade', -1, 1000);
   const eGrade = validateInt(input.eGrade ?? -1, 'task.e_grade', -1, 1000);
-  if (sGrade >= 0 && eGrade >= 0 && eGrade < sGrade) throw new InvalidArgumentError('task.e_grade', 'must not be below s_grade', AREA);
+  if (sGrade >= 0 && eGrade >= 0 && eGrade < sGrade) throw errors.invalid('task.e_grade', 'must not be below s_grade');
   const rFlag = validateInt(input.rFlag, 'task.r_flag', 0, 2);
   return {
     id: validateInt(input.id, 'task.id', 1, 2_000_000_000),
@@ -274,7 +272,7 @@ export class MemberService {
   private withUserLock<R>(uid: string, fn: () => Promise<R>): Promise<R> {
     // The database guards every balance (conditional updates, unique order ids), so with Redis
     // down the call goes on without the lock.
-    return this.locks.withLock(`member:user:${uid}`, fn, { area: AREA, legacyCode: LEGACY.LOCK_BUSY, ifUnavailable: 'proceed' });
+    return this.locks.withLock(`member:user:${uid}`, fn, { busy: errors.lockBusy, ifUnavailable: 'proceed' });
   }
 
   async getCpoint(uidRaw: string): Promise<string> {
@@ -297,7 +295,7 @@ export class MemberService {
     const replay = async (): Promise<string | undefined> => {
       const stored = await this.store.getRequest(owner.id, kind, requestId);
       if (stored === undefined) return undefined;
-      if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+      if (stored.fingerprint !== fingerprint) throw errors.keyReused('request_id');
       const response: unknown = JSON.parse(stored.response);
       throwIfRefused(response);
       return formatHundredths((response as { cpoint: number }).cpoint);
@@ -313,7 +311,7 @@ export class MemberService {
       );
       if (balance !== undefined) return formatHundredths(balance);
       const stored = await replay();
-      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
+      if (stored === undefined) throw errors.conflict('concurrent request, retry');
       return stored;
     });
   }
@@ -335,8 +333,8 @@ export class MemberService {
       if (outcome === 'insufficient') throw new InsufficientCpointError();
       const stored = await this.store.getOrder(owner.id, orderId);
       // Orders are never deleted, so a taken id is there to read.
-      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent payment of the same order, retry');
-      if (stored.uid !== uid || stored.cpoint !== amount) throw new IdempotencyKeyReusedError(AREA, 'order_id');
+      if (stored === undefined) throw errors.conflict('concurrent payment of the same order, retry');
+      if (stored.uid !== uid || stored.cpoint !== amount) throw errors.keyReused('order_id');
       if (stored.status === ORDER_UNPAID) throw new InsufficientCpointError();
       return { orderId, cpoint: formatHundredths(stored.balanceAfter ?? 0) };
     });
@@ -382,7 +380,7 @@ export class MemberService {
     let beforeId: number | undefined;
     if (pageToken !== '') {
       const match = /^o:(\d{1,15})$/.exec(Buffer.from(pageToken, 'base64url').toString('utf8'));
-      if (match === null) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
+      if (match === null) throw errors.invalid('page_token', 'is not a token from a previous page');
       beforeId = Number(match[1]);
     }
     const owners = owner.seesLegacy ? [owner.id, LEGACY_OWNER] : [owner.id];
@@ -400,7 +398,7 @@ export class MemberService {
   async updateTask(input: TaskInput): Promise<Task> {
     const task = parseTask(input, this.nowSec());
     if (!(await this.store.upsertTask(taskToRow(task)))) {
-      throw new InvalidArgumentError('task.op', `op "${task.op}" belongs to another task`, AREA);
+      throw errors.invalid('task.op', `op "${task.op}" belongs to another task`);
     }
     return task;
   }
@@ -418,8 +416,8 @@ export class MemberService {
   }
 
   async batchGetUserInfo(uidsRaw: readonly string[]): Promise<UserRow[]> {
-    if (uidsRaw.length === 0) throw new InvalidArgumentError('uids', 'at least one uid is required', AREA);
-    if (uidsRaw.length > MAX_BATCH_UIDS) throw new InvalidArgumentError('uids', `at most ${MAX_BATCH_UIDS} uids`, AREA);
+    if (uidsRaw.length === 0) throw errors.invalid('uids', 'at least one uid is required');
+    if (uidsRaw.length > MAX_BATCH_UIDS) throw errors.invalid('uids', `at most ${MAX_BATCH_UIDS} uids`);
     const uids = uidsRaw.map((u) => validateUid(u, 'uids'));
     // Through the point-read loader, so concurrent batches and single reads share queries.
     const unique = [...new Set(uids)];
@@ -444,7 +442,7 @@ export class MemberService {
     const limit = limitRaw === 0 ? DEFAULT_LIMIT : validateInt(limitRaw, 'limit', 1, MAX_LIMIT);
     let rows: UserRow[];
     if (pageToken !== '') {
-      if (pageRaw !== 0 && pageRaw !== 1) throw new InvalidArgumentError('page', 'must be 0 or 1 with a page_token', AREA);
+      if (pageRaw !== 0 && pageRaw !== 1) throw errors.invalid('page', 'must be 0 or 1 with a page_token');
       const after = parseSortToken(pageToken, field, direction);
       rows = await this.store.listUsersSortedAfter(field, direction, after, limit + 1);
     } else {
@@ -465,7 +463,7 @@ export class MemberService {
     const requestId = validateKey(input.requestId, 'request_id');
     const uid = validateUid(input.uid);
     const op = input.op.trim();
-    if (op === '' || op.length > 64) throw new InvalidArgumentError('op', 'must be 1..64 characters', AREA);
+    if (op === '' || op.length > 64) throw errors.invalid('op', 'must be 1..64 characters');
     const target = validateText(input.target, 'target', 128);
     const times = input.times === 0 ? 1 : validateInt(input.times, 'times', 1, MAX_TIMES);
     const fingerprint = JSON.stringify([uid, op, target, times]);
@@ -484,7 +482,7 @@ export class MemberService {
     const replay = async (): Promise<TaskResult | undefined> => {
       const stored = await this.store.getRequest(owner.id, 'task', requestId);
       if (stored === undefined) return undefined;
-      if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+      if (stored.fingerprint !== fingerprint) throw errors.keyReused('request_id');
       return fromStored(stored.response, await this.store.listGrades());
     };
     const row = await this.store.taskByOp(op);
@@ -499,7 +497,7 @@ export class MemberService {
         return { code: 2, rule: 'op', cpoint: 0, score: 0, user, grades };
       }
       const stored = await replay();
-      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
+      if (stored === undefined) throw errors.conflict('concurrent request, retry');
       return stored;
     }
     const task = taskFromRow(row);
@@ -517,7 +515,7 @@ export class MemberService {
       );
       if (written !== undefined) return fromStored(JSON.stringify(written.outcome), written.grades);
       const stored = await replay();
-      if (stored === undefined) throw new DomainError('ABORTED', 'CONFLICT', AREA, 'concurrent request, retry');
+      if (stored === undefined) throw errors.conflict('concurrent request, retry');
       return stored;
     });
   }
@@ -542,8 +540,8 @@ export class MemberService {
 
   async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<SwitchRow> {
     const method = methodRaw.trim();
-    if (!known.has(method)) throw new InvalidArgumentError('method', 'must be a MemberService RPC name, e.g. "ConsumeCpoint"', AREA);
-    if (UNSWITCHABLE.has(method)) throw new InvalidArgumentError('method', `${method} cannot be closed`, AREA);
+    if (!known.has(method)) throw errors.invalid('method', 'must be a MemberService RPC name, e.g. "ConsumeCpoint"');
+    if (UNSWITCHABLE.has(method)) throw errors.invalid('method', `${method} cannot be closed`);
     const now = this.nowSec();
     await this.store.setSwitch(method, closed, by, now);
     // A read begun before this write must not be cached over it (the cache's generation).
@@ -558,7 +556,7 @@ export class MemberService {
   async createLegacyApp(appNameRaw: string, admin: boolean): Promise<LegacyAppRow> {
     const appName = appNameRaw.trim();
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(appName)) {
-      throw new InvalidArgumentError('app_name', 'must be 1..64 letters, digits, "_", "." or "-"', AREA);
+      throw errors.invalid('app_name', 'must be 1..64 letters, digits, "_", "." or "-"');
     }
     const secret = randomBytes(32).toString('hex');
     await this.store.putLegacyApp(appName, secret, admin, this.nowSec());
@@ -567,7 +565,7 @@ export class MemberService {
 
   async getLegacyApp(appNameRaw: string): Promise<LegacyAppRow> {
     const appName = appNameRaw.trim();
-    if (appName === '' || appName.length > 64) throw new InvalidArgumentError('app_name', 'must be 1..64 characters', AREA);
+    if (appName === '' || appName.length > 64) throw errors.invalid('app_name', 'must be 1..64 characters');
     const app = await this.store.getLegacyApp(appName);
     if (app === undefined) throw new LegacyAppNotFoundError();
     return app;

@@ -98,7 +98,7 @@ function journalActorColumns(actor: Actor): Actor {
 }
 
 /** Signals a rollback whose outcome the caller handles (not an error to report). */
-class Rollback<T> extends Error {
+class RollbackError<T> extends Error {
   constructor(readonly value: T) {
     super('rollback');
   }
@@ -322,19 +322,19 @@ export class MemberStore {
     try {
       outcome = await this.knex.transaction(async (trx) => {
         const balance = await this.debitReturning(trx, order.uid, order.amount, now);
-        if (balance === undefined) throw new Rollback('insufficient' as const);
+        if (balance === undefined) throw new RollbackError('insufficient' as const);
         try {
           await trx(T.orders).insert({ ...row, status: ORDER_CONSUMED, balance_after: balance });
         } catch (err) {
           // The order id is taken: this debit rolls back and the caller reads the stored order.
-          if (isUniqueViolation(err)) throw new Rollback('raced' as const);
+          if (isUniqueViolation(err)) throw new RollbackError('raced' as const);
           throw err;
         }
         await this.journal(trx, { owner: order.owner, uid: order.uid, amount: -order.amount, balanceAfter: balance, kind: 'consume', ref: order.orderId, actor, now });
         return balance;
       });
     } catch (err) {
-      if (!(err instanceof Rollback)) throw err;
+      if (!(err instanceof RollbackError)) throw err;
       outcome = err.value as 'raced' | 'insufficient';
     }
     if (outcome !== 'insufficient') return outcome;

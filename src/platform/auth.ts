@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import type { Clock } from './clock.js';
 import { MAX_TOKEN_LENGTH } from './config.js';
 import type { Migration } from './db.js';
-import { InvalidArgumentError, UnauthenticatedError } from './errors.js';
+import { commonErrors, UnauthenticatedError } from './errors.js';
 import { isScope, type Scope } from './scopes.js';
 
 export interface App {
@@ -95,9 +95,9 @@ export function parseScopes(raw: string): Scope[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (scopes.length === 0) throw new InvalidArgumentError('scopes', 'at least one scope is required');
+  if (scopes.length === 0) throw commonErrors.invalid('scopes', 'at least one scope is required');
   for (const scope of scopes) {
-    if (!isScope(scope)) throw new InvalidArgumentError('scopes', `unknown scope "${scope}"`);
+    if (!isScope(scope)) throw commonErrors.invalid('scopes', `unknown scope "${scope}"`);
   }
   return [...new Set(scopes)] as Scope[];
 }
@@ -131,7 +131,7 @@ export class AppStore {
   /** Creates an app and returns its token; the token is not stored and cannot be shown again. */
   async create(name: string, scopes: readonly Scope[], token = newToken(), devOnly = false): Promise<{ app: App; token: string }> {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-      throw new InvalidArgumentError('name', 'must be 1..64 letters, digits, "_", "." or "-"');
+      throw commonErrors.invalid('name', 'must be 1..64 letters, digits, "_", "." or "-"');
     }
     const id = randomUUID();
     await this.knex(TABLE).insert({

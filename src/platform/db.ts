@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { DomainError, UnavailableError } from './errors.js';
+import { ConflictError, DomainError, UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 
 export type Dialect = 'mysql' | 'sqlite';
@@ -239,7 +239,7 @@ export async function retryConflicts<R>(fn: () => Promise<R>, attempts = 5): Pro
 export function classifyStoreError(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err;
   if (err instanceof DomainError) return err;
-  if (isConflict(err)) return new DomainError('ABORTED', 'CONFLICT', 'common', 'concurrent update conflict, retry', { cause: err });
-  if (isConnectionLoss(err)) return new UnavailableError('the database', err);
+  if (isConflict(err)) return new ConflictError({ message: 'concurrent update conflict, retry', cause: err });
+  if (isConnectionLoss(err)) return new UnavailableError({ what: 'the database', cause: err });
   return err;
 }

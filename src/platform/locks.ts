@@ -16,9 +16,8 @@ export interface LockOptions {
   readonly ttlMs?: number;
   /** How long to wait for a held lock before giving up with LockBusyError (default: the Locks' own). */
   readonly waitMs?: number;
-  /** Area and legacy code for the LockBusyError raised on timeout. */
-  readonly area?: string;
-  readonly legacyCode?: number;
+  /** The error a wait that runs out raises: an area's `errors.lockBusy` (default: the platform's). */
+  readonly busy?: () => LockBusyError;
   /**
    * What to do when the lock service is down: 'fail' answers UnavailableError (at once while
    * the breaker is open); 'proceed' runs `fn` without the lock, for callers whose invariants
@@ -102,7 +101,7 @@ class KeyedQueue {
   }
 }
 
-const busyError = (options: LockOptions) => (): Error => new LockBusyError(options.area ?? 'common', options.legacyCode);
+const busyError = (options: LockOptions): (() => LockBusyError) => options.busy ?? (() => new LockBusyError());
 
 /** In-process keyed FIFO mutex with a bounded wait. */
 export function createLocalLocks(settings: LocksSettings = {}): Locks {
@@ -280,13 +279,13 @@ export function createRedlockLocks(redisUrls: readonly string[], settings: Locks
 
   const acquire = async (resource: string, ttl: number, deadline: number, options: LockOptions): Promise<Lock> => {
     for (;;) {
-      if (breaker.open || knownDown()) throw new UnavailableError('the lock service');
+      if (breaker.open || knownDown()) throw new UnavailableError({ what: 'the lock service' });
       try {
         return await boundedAcquire(resource, ttl);
       } catch (err) {
         if (!(await isContention(err))) {
           breaker.trip(err);
-          throw new UnavailableError('the lock service', err);
+          throw new UnavailableError({ what: 'the lock service', cause: err });
         }
       }
       if (Date.now() + RETRY_DELAY_MS > deadline) throw busyError(options)();

@@ -10,7 +10,7 @@
  * ever joins one, so a key of those days used again is a new operation of the app using it.
  */
 import type { App } from './auth.js';
-import { DomainError, InvalidArgumentError, PermissionDeniedError } from './errors.js';
+import { commonErrors, InternalError, PermissionDeniedError } from './errors.js';
 import type { Scope } from './scopes.js';
 
 /** The owner of every row written before keys had owners. */
@@ -39,12 +39,12 @@ const LEGACY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export function keyOwner(call: { readonly app: App; readonly onBehalfOf: string | undefined }, adminScope: Scope): KeyOwner {
   const admin = call.app.scopes.has(adminScope);
   if (call.onBehalfOf === undefined) {
-    if (call.app.id === LEGACY_OWNER) throw new DomainError('INTERNAL', 'INTERNAL', 'common', 'an app without an id');
+    if (call.app.id === LEGACY_OWNER) throw new InternalError('an app without an id');
     return { id: call.app.id, seesLegacy: admin };
   }
   if (!admin) throw new PermissionDeniedError(adminScope);
   if (!LEGACY_NAME.test(call.onBehalfOf)) {
-    throw new InvalidArgumentError(ON_BEHALF_OF_HEADER, 'must be 1..64 letters, digits, "_", "." or "-"');
+    throw commonErrors.invalid(ON_BEHALF_OF_HEADER, 'must be 1..64 letters, digits, "_", "." or "-"');
   }
   // A legacy principal is not allowed to see everything, whoever relays it.
   return { id: `legacy:${call.onBehalfOf}`, seesLegacy: false };

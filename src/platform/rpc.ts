@@ -12,7 +12,7 @@ import { ErrorInfo, Status } from '../gen/huodong/common/v1/error.js';
 import type { App, AppStore } from './auth.js';
 import { businessObservers } from './business-metrics.js';
 import { classifyStoreError } from './db.js';
-import { DomainError, PermissionDeniedError, type ErrorKind } from './errors.js';
+import { DeadlineExceededError, DomainError, InternalError, PermissionDeniedError, type ErrorKind } from './errors.js';
 import type { Logger } from './logger.js';
 import { disabledMetrics, type Metrics } from './metrics.js';
 import { ON_BEHALF_OF_HEADER } from './owner.js';
@@ -129,7 +129,7 @@ export function toServiceError(raw: unknown, log: Logger): Partial<grpc.StatusOb
     if (err.kind === 'INTERNAL' || err.kind === 'UNAVAILABLE') log.error({ err: raw }, err.message);
   } else {
     log.error({ err: raw }, 'unhandled error');
-    domainError = new DomainError('INTERNAL', 'INTERNAL', 'common', 'internal error');
+    domainError = new InternalError();
   }
   const code = STATUS_OF[domainError.kind];
   const metadata: Record<string, string> = { ...domainError.metadata };
@@ -253,7 +253,7 @@ function unaryHandler<Req, Res>(
     const run = async (): Promise<Res> => {
       const deadline = deadlineOf(call);
       if (call.cancelled || deadline <= Date.now()) {
-        throw new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded');
+        throw new DeadlineExceededError();
       }
       const app = await deps.apps.authenticate(bearerToken(call.metadata));
       caller = app.name;
@@ -350,7 +350,7 @@ function serverStreamHandler<Req, Res>(
     const run = async (): Promise<boolean> => {
       const deadline = deadlineOf(call);
       if (call.cancelled || deadline <= Date.now()) {
-        throw new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded');
+        throw new DeadlineExceededError();
       }
       const app = await deps.apps.authenticate(bearerToken(call.metadata));
       caller = app.name;
@@ -398,7 +398,7 @@ function serverStreamHandler<Req, Res>(
           finish(late ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED, late ? 'DEADLINE_EXCEEDED' : 'CANCELLED');
         } else {
           // The deadline passed while streaming: grpc-js ends the call; say why in its status.
-          const status = toServiceError(new DomainError('DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'common', 'deadline exceeded'), deps.logger);
+          const status = toServiceError(new DeadlineExceededError(), deps.logger);
           call.emit('error', status);
           finish(grpc.status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED');
         }

@@ -8,7 +8,7 @@ import { LockBusyError } from '../platform/errors.js';
 import type { Locks } from '../platform/locks.js';
 import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/area.js';
-import { AREA } from './errors.js';
+import { errors } from './errors.js';
 import { cycleKey, formatDate, localDate } from './rules.js';
 import { ruleOfTask } from './service.js';
 import { big, type ExpiryCursor, type PointsStore } from './store.js';
@@ -84,7 +84,7 @@ export class DailyJob {
   /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
   runLocked(wait: LockWait, batchLimit = 0, waitMs?: number): Promise<JobResult> {
     return this.locks.withLock(LOCK_KEY, () => this.observed(Math.max(0, batchLimit)), {
-      area: AREA,
+      busy: errors.lockBusy,
       ttlMs: this.lockTtlMs,
       waitMs: waitMs ?? (wait === 'manual' ? this.lockTtlMs : 0),
       keepAlive: true,

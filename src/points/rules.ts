@@ -4,9 +4,8 @@
  */
 import { requireIdentifier } from '../platform/identifier.js';
 import { createHash } from 'node:crypto';
-import { InvalidArgumentError } from '../platform/errors.js';
 import { addDays, compareDates as compare, daysInMonth, formatDate, localDate, wallTime, weekday, zonedInstant, type LocalDate } from '../platform/calendar.js';
-import { AREA } from './errors.js';
+import { errors } from './errors.js';
 
 export type { LocalDate } from '../platform/calendar.js';
 export { addDays, daysInMonth, formatDate, localDate, weekday, zonedInstant } from '../platform/calendar.js';
@@ -96,10 +95,10 @@ export const MAX_POINTS = 1_000_000_000_000n;
 export const MAX_STOCK = 1_000_000_000n;
 
 export function requirePoints(raw: string | undefined, field: string, max = MAX_POINTS): bigint {
-  if (raw === undefined || raw === '' || !/^-?\d{1,20}$/.test(raw)) throw new InvalidArgumentError(field, 'must be an integer', AREA);
+  if (raw === undefined || raw === '' || !/^-?\d{1,20}$/.test(raw)) throw errors.invalid(field, 'must be an integer');
   const value = BigInt(raw);
-  if (value <= 0n) throw new InvalidArgumentError(field, 'must be positive', AREA);
-  if (value > max) throw new InvalidArgumentError(field, `must be at most ${max}`, AREA);
+  if (value <= 0n) throw errors.invalid(field, 'must be positive');
+  if (value > max) throw errors.invalid(field, `must be at most ${max}`);
   return value;
 }
 
@@ -111,15 +110,15 @@ export const TEXT_COLUMN_BYTES = 65_535;
 
 export function requireText(raw: string | undefined, field: string, max: number, maxBytes = Number.POSITIVE_INFINITY): string {
   const value = (raw ?? '').trim();
-  if (value === '') throw new InvalidArgumentError(field, 'is required', AREA);
-  if ([...value].length > max) throw new InvalidArgumentError(field, `must be at most ${max} characters`, AREA);
-  if (Buffer.byteLength(value, 'utf8') > maxBytes) throw new InvalidArgumentError(field, `must be at most ${maxBytes} bytes of UTF-8`, AREA);
+  if (value === '') throw errors.invalid(field, 'is required');
+  if ([...value].length > max) throw errors.invalid(field, `must be at most ${max} characters`);
+  if (Buffer.byteLength(value, 'utf8') > maxBytes) throw errors.invalid(field, `must be at most ${maxBytes} bytes of UTF-8`);
   return value;
 }
 
 export function optionalText(raw: string | undefined, field: string, max: number): string {
   const value = (raw ?? '').trim();
-  if ([...value].length > max) throw new InvalidArgumentError(field, `must be at most ${max} characters`, AREA);
+  if ([...value].length > max) throw errors.invalid(field, `must be at most ${max} characters`);
   return value;
 }
 
@@ -127,13 +126,13 @@ const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function requireId(raw: string | undefined, field: string): string {
   const value = raw ?? '';
-  if (value === '') throw new InvalidArgumentError(field, 'is required', AREA);
-  if (!ID.test(value)) throw new InvalidArgumentError(field, 'must be 1..64 of A-Z a-z 0-9 _ . : -', AREA);
+  if (value === '') throw errors.invalid(field, 'is required');
+  if (!ID.test(value)) throw errors.invalid(field, 'must be 1..64 of A-Z a-z 0-9 _ . : -');
   return value;
 }
 
 export function requireOpenId(raw: string | undefined): string {
-  return requireIdentifier(raw, 'open_id', AREA);
+  return requireIdentifier(raw, 'open_id', { errors });
 }
 
 export function requireRequestId(raw: string | undefined): string {

@@ -2,12 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { isUniqueViolation } from '../platform/db.js';
-import { IdempotencyKeyReusedError, InvalidArgumentError } from '../platform/errors.js';
 import { keysetPages } from '../platform/export.js';
 import type { Locks } from '../platform/locks.js';
 import {
-  AREA,
   ConcurrentUpdateError,
+  errors,
   ExchangeLimitReachedError,
   InsufficientPointsError,
   PrizeNotFoundError,
@@ -43,7 +42,7 @@ import {
   type PointsStore,
   type RefusalReason,
   type RefusalRow,
-  RequestRecorded,
+  RequestRecordedError,
   type PrizeKind,
   type PrizeRow,
   type Source,
@@ -122,7 +121,7 @@ export const UPCOMING_EXPIRIES = 5;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
 /** The database guards every points invariant, so a Redis outage costs contention, not calls. */
-const LOCK = { area: AREA, ifUnavailable: 'proceed' } as const;
+const LOCK = { busy: errors.lockBusy, ifUnavailable: 'proceed' } as const;
 
 export function ruleOfTask(task: Pick<TaskRow, 'type' | 'cycle_type' | 'cycle_day'>): CycleRule | undefined {
   return task.type === 'cyclicTask' ? { kind: task.cycle_type as CycleKind, day: task.cycle_day } : undefined;
@@ -130,11 +129,11 @@ export function ruleOfTask(task: Pick<TaskRow, 'type' | 'cycle_type' | 'cycle_da
 
 /** Why this prize cannot be exchanged (or sent) as asked, or undefined when it can. */
 function exchangeRefusal(prize: PrizeRow, e: { sent: boolean; shipping: { address: string; userName: string; tel: string } }): Error | undefined {
-  if (e.sent && prize.type !== 'virtualGoods') return new InvalidArgumentError('prize_id', 'must name a virtual prize', AREA);
+  if (e.sent && prize.type !== 'virtualGoods') return errors.invalid('prize_id', 'must name a virtual prize');
   if (prize.type === 'goods') {
-    if (e.shipping.address === '') return new InvalidArgumentError('shipping.address', 'is required for physical goods', AREA);
-    if (e.shipping.userName === '') return new InvalidArgumentError('shipping.user_name', 'is required for physical goods', AREA);
-    if (e.shipping.tel === '') return new InvalidArgumentError('shipping.tel', 'is required for physical goods', AREA);
+    if (e.shipping.address === '') return errors.invalid('shipping.address', 'is required for physical goods');
+    if (e.shipping.userName === '') return errors.invalid('shipping.user_name', 'is required for physical goods');
+    if (e.shipping.tel === '') return errors.invalid('shipping.tel', 'is required for physical goods');
   }
   if (prize.disabled === true || prize.disabled === 1) return new PrizeUnavailableError();
   return undefined;
@@ -181,12 +180,12 @@ export class PointsService {
   private async replay(owner: string, openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
     const prior = await this.store.findChangeByRequest(owner, openId, requestId);
     if (prior !== undefined) {
-      if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+      if (prior.request_hash !== hash) throw errors.keyReused('request_id');
       return prior;
     }
     const refused = await this.store.findRefusal(owner, openId, requestId);
     if (refused === undefined) return undefined;
-    if (refused.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+    if (refused.request_hash !== hash) throw errors.keyReused('request_id');
     throw refusalError(refused);
   }
 
@@ -205,15 +204,15 @@ export class PointsService {
     pageToken: string,
   ): Promise<{ records: Array<RecordView & { exchange: ExchangeRow | undefined }>; nextPageToken: string }> {
     const openId = requireOpenId(openIdRaw);
-    if (type === undefined) throw new InvalidArgumentError('type', 'must be TASK or EXCHANGE', AREA);
+    if (type === undefined) throw errors.invalid('type', 'must be TASK or EXCHANGE');
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE) {
-      throw new InvalidArgumentError('page_size', `must be 0..${MAX_PAGE}`, AREA);
+      throw errors.invalid('page_size', `must be 0..${MAX_PAGE}`);
     }
     const size = pageSize === 0 ? DEFAULT_PAGE : pageSize;
     let before: string | undefined;
     if (pageToken !== '') {
       before = Buffer.from(pageToken, 'base64url').toString('utf8');
-      if (!/^\d{1,19}$/.test(before)) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
+      if (!/^\d{1,19}$/.test(before)) throw errors.invalid('page_token', 'is not a token from a previous page');
     }
     const rows = await this.store.listChanges(openId, type === 'exchange', before, size + 1);
     const page = rows.slice(0, size);
@@ -373,7 +372,7 @@ export class PointsService {
           tel: e.shipping.tel,
         });
       } catch (err) {
-        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
+        if (!(err instanceof RequestRecordedError || isUniqueViolation(err))) throw err;
         const again = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
         if (again) return again;
         // The exchange limit's unique key, taken by a concurrent exchange: refused as the
@@ -406,7 +405,7 @@ export class PointsService {
     const prior = await this.replay(owner, openId, requestId, hash);
     if (prior === undefined) return undefined;
     const found = await this.store.findExchangeByRequest(owner, openId, requestId);
-    if (found === undefined) throw new IdempotencyKeyReusedError(AREA, 'request_id');
+    if (found === undefined) throw errors.keyReused('request_id');
     return found;
   }
 
@@ -442,7 +441,7 @@ export class PointsService {
         if (record === undefined) throw new TaskNotClaimableError();
         return { record, remaining: credit.amount };
       } catch (err) {
-        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
+        if (!(err instanceof RequestRecordedError || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);
         if (again) return this.replayedView(again);
         throw new TaskNotClaimableError();
@@ -458,12 +457,12 @@ export class PointsService {
     const expiries = expiriesRaw.map((e, i) => {
       const field = `source_expiries[${i}]`;
       if (e.source === undefined || e.source === 'task' || e.source === 'expiredTask') {
-        throw new InvalidArgumentError(`${field}.source`, 'must be EXCHANGE, OTHER, SIGN or INVITE (task rewards always last a year)', AREA);
+        throw errors.invalid(`${field}.source`, 'must be EXCHANGE, OTHER, SIGN or INVITE (task rewards always last a year)');
       }
-      if (seen.has(e.source)) throw new InvalidArgumentError(`${field}.source`, 'is listed twice', AREA);
+      if (seen.has(e.source)) throw errors.invalid(`${field}.source`, 'is listed twice');
       seen.add(e.source);
       if (!Number.isInteger(e.days) || e.days < 0 || e.days > 3650) {
-        throw new InvalidArgumentError(`${field}.validity_days`, 'must be 0 (never) .. 3650', AREA);
+        throw errors.invalid(`${field}.validity_days`, 'must be 0 (never) .. 3650');
       }
       return { source: e.source, days: e.days };
     });
@@ -474,28 +473,28 @@ export class PointsService {
 
   async saveTask(input: TaskInput): Promise<TaskRow> {
     const taskId = input.taskId === '' ? `task-${randomUUID()}` : requireId(input.taskId, 'task.task_id');
-    if (input.type === undefined) throw new InvalidArgumentError('task.type', 'must be PERMANENT or CYCLIC', AREA);
+    if (input.type === undefined) throw errors.invalid('task.type', 'must be PERMANENT or CYCLIC');
     let cycleType = '';
     let cycleDay = 0;
     if (input.type === 'cyclicTask') {
-      if (input.cycleType === undefined) throw new InvalidArgumentError('task.cycle.type', 'is required for cyclic tasks', AREA);
+      if (input.cycleType === undefined) throw errors.invalid('task.cycle.type', 'is required for cyclic tasks');
       cycleType = input.cycleType;
       if (input.cycleType === 'weekday' && !(Number.isInteger(input.cycleDay) && input.cycleDay >= 1 && input.cycleDay <= 7)) {
-        throw new InvalidArgumentError('task.cycle.day', 'must be a weekday 1 (Monday) .. 7 (Sunday)', AREA);
+        throw errors.invalid('task.cycle.day', 'must be a weekday 1 (Monday) .. 7 (Sunday)');
       }
       if (input.cycleType === 'monthDay' && !(Number.isInteger(input.cycleDay) && input.cycleDay >= 1 && input.cycleDay <= 31)) {
-        throw new InvalidArgumentError('task.cycle.day', 'must be a day of the month 1..31', AREA);
+        throw errors.invalid('task.cycle.day', 'must be a day of the month 1..31');
       }
       if (input.cycleType === 'weekday' || input.cycleType === 'monthDay') cycleDay = input.cycleDay;
     }
-    if (input.btnType === undefined) throw new InvalidArgumentError('task.button.type', 'must be ROUTE, QR_CODE or CUSTOMIZE', AREA);
+    if (input.btnType === undefined) throw errors.invalid('task.button.type', 'must be ROUTE, QR_CODE or CUSTOMIZE');
     const path = optionalText(input.path, 'task.button.path', 1024);
     const imgUrl = optionalText(input.imgUrl, 'task.button.image_url', 1024);
-    if (input.btnType === 'route' && path === '') throw new InvalidArgumentError('task.button.path', 'is required for ROUTE buttons', AREA);
+    if (input.btnType === 'route' && path === '') throw errors.invalid('task.button.path', 'is required for ROUTE buttons');
     if (input.btnType === 'qrCode' && imgUrl === '') {
-      throw new InvalidArgumentError('task.button.image_url', 'is required for QR_CODE buttons', AREA);
+      throw errors.invalid('task.button.image_url', 'is required for QR_CODE buttons');
     }
-    if (input.model === undefined) throw new InvalidArgumentError('task.model', 'must be STANDARD or PROGRESS', AREA);
+    if (input.model === undefined) throw errors.invalid('task.model', 'must be STANDARD or PROGRESS');
     const now = this.now();
     return this.store.upsertTask({
       task_id: taskId,
@@ -524,13 +523,13 @@ export class PointsService {
     const description = optionalText(input.description, 'prize.description', 1024);
     const icon = optionalText(input.icon, 'prize.icon', 1024);
     if (!/^\d{1,10}$/.test(input.total) || BigInt(input.total) > MAX_STOCK) {
-      throw new InvalidArgumentError('prize.total', `must be an integer 0..${MAX_STOCK}`, AREA);
+      throw errors.invalid('prize.total', `must be an integer 0..${MAX_STOCK}`);
     }
     const total = BigInt(input.total);
     if (input.type === undefined || input.type === 'integral') {
-      throw new InvalidArgumentError('prize.type', 'must be GOODS or VIRTUAL_GOODS', AREA);
+      throw errors.invalid('prize.type', 'must be GOODS or VIRTUAL_GOODS');
     }
-    if (input.exchangeLimit === undefined) throw new InvalidArgumentError('prize.exchange_limit', 'must be DAY, WEEK, MONTH or ONCE', AREA);
+    if (input.exchangeLimit === undefined) throw errors.invalid('prize.exchange_limit', 'must be DAY, WEEK, MONTH or ONCE');
     const now = this.now();
     const row: PrizeRow = {
       prize_id: prizeId,
@@ -572,7 +571,7 @@ export class PointsService {
    */
   async *exportExchangesToShip(afterRaw: string, signal?: AbortSignal): AsyncGenerator<ExchangeRow[], void, undefined> {
     const after = afterRaw === '' ? 0 : /^\d{1,16}$/.test(afterRaw) ? Number(afterRaw) : Number.NaN;
-    if (!Number.isSafeInteger(after)) throw new InvalidArgumentError('after_exchange_id', 'must be 0 or an exchange id', AREA);
+    if (!Number.isSafeInteger(after)) throw errors.invalid('after_exchange_id', 'must be 0 or an exchange id');
     yield* keysetPages(
       (from: number, limit) => this.store.exchangesToShipPage(from, limit),
       (row) => Number(row.id),
@@ -594,15 +593,15 @@ export class PointsService {
   async setUserTaskStatus(input: { openId: string; taskId: string; completeNum: string; status: TaskStatusValue | undefined }): Promise<UserTaskView> {
     const openId = requireOpenId(input.openId);
     const taskId = requireId(input.taskId, 'task_id');
-    if (input.status === undefined) throw new InvalidArgumentError('status', 'must be TO_CLAIM, IN_PROGRESS or DONE', AREA);
-    if (!/^-?\d{1,20}$/.test(input.completeNum)) throw new InvalidArgumentError('complete_num', 'must be an integer', AREA);
+    if (input.status === undefined) throw errors.invalid('status', 'must be TO_CLAIM, IN_PROGRESS or DONE');
+    if (!/^-?\d{1,20}$/.test(input.completeNum)) throw errors.invalid('complete_num', 'must be an integer');
     const completeNum = BigInt(input.completeNum);
     const task = await this.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     const total = big(task.total);
-    if (completeNum < 0n || completeNum > total) throw new InvalidArgumentError('complete_num', `must be 0..${total} (the task's total)`, AREA);
+    if (completeNum < 0n || completeNum > total) throw errors.invalid('complete_num', `must be 0..${total} (the task's total)`);
     if (input.status !== 1 && completeNum !== total) {
-      throw new InvalidArgumentError('status', 'only complete_num == total may be TO_CLAIM or DONE', AREA);
+      throw errors.invalid('status', 'only complete_num == total may be TO_CLAIM or DONE');
     }
     const at = this.clock.now();
     await this.store.putUserTask({
@@ -619,10 +618,10 @@ export class PointsService {
   async changePoints(input: ChangePointsInput, owner: string): Promise<RecordView> {
     const requestId = requireRequestId(input.requestId);
     const openId = requireOpenId(input.openId);
-    if (input.direction === undefined) throw new InvalidArgumentError('direction', 'must be CREDIT or DEBIT', AREA);
+    if (input.direction === undefined) throw errors.invalid('direction', 'must be CREDIT or DEBIT');
     const amount = requirePoints(input.faceValue, 'face_value');
     if (input.source === undefined || input.source === 'expiredTask') {
-      throw new InvalidArgumentError('source', 'must be TASK, EXCHANGE, OTHER, SIGN or INVITE', AREA);
+      throw errors.invalid('source', 'must be TASK, EXCHANGE, OTHER, SIGN or INVITE');
     }
     const changeId = optionalText(input.changeId, 'change_id', 64);
     const description = optionalText(input.description, 'description', 1024);
@@ -638,7 +637,7 @@ export class PointsService {
         if (direction === 'debit') return { record: await this.store.debit(change), remaining: undefined };
         return { record: await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
       } catch (err) {
-        if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
+        if (!(err instanceof RequestRecordedError || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);
         if (again) return this.replayedView(again);
         throw err;

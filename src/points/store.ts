@@ -221,10 +221,10 @@ export interface StoreFaults {
  * from it. (A credit finds a change record from the unique key instead; a debit checks first,
  * because a replay must get its first answer even when the balance has since run short.)
  */
-export class RequestRecorded extends Error {
+export class RequestRecordedError extends Error {
   constructor() {
     super('the request id already has a change record');
-    this.name = 'RequestRecorded';
+    this.name = 'RequestRecordedError';
   }
 }
 
@@ -447,7 +447,7 @@ export class PointsStore {
 
   /**
    * Credits a new lot; a unique violation (request_id, dedupe_key) propagates after rollback, and
-   * a request id refused before is RequestRecorded.
+   * a request id refused before is RequestRecordedError.
    */
   async credit(c: CreditInput): Promise<ChangeRow> {
     if (this.procedures) {
@@ -475,12 +475,12 @@ export class PointsStore {
     );
   }
 
-  /** A debit looks for its request id's answer before anything else (see RequestRecorded). */
+  /** A debit looks for its request id's answer before anything else (see RequestRecordedError). */
   private async assertNotRecorded(trx: Knex.Transaction, c: ChangeInput): Promise<void> {
     if (c.requestId === undefined) return;
     const key = { owner: c.owner, open_id: c.openId, request_id: c.requestId };
-    if ((await trx(T.changes).first('id').where(key)) !== undefined) throw new RequestRecorded();
-    if ((await trx(REFUSALS).first('owner').where(key)) !== undefined) throw new RequestRecorded();
+    if ((await trx(T.changes).first('id').where(key)) !== undefined) throw new RequestRecordedError();
+    if ((await trx(REFUSALS).first('owner').where(key)) !== undefined) throw new RequestRecordedError();
   }
 
   /**
@@ -490,14 +490,14 @@ export class PointsStore {
   private async assertNotRefused(trx: Knex.Transaction, c: ChangeInput): Promise<void> {
     if (c.requestId === undefined) return;
     if ((await trx(REFUSALS).first('owner').where({ owner: c.owner, open_id: c.openId, request_id: c.requestId })) !== undefined) {
-      throw new RequestRecorded();
+      throw new RequestRecordedError();
     }
   }
 
   /**
    * Runs a debit's transaction (SQLite); when it is refused for a reason that is final
    * (refusalOf), the refusal is stored as the request id's answer after the rollback, and thrown
-   * again; RequestRecorded when the request id got an answer meanwhile.
+   * again; RequestRecordedError when the request id got an answer meanwhile.
    */
   private async refusing<R>(c: ChangeInput, periodKey: string, fn: () => Promise<R>): Promise<R> {
     try {
@@ -505,7 +505,7 @@ export class PointsStore {
     } catch (err) {
       const reason = refusalOf(err);
       if (reason === undefined) throw err;
-      if ((await this.refuse({ change: c, reason, periodKey })) === 'recorded') throw new RequestRecorded();
+      if ((await this.refuse({ change: c, reason, periodKey })) === 'recorded') throw new RequestRecordedError();
       throw err;
     }
   }
@@ -570,7 +570,7 @@ export class PointsStore {
         if (row.id === null) break;
         return { id: row.id, balanceAfter: big(row.balance_after), exchangeId: row.exchange_id };
       case 'recorded':
-        throw new RequestRecorded();
+        throw new RequestRecordedError();
       case 'limit_reached':
         throw new ExchangeLimitReachedError(periodKey);
       case 'insufficient':
@@ -585,7 +585,7 @@ export class PointsStore {
 
   /**
    * Debit, stock and exchange record in one transaction, or none of them. A request id with an
-   * answer (RequestRecorded) and a taken exchange limit are told before any work, in that order.
+   * answer (RequestRecordedError) and a taken exchange limit are told before any work, in that order.
    * A refusal (not enough points, sold out, the limit taken) is stored as the request id's answer
    * (see refusing); a unique violation (the limit taken by a concurrent exchange) propagates.
    */

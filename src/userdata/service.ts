@@ -1,8 +1,7 @@
 /** The rules of per-activity user data: validation and compare-and-swap. */
 import { requireIdentifier } from '../platform/identifier.js';
 import type { Clock } from '../platform/clock.js';
-import { InvalidArgumentError } from '../platform/errors.js';
-import { AREA, CasConflictError } from './errors.js';
+import { CasConflictError, errors } from './errors.js';
 import type { UserDataStore } from './store.js';
 
 export const MAX_DATA_BYTES = 64 * 1024;
@@ -23,7 +22,7 @@ export interface Document {
 export function validateActid(actid: string | undefined): string {
   const value = parseInteger(actid, 'actid');
   if (value <= 0n || value > MAX_INT64) {
-    throw new InvalidArgumentError('actid', `must be a positive integer up to ${MAX_INT64}`, AREA);
+    throw errors.invalid('actid', `must be a positive integer up to ${MAX_INT64}`);
   }
   return value.toString();
 }
@@ -33,12 +32,12 @@ export function validateActid(actid: string | undefined): string {
  * 'abc ', so such an openid would read and overwrite another user's document.
  */
 export function validateOpenid(openid: string | undefined): string {
-  return requireIdentifier(openid, 'openid', AREA, { max: MAX_OPENID });
+  return requireIdentifier(openid, 'openid', { errors, max: MAX_OPENID });
 }
 
 export function validateCas(cas: string | undefined): bigint {
   const value = parseInteger(cas ?? '0', 'cas');
-  if (value < -1n || value > MAX_INT64) throw new InvalidArgumentError('cas', 'must be -1, 0 or a cas returned by a read', AREA);
+  if (value < -1n || value > MAX_INT64) throw errors.invalid('cas', 'must be -1, 0 or a cas returned by a read');
   return value;
 }
 
@@ -47,19 +46,19 @@ export function validateCas(cas: string | undefined): bigint {
  * as `{}`, which would wipe the document; an empty object is a document like any other.
  */
 export function serializeData(data: unknown): string {
-  if (data === undefined || data === null) throw new InvalidArgumentError('data', 'is required', AREA);
+  if (data === undefined || data === null) throw errors.invalid('data', 'is required');
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new InvalidArgumentError('data', 'must be a JSON object', AREA);
+    throw errors.invalid('data', 'must be a JSON object');
   }
   const json = JSON.stringify(data);
   if (Buffer.byteLength(json, 'utf8') > MAX_DATA_BYTES) {
-    throw new InvalidArgumentError('data', `must be at most ${MAX_DATA_BYTES} bytes as JSON`, AREA);
+    throw errors.invalid('data', `must be at most ${MAX_DATA_BYTES} bytes as JSON`);
   }
   return json;
 }
 
 function parseInteger(raw: string | undefined, field: string): bigint {
-  if (raw === undefined || !/^-?\d{1,20}$/.test(raw)) throw new InvalidArgumentError(field, 'must be an integer', AREA);
+  if (raw === undefined || !/^-?\d{1,20}$/.test(raw)) throw errors.invalid(field, 'must be an integer');
   return BigInt(raw);
 }
 
@@ -86,12 +85,12 @@ export class UserDataService {
     const now = Math.floor(this.clock.now().getTime() / 1000);
     if (cas === -1n) return this.store.force(actid, openid, json, now);
     if (cas === 0n) {
-      if (!(await this.store.create(actid, openid, json, now))) throw new CasConflictError('0');
+      if (!(await this.store.create(actid, openid, json, now))) throw new CasConflictError();
       return '1';
     }
     const next = (cas + 1n).toString();
     if (!(await this.store.replace(actid, openid, json, cas.toString(), next, now))) {
-      throw new CasConflictError(cas.toString());
+      throw new CasConflictError();
     }
     return next;
   }

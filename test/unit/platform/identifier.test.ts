@@ -18,15 +18,15 @@ function problem(fn: () => unknown): string {
 
 describe('platform identifier rule (uids, openids, open ids)', () => {
   it('keeps an identifier exactly as sent, refusing edge white space instead of trimming it', () => {
-    expect(requireIdentifier('Victim', 'openid', 'common')).to.equal('Victim');
+    expect(requireIdentifier('Victim', 'openid')).to.equal('Victim');
     for (const bad of ['victim ', ' victim', '\tvictim', 'victim\u3000']) {
-      expect(problem(() => requireIdentifier(bad, 'openid', 'common'))).to.match(/^openid: must not start or end with white space/);
+      expect(problem(() => requireIdentifier(bad, 'openid'))).to.match(/^openid: must not start or end with white space/);
     }
-    expect(problem(() => requireIdentifier(undefined, 'uid', 'common'))).to.equal('uid: is required');
-    expect(problem(() => requireIdentifier('   ', 'uid', 'common'))).to.equal('uid: is required');
-    expect(problem(() => requireIdentifier('a\u0000b', 'uid', 'common'))).to.match(/control characters/);
-    expect(problem(() => requireIdentifier('x'.repeat(129), 'uid', 'common'))).to.match(/at most 128/);
-    expect(problem(() => requireIdentifier('用户', 'uid', 'common', { ascii: true, max: 64 }))).to.match(/printable ASCII/);
+    expect(problem(() => requireIdentifier(undefined, 'uid'))).to.equal('uid: is required');
+    expect(problem(() => requireIdentifier('   ', 'uid'))).to.equal('uid: is required');
+    expect(problem(() => requireIdentifier('a\u0000b', 'uid'))).to.match(/control characters/);
+    expect(problem(() => requireIdentifier('x'.repeat(129), 'uid'))).to.match(/at most 128/);
+    expect(problem(() => requireIdentifier('用户', 'uid', { ascii: true, max: 64 }))).to.match(/printable ASCII/);
   });
 
   it('is the one rule of every area: the same edge-space input is refused everywhere, naming its field', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LockBusyError } from '../../../src/platform/errors.js';
+import { areaErrors, LockBusyError } from '../../../src/platform/errors.js';
 import { createLocalLocks } from '../../../src/platform/locks.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -40,7 +40,7 @@ describe('in-process locks', () => {
     let release!: () => void;
     const held = locks.withLock('k', () => new Promise<void>((r) => (release = r)));
     try {
-      await locks.withLock('k', async () => 'never', { waitMs: 30, area: 'member', legacyCode: 10000 });
+      await locks.withLock('k', async () => 'never', { waitMs: 30, busy: areaErrors('member').lockBusy });
       expect.fail('expected LOCK_BUSY');
     } catch (err) {
       expect(err).to.be.instanceOf(LockBusyError);
