@@ -9,16 +9,12 @@ import type { ClaimView } from './service.js';
 
 /** What a user identity is. */
 export const IDENTITY_KINDS = enumWords<IdentityKind, DomainKind>([
-  [IdentityKind.IDENTITY_KIND_PHONE, 'phone'],
-  [IdentityKind.IDENTITY_KIND_EMAIL, 'email'],
-  [IdentityKind.IDENTITY_KIND_ENTERPRISE_ACCOUNT, 'enterprise_account'],
-  [IdentityKind.IDENTITY_KIND_LOCK_ASSET_NUMBER, 'lock_asset_number'],
+  [IdentityKind.IDENTITY_KIND_PHONE, 'phone'], [IdentityKind.IDENTITY_KIND_EMAIL, 'email'],
+  [IdentityKind.IDENTITY_KIND_ENTERPRISE_ACCOUNT, 'enterprise_account'], [IdentityKind.IDENTITY_KIND_LOCK_ASSET_NUMBER, 'lock_asset_number'],
 ]);
 
 export const CLAIM_STATUSES = enumWords<ClaimStatus, ClaimView['status']>([
-  [ClaimStatus.CLAIM_STATUS_PENDING, 'pending'],
-  [ClaimStatus.CLAIM_STATUS_GRANTED, 'granted'],
-  [ClaimStatus.CLAIM_STATUS_REFUSED, 'refused'],
+  [ClaimStatus.CLAIM_STATUS_PENDING, 'pending'], [ClaimStatus.CLAIM_STATUS_GRANTED, 'granted'], [ClaimStatus.CLAIM_STATUS_REFUSED, 'refused'],
 ]);
 
 /** Seed 004's activateType: "0" active once granted, "1" activated later. */

@@ -13,11 +13,11 @@ export type WordEntry<E extends number, D extends string | number> = readonly [p
 
 export interface EnumWords<E extends number, D extends string | number> {
   /** The domain value of a proto value; undefined for UNSPECIFIED and values not in the table. */
-  toDomain(value: E): D | undefined;
+  toDomain(value: E | undefined): D | undefined;
   /** The proto value of a domain value; `fallback` (UNSPECIFIED unless given) for anything else. */
   toProto(value: unknown, fallback?: E): E;
   /** What a legacy answer says for a proto value: the seed's word, else the domain value's text. */
-  legacyWord(value: E): string | undefined;
+  legacyWord(value: E | undefined): string | undefined;
   /** The proto value a legacy caller names by the domain value's text or by a seed word. */
   fromWord(word: string): E | undefined;
   /** Every word fromWord takes, in the table's order (for a refusal's message). */
@@ -30,7 +30,7 @@ export function enumWords<E extends number, D extends string | number>(entries: 
   for (const [proto, domain, ...seedWords] of entries) {
     for (const word of [String(domain), ...seedWords]) if (!byWord.has(word)) byWord.set(word, proto);
   }
-  const entryOf = (proto: E): WordEntry<E, D> | undefined => entries.find(([p]) => p === proto);
+  const entryOf = (proto: E | undefined): WordEntry<E, D> | undefined => entries.find(([p]) => p === proto);
   return {
     toDomain: (value) => entryOf(value)?.[1],
     toProto: (value, fallback = 0 as E) => entries.find(([, d]) => d === value)?.[0] ?? fallback,
