@@ -137,16 +137,7 @@ function userData(u: pb.UserState | undefined): Record<string, unknown> {
 }
 
 function wonData(p: pb.WonPrize): Record<string, unknown> {
-  return {
-    prizeid: p.prizeId,
-    name: p.name,
-    type: p.legacyType,
-    money: p.money,
-    prizecode: p.secret,
-    info: p.info,
-    status: p.claimed ? 1 : 2,
-    createtime: unix(p.winTime),
-  };
+  return { prizeid: p.prizeId, name: p.name, type: p.legacyType, money: p.money, prizecode: p.secret, info: p.info, status: p.claimed ? 1 : 2, createtime: unix(p.winTime) };
 }
 
 function drawAnswer(r: pb.DrawResponse): LegacyAnswer {

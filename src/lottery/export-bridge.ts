@@ -12,42 +12,15 @@ import { PRIZE_KINDS } from './words.js';
 export const WINNERS_CSV_PATH = '/lottery/admin/winners.csv';
 
 export const WINNERS_CSV_COLUMNS = [
-  'winner_id',
-  'openid',
-  'nickname',
-  'name',
-  'tel',
-  'address',
-  'other_info',
-  'prize_id',
-  'prize_name',
-  'prize_type',
-  'money',
-  'claimed',
-  'session',
-  'win_time',
-  'claim_time',
-  'info_time',
+  'winner_id', 'openid', 'nickname', 'name', 'tel', 'address', 'other_info', 'prize_id', 'prize_name', 'prize_type',
+  'money', 'claimed', 'session', 'win_time', 'claim_time', 'info_time',
 ] as const;
 
 function winnerRow(w: pb.ExportedWinner, timeZone: string): CsvValue[] {
+  const prizeType = PRIZE_KINDS.toDomain(w.prizeType) ?? '';
   return [
-    w.winnerId,
-    w.openid,
-    w.nickname,
-    w.name,
-    w.tel,
-    w.address,
-    w.otherInfo,
-    w.prizeId,
-    w.prizeName,
-    PRIZE_KINDS.toDomain(w.prizeType) ?? '',
-    w.money,
-    w.claimed,
-    w.session,
-    csvTime(w.winTime, timeZone),
-    csvTime(w.claimTime, timeZone),
-    csvTime(w.infoTime, timeZone),
+    w.winnerId, w.openid, w.nickname, w.name, w.tel, w.address, w.otherInfo, w.prizeId, w.prizeName, prizeType,
+    w.money, w.claimed, w.session, csvTime(w.winTime, timeZone), csvTime(w.claimTime, timeZone), csvTime(w.infoTime, timeZone),
   ];
 }
 

@@ -11,31 +11,12 @@ import type { CsvRouteSpec } from '../bridge/routes.js';
 export const EXCHANGES_CSV_PATH = '/points/admin/exchanges.csv';
 
 export const EXCHANGES_CSV_COLUMNS = [
-  'exchange_id',
-  'open_id',
-  'prize_id',
-  'title',
-  'face_value',
-  'user_name',
-  'tel',
-  'address',
-  'period_key',
-  'create_time',
+  'exchange_id', 'open_id', 'prize_id', 'title', 'face_value', 'user_name', 'tel', 'address', 'period_key', 'create_time',
 ] as const;
 
 function exchangeRow(e: pb.Exchange, timeZone: string): CsvValue[] {
-  return [
-    e.exchangeId,
-    e.openId,
-    e.prizeId,
-    e.title,
-    e.faceValue,
-    e.shipping?.userName ?? '',
-    e.shipping?.tel ?? '',
-    e.shipping?.address ?? '',
-    e.periodKey,
-    csvTime(e.createTime, timeZone),
-  ];
+  const { userName = '', tel = '', address = '' } = e.shipping ?? {};
+  return [e.exchangeId, e.openId, e.prizeId, e.title, e.faceValue, userName, tel, address, e.periodKey, csvTime(e.createTime, timeZone)];
 }
 
 /**

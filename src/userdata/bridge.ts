@@ -28,12 +28,7 @@ export const userDataBridge = routeTable({
   credential: bearer,
   envelope: { ok: (body) => body, fail },
   routes: [
-    route({
-      path: '/userdata/getActUsrdata',
-      toRequest: userOf,
-      call: (u, r, o) => u.getActUserData(r, o),
-      toLegacy: (r) => ({ code: 0, actUsrData: { ...(r.data ?? {}), cas: Number(r.cas) } }),
-    }),
+    route({ path: '/userdata/getActUsrdata', toRequest: userOf, call: (u, r, o) => u.getActUserData(r, o), toLegacy: (r) => ({ code: 0, actUsrData: { ...(r.data ?? {}), cas: Number(r.cas) } }) }),
     route({
       path: '/userdata/setActUsrdata',
       toRequest: (body) => ({ ...userOf(body), data: dataParam(body), cas: integerParam(body, 'cas') ?? '0' }),
