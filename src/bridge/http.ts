@@ -19,24 +19,23 @@ export function parseForm(body: string): Record<string, unknown> {
 }
 
 /** connect-es's code -> HTTP table, used wherever a legacy envelope does not dictate otherwise. */
-const HTTP_STATUS: Partial<Record<number, number>> = {
-  [GrpcStatus.INVALID_ARGUMENT]: 400,
-  [GrpcStatus.FAILED_PRECONDITION]: 400,
-  [GrpcStatus.OUT_OF_RANGE]: 400,
-  [GrpcStatus.UNAUTHENTICATED]: 401,
-  [GrpcStatus.PERMISSION_DENIED]: 403,
-  [GrpcStatus.NOT_FOUND]: 404,
-  [GrpcStatus.ALREADY_EXISTS]: 409,
-  [GrpcStatus.ABORTED]: 409,
-  [GrpcStatus.RESOURCE_EXHAUSTED]: 429,
-  [GrpcStatus.CANCELLED]: 499,
-  [GrpcStatus.UNIMPLEMENTED]: 501,
-  [GrpcStatus.UNAVAILABLE]: 503,
-  [GrpcStatus.DEADLINE_EXCEEDED]: 504,
-};
+const HTTP_STATUS: ReadonlyMap<number, number> = new Map(
+  Object.entries({
+    400: [GrpcStatus.INVALID_ARGUMENT, GrpcStatus.FAILED_PRECONDITION, GrpcStatus.OUT_OF_RANGE],
+    401: [GrpcStatus.UNAUTHENTICATED],
+    403: [GrpcStatus.PERMISSION_DENIED],
+    404: [GrpcStatus.NOT_FOUND],
+    409: [GrpcStatus.ALREADY_EXISTS, GrpcStatus.ABORTED],
+    429: [GrpcStatus.RESOURCE_EXHAUSTED],
+    499: [GrpcStatus.CANCELLED],
+    501: [GrpcStatus.UNIMPLEMENTED],
+    503: [GrpcStatus.UNAVAILABLE],
+    504: [GrpcStatus.DEADLINE_EXCEEDED],
+  }).flatMap(([http, codes]) => codes.map((code): [number, number] => [code, Number(http)])),
+);
 
 export function httpStatusOf(err: HuodongError): number {
-  return HTTP_STATUS[err.code] ?? 500;
+  return HTTP_STATUS.get(err.code) ?? 500;
 }
 
 /** Sends one route's legacy envelope for a failure, with the HTTP status given. */
@@ -203,6 +202,20 @@ export function bodyOf(request: FastifyRequest): Record<string, unknown> {
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'must be a JSON object or a form');
   return body as Record<string, unknown>;
+}
+
+/** A parameter that must be an object: one in a JSON body, or its JSON text in a form. */
+export function objectValue(value: unknown, name: string, notObject = 'must be a JSON object'): Record<string, unknown> {
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value) as unknown;
+    } catch {
+      throw badRequest(name, 'is not valid JSON');
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest(name, notObject);
+  return parsed as Record<string, unknown>;
 }
 
 /** Reads an optional integer parameter as a decimal string; `unsigned` refuses a minus sign. */

@@ -5,11 +5,12 @@
  * the seed shows. A bad body and a replayed g_nonce are "1001" at HTTP 200 (the seed's "bad
  * parameters"); auth and store failures keep their HTTP status with the same envelope.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { grant, GrpcStatus } from '@huodong/clients';
-import type { BridgeClients } from '../platform/area.js';
+import type { FastifyRequest } from 'fastify';
+import { grant, GrpcStatus, type Clients } from '@huodong/clients';
 import { formatLocal } from '../platform/calendar.js';
-import { badRequest, bodyOf, callOptions, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import { badRequest, objectValue, stringParam, type SendFailure } from '../bridge/http.js';
+import { bearer, routesFor, routeTable, type Params } from '../bridge/routes.js';
+import { ACTIVATE_TYPES } from './words.js';
 
 /** The legacy system ran in China; its dates are "yyyy-MM-dd HH:mm:ss" there. */
 const LEGACY_ZONE = 'Asia/Shanghai';
@@ -18,19 +19,11 @@ export function legacyDate(at: Date | undefined): string {
 }
 
 /** extParams arrives as an object (the seed's example) or as JSON text (its table). */
-function extParamsOf(body: Record<string, unknown>): Record<string, string> {
-  let raw = body.extParams;
+function extParamsOf(body: Params): Record<string, string> {
+  const raw = body.extParams;
   if (raw === undefined || raw === null || raw === '') return {};
-  if (typeof raw === 'string') {
-    try {
-      raw = JSON.parse(raw) as unknown;
-    } catch {
-      throw badRequest('extParams', 'is not valid JSON');
-    }
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badRequest('extParams', 'must be a JSON object');
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw)) {
+  for (const [key, value] of Object.entries(objectValue(raw, 'extParams'))) {
     if (typeof value === 'string') out[key] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') out[key] = String(value);
     else throw badRequest(`extParams.${key}`, 'must be a string, number or boolean');
@@ -43,11 +36,6 @@ function nonceOf(request: FastifyRequest): string {
   const value = query?.g_nonce;
   return typeof value === 'string' ? value : '';
 }
-
-const ACTIVATE_TYPE: Partial<Record<grant.ActivateType, string>> = {
-  [grant.ActivateType.ACTIVATE_TYPE_ON_GRANT]: '0',
-  [grant.ActivateType.ACTIVATE_TYPE_LATER]: '1',
-};
 
 function legacyEnvelope(claim: grant.Claim): Record<string, unknown> {
   if (claim.status === grant.ClaimStatus.CLAIM_STATUS_PENDING) {
@@ -67,7 +55,7 @@ function legacyEnvelope(claim: grant.Claim): Record<string, unknown> {
         productUri: p.productUri,
         limitStartDate: legacyDate(p.limitStartTime),
         limitEndDate: legacyDate(p.limitEndTime),
-        activateType: ACTIVATE_TYPE[p.activateType] ?? '0',
+        activateType: ACTIVATE_TYPES.legacyWord(p.activateType) ?? '0',
       })),
     };
   } else if (claim.resultCode === '3002') {
@@ -96,35 +84,49 @@ const fail: SendFailure = (reply, err, httpStatus) => {
   return reply.code(httpStatus).send({ resultCode: '1002', resultMessage: err.message, reason: err.reason });
 };
 
-export function grantBridge(app: FastifyInstance, { caller }: BridgeClients): void {
-  app.post('/activity/services/activity', { errorHandler: routeErrorHandler(fail) }, async (request) => {
-    const body = bodyOf(request);
-    const response = await caller.grant.participate(
-      {
+/** Participate's or GetClaim's answer, in the seed's envelope. */
+function answerOf(rpc: string): (response: { readonly claim?: grant.Claim | undefined }) => Record<string, unknown> {
+  return (response) => {
+    if (response.claim === undefined) throw new Error(`${rpc} answered no claim`);
+    return legacyEnvelope(response.claim);
+  };
+}
+
+const { route } = routesFor<Clients['grant'], Record<string, unknown>>();
+
+export const grantBridge = routeTable({
+  api: (clients) => clients.grant,
+  credential: bearer,
+  envelope: { ok: (body) => body, fail },
+  routes: [
+    route({
+      path: '/activity/services/activity',
+      toRequest: (body, { request }) => ({
         identity: stringParam(body, 'identity') ?? '',
         activityLabel: stringParam(body, 'activityLabel') ?? '',
         source: stringParam(body, 'source') ?? '',
         branch: stringParam(body, 'branch') ?? '',
         extParams: extParamsOf(body),
         nonce: nonceOf(request),
+      }),
+      call: (g, r, o) => g.participate(r, o),
+      toLegacy: answerOf('Participate'),
+    }),
+    /**
+     * Not in seed 004: the result of an async claim (`detail.claimId` of a "0000 受理成功,正在办理"
+     * answer), in the same envelope; pending until the background has granted. Only the app that
+     * made the claim can read it.
+     */
+    route({
+      path: '/activity/services/activity/claim',
+      method: 'GET',
+      toRequest: (query) => {
+        const claimId = stringParam(query, 'claimId');
+        if (claimId === undefined) throw badRequest('claimId', 'is required');
+        return { claimId };
       },
-      callOptions(request),
-    );
-    if (response.claim === undefined) throw new Error('Participate answered no claim');
-    return legacyEnvelope(response.claim);
-  });
-
-  /**
-   * Not in seed 004: the result of an async claim (`detail.claimId` of a "0000 受理成功,正在办理"
-   * answer), in the same envelope; pending until the background has granted. Only the app that
-   * made the claim can read it.
-   */
-  app.get('/activity/services/activity/claim', { errorHandler: routeErrorHandler(fail) }, async (request) => {
-    const query = (request.query ?? {}) as Record<string, unknown>;
-    const claimId = stringParam(query, 'claimId');
-    if (claimId === undefined) throw badRequest('claimId', 'is required');
-    const response = await caller.grant.getClaim({ claimId }, callOptions(request));
-    if (response.claim === undefined) throw new Error('GetClaim answered no claim');
-    return legacyEnvelope(response.claim);
-  });
-}
+      call: (g, r, o) => g.getClaim(r, o),
+      toLegacy: answerOf('GetClaim'),
+    }),
+  ],
+});

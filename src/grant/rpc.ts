@@ -1,10 +1,7 @@
 /** Proto <-> domain for ActivityGrantService; no rules here. */
 import {
-  ActivateType,
   ActivityGrantServiceDefinition,
   ActivityStatus,
-  ClaimStatus,
-  IdentityKind,
   type Activity,
   type Claim,
   type GrantedProduct as GrantedProductPb,
@@ -13,26 +10,9 @@ import {
 } from '../gen/huodong/grant/v1/grant.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
 import type { ActivityRecord, ProductInput, StatusInput, SubActivityRecord } from './admin.js';
-import type { ActivateType as DomainActivateType, GrantedProduct, IdentityKind as DomainKind, ProductDef } from './rules.js';
+import type { GrantedProduct, ProductDef } from './rules.js';
 import type { ClaimView, GrantService } from './service.js';
-
-const KIND_FROM_PB: Partial<Record<IdentityKind, DomainKind>> = {
-  [IdentityKind.IDENTITY_KIND_PHONE]: 'phone',
-  [IdentityKind.IDENTITY_KIND_EMAIL]: 'email',
-  [IdentityKind.IDENTITY_KIND_ENTERPRISE_ACCOUNT]: 'enterprise_account',
-  [IdentityKind.IDENTITY_KIND_LOCK_ASSET_NUMBER]: 'lock_asset_number',
-};
-const KIND_TO_PB: Record<DomainKind, IdentityKind> = {
-  phone: IdentityKind.IDENTITY_KIND_PHONE,
-  email: IdentityKind.IDENTITY_KIND_EMAIL,
-  enterprise_account: IdentityKind.IDENTITY_KIND_ENTERPRISE_ACCOUNT,
-  lock_asset_number: IdentityKind.IDENTITY_KIND_LOCK_ASSET_NUMBER,
-};
-const CLAIM_STATUS: Record<ClaimView['status'], ClaimStatus> = {
-  pending: ClaimStatus.CLAIM_STATUS_PENDING,
-  granted: ClaimStatus.CLAIM_STATUS_GRANTED,
-  refused: ClaimStatus.CLAIM_STATUS_REFUSED,
-};
+import { ACTIVATE_TYPES, CLAIM_STATUSES, IDENTITY_KINDS } from './words.js';
 
 function statusIn(status: ActivityStatus): StatusInput {
   if (status === ActivityStatus.ACTIVITY_STATUS_DISABLED) return 'disabled';
@@ -42,15 +22,6 @@ function statusIn(status: ActivityStatus): StatusInput {
 
 const statusOut = (enabled: boolean): ActivityStatus =>
   enabled ? ActivityStatus.ACTIVITY_STATUS_ENABLED : ActivityStatus.ACTIVITY_STATUS_DISABLED;
-
-function activateIn(type: ActivateType): DomainActivateType | undefined {
-  if (type === ActivateType.ACTIVATE_TYPE_ON_GRANT) return 0;
-  if (type === ActivateType.ACTIVATE_TYPE_LATER) return 1;
-  return undefined;
-}
-
-const activateOut = (type: DomainActivateType): ActivateType =>
-  type === 0 ? ActivateType.ACTIVATE_TYPE_ON_GRANT : ActivateType.ACTIVATE_TYPE_LATER;
 
 const dateOf = (seconds: number): Date => new Date(seconds * 1000);
 const optionalDate = (seconds: number | undefined): Date | undefined => (seconds === undefined ? undefined : dateOf(seconds));
@@ -65,7 +36,7 @@ function productIn(p: Product): ProductInput {
         : v?.$case === 'fixedWindow'
           ? { kind: 'fixed', startTime: v.value.startTime, endTime: v.value.endTime }
           : undefined,
-    activateType: activateIn(p.activateType),
+    activateType: ACTIVATE_TYPES.toDomain(p.activateType),
   };
 }
 
@@ -76,7 +47,7 @@ function productOut(p: ProductDef): Product {
       p.validity.kind === 'days'
         ? { $case: 'days', value: p.validity.days }
         : { $case: 'fixedWindow', value: { startTime: dateOf(p.validity.startAt), endTime: dateOf(p.validity.endAt) } },
-    activateType: activateOut(p.activateType),
+    activateType: ACTIVATE_TYPES.toProto(p.activateType),
   };
 }
 
@@ -105,7 +76,7 @@ function subActivityOut(u: SubActivityRecord & { granted: number }): SubActivity
     filterRules: {
       allowedSources: [...u.filters.sources],
       allowedBranches: [...u.filters.branches],
-      identityKinds: u.filters.identityKinds.map((k) => KIND_TO_PB[k]),
+      identityKinds: u.filters.identityKinds.map((k) => IDENTITY_KINDS.toProto(k)),
     },
     products: u.products.map(productOut),
     grantedCount: String(u.granted),
@@ -119,7 +90,7 @@ function grantedOut(p: GrantedProduct): GrantedProductPb {
     productUri: p.productUri,
     limitStartTime: dateOf(p.startAt),
     limitEndTime: dateOf(p.endAt),
-    activateType: activateOut(p.activateType),
+    activateType: ACTIVATE_TYPES.toProto(p.activateType),
     claimId: p.claimId,
     grantTime: dateOf(p.grantedAt),
   };
@@ -129,7 +100,7 @@ function claimOut(view: ClaimView): Claim {
   const o = view.outcome;
   return {
     claimId: view.claimId,
-    status: CLAIM_STATUS[view.status],
+    status: CLAIM_STATUSES.toProto(view.status),
     resultCode: o?.resultCode ?? '',
     resultMessage: o?.resultMessage ?? '',
     products: (o?.products ?? []).map(grantedOut),
@@ -194,7 +165,7 @@ export function grantRpc(service: GrantService): ServiceRegistration {
           perPersonLimit: u?.perPersonLimit ?? 0,
           allowedSources: u?.filterRules?.allowedSources ?? [],
           allowedBranches: u?.filterRules?.allowedBranches ?? [],
-          identityKinds: (u?.filterRules?.identityKinds ?? []).map((k) => KIND_FROM_PB[k]),
+          identityKinds: (u?.filterRules?.identityKinds ?? []).map((k) => IDENTITY_KINDS.toDomain(k)),
           products: (u?.products ?? []).map(productIn),
         });
         return { subActivity: subActivityOut(saved) };

@@ -5,11 +5,7 @@ import {
   type ActivityState,
   type ExportedWinner,
   LotteryServiceDefinition,
-  Outcome,
-  Phase,
   type Prize,
-  PrizeType,
-  Template,
   type UserState,
   type WonPrize,
 } from '../gen/huodong/lottery/v1/lottery.js';
@@ -28,33 +24,9 @@ import {
   type ActivityConfig,
   type ActivityInput,
   type PrizeConfig,
-  type PrizeKind,
 } from './rules.js';
-import type { ActivityView, LotteryService, Outcome as DomainOutcome, UserView, WinnerExportView, WonPrizeView } from './service.js';
-
-const KIND_OF: Partial<Record<PrizeType, PrizeKind>> = {
-  [PrizeType.PRIZE_TYPE_PHYSICAL]: 'physical',
-  [PrizeType.PRIZE_TYPE_RED]: 'red',
-  [PrizeType.PRIZE_TYPE_COUPON]: 'coupon',
-};
-const TYPE_OF: Record<PrizeKind, PrizeType> = {
-  physical: PrizeType.PRIZE_TYPE_PHYSICAL,
-  red: PrizeType.PRIZE_TYPE_RED,
-  coupon: PrizeType.PRIZE_TYPE_COUPON,
-};
-const OUTCOME_OF: Record<DomainOutcome, Outcome> = {
-  win: Outcome.OUTCOME_WIN,
-  no_award: Outcome.OUTCOME_NO_AWARD,
-  stock_gone: Outcome.OUTCOME_STOCK_GONE,
-  no_times: Outcome.OUTCOME_NO_TIMES,
-  have_award: Outcome.OUTCOME_HAVE_AWARD,
-  not_started: Outcome.OUTCOME_NOT_STARTED,
-  game_over: Outcome.OUTCOME_GAME_OVER,
-  closed: Outcome.OUTCOME_CLOSED,
-  chances_over_100: Outcome.OUTCOME_CHANCES_OVER_100,
-  need_user_info: Outcome.OUTCOME_NEED_USER_INFO,
-};
-const PHASE_OF = { not_started: Phase.PHASE_NOT_STARTED, between: Phase.PHASE_NOT_STARTED, ongoing: Phase.PHASE_ONGOING, ended: Phase.PHASE_ENDED };
+import type { ActivityView, LotteryService, UserView, WinnerExportView, WonPrizeView } from './service.js';
+import { ACTIVE_TYPES, OUTCOMES, PHASES, PRIZE_KINDS, TEMPLATES } from './words.js';
 
 const date = (unixSeconds: number): Date | undefined => (unixSeconds > 0 ? new Date(unixSeconds * 1000) : undefined);
 
@@ -66,7 +38,7 @@ function decimal(field: string, value: string, places: number): number {
 
 function toPrizeConfig(p: Prize, id: number): PrizeConfig {
   const field = `activity.prizes[${id}]`;
-  const kind = KIND_OF[p.type];
+  const kind = PRIZE_KINDS.toDomain(p.type);
   if (kind === undefined) throw errors.invalid(`${field}.type`, 'must be PHYSICAL, RED or COUPON');
   return {
     id,
@@ -130,7 +102,7 @@ export function toActivityInput(a: Activity): ActivityInput {
 export function toPrize(p: PrizeConfig): Prize {
   return {
     prizeId: p.id,
-    type: TYPE_OF[p.kind],
+    type: PRIZE_KINDS.toProto(p.kind),
     name: p.name,
     sum: p.sum,
     chance: formatChance(p.chance),
@@ -155,8 +127,8 @@ export function toActivity(a: ActivityConfig, code: string, requireUserInfo: boo
     code,
     enabled: a.enabled,
     title: a.title,
-    activeType: a.activeType === 2 ? ActiveType.ACTIVE_TYPE_REWARD : ActiveType.ACTIVE_TYPE_NORMAL,
-    template: [10, 11, 12].includes(a.template) ? (a.template as Template) : Template.TEMPLATE_UNSPECIFIED,
+    activeType: ACTIVE_TYPES.toProto(a.activeType, ActiveType.ACTIVE_TYPE_NORMAL),
+    template: TEMPLATES.toProto(a.template),
     virtualParticipants: a.virtual,
     headerImg: a.headerImg,
     ruleLink: a.ruleLink,
@@ -182,7 +154,7 @@ export function toActivity(a: ActivityConfig, code: string, requireUserInfo: boo
 function toState(v: ActivityView): ActivityState {
   const session = v.state.index >= 0 ? v.activity.sessions[v.state.index] : undefined;
   return {
-    phase: PHASE_OF[v.state.phase],
+    phase: PHASES.toProto(v.state.phase),
     legacyStatus: legacyStatus(v.state.phase),
     sessionIndex: v.state.index,
     session: session === undefined ? undefined : { startTime: new Date(session.start), endTime: new Date(session.end - 60_000) },
@@ -207,7 +179,7 @@ export function toWonPrize(p: WonPrizeView): WonPrize {
   return {
     prizeId: p.prizeId,
     name: p.name,
-    type: TYPE_OF[p.kind],
+    type: PRIZE_KINDS.toProto(p.kind),
     legacyType: p.legacyType,
     money: p.money,
     secret: p.secret,
@@ -229,7 +201,7 @@ export function toExportedWinner(w: WinnerExportView): ExportedWinner {
     otherInfo: w.otherInfo,
     prizeId: w.prizeId,
     prizeName: w.prizeName,
-    prizeType: TYPE_OF[w.kind],
+    prizeType: PRIZE_KINDS.toProto(w.kind),
     legacyType: w.legacyType,
     money: w.money,
     claimed: w.claimed,
@@ -316,7 +288,7 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
         return {
           token: issued.token,
           tokenExpireTime: issued.expiresAt,
-          outcome: OUTCOME_OF[answer.outcome],
+          outcome: OUTCOMES.toProto(answer.outcome),
           code: answer.code,
           tip: answer.tip,
           prize: answer.prize === undefined ? undefined : toWonPrize(answer.prize),

@@ -9,16 +9,14 @@
 import { TtlCache } from '../platform/cache.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GrpcStatus, HuodongError, type CallOptions, type Clients, type member } from '@huodong/clients';
-import type { BridgeClients } from '../platform/area.js';
 import type { Config } from '../platform/config.js';
-import { badRequest, bodyOf, bridgeError, noteLegacyApp, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import { badRequest, bridgeError, noteLegacyApp, stringParam, type SendFailure } from '../bridge/http.js';
+import { perBridge, routesFor, routeTable, type Credential, type Envelope, type Params } from '../bridge/routes.js';
+import { ORDER_STATUSES, SORT_FIELDS, SORT_ORDERS } from './words.js';
 
 export const SIGNATURE_WINDOW_S = 300;
 const MAX_SORT_LIMIT = 100;
-
-type Params = Record<string, unknown>;
 
 /** RFC 3986 percent-encoding of UTF-8: everything but A-Z a-z 0-9 - . _ ~ is %XX. */
 export function percentEncode(value: string): string {
@@ -138,8 +136,6 @@ function legacyTask(t: member.TaskConfig): Record<string, unknown> {
 const legacyUsers = (users: readonly member.UserInfo[]): Array<Record<string, unknown>> =>
   users.map((u) => ({ [u.uid]: { cpoints: num(u.cpoint), scores: num(u.score), grade: u.grade } }));
 
-const ORDER_STATUS_NAMES: Record<number, string> = { 1: 'unpaid', 2: 'consumed', 3: 'revoked' };
-
 /**
  * The caller's own key for a route that moves value without an order id. Until 2026-12-02 a
  * missing one was derived from the signature, so two identical signed credits in one second
@@ -149,11 +145,6 @@ function callerKey(body: Params): string {
   const key = stringParam(body, 'requestId');
   if (key === undefined) throw badRequest('requestId', 'is required: a key of your own, unique per credit or task submission');
   return key;
-}
-
-interface Verified {
-  readonly body: Params;
-  readonly appName: string;
 }
 
 /** A legacy app that signed a request: its name and whether it may call admin routes. */
@@ -223,203 +214,180 @@ export function legacySignatures(
   };
 }
 
-export function memberBridge(app: FastifyInstance, { internal }: BridgeClients, config: Config): void {
-  const signatures = legacySignatures(internal, legacyAppCacheTtls(config));
 
-  const verify = async (request: FastifyRequest, path: string, admin: boolean): Promise<Verified> => {
-    const body = bodyOf(request);
-    const signer = await signatures.verify({
-      method: request.method,
-      path,
-      params: body,
-      appName: stringParam(body, 'appName'),
-      ts: stringParam(body, 'ts'),
-      sig: stringParam(body, 'sig'),
-      requestId: request.id,
-    });
-    noteLegacyApp(request, signer.appName);
-    if (admin && !signer.admin) throw forbidden('this app may not call admin routes');
-    return { body, appName: signer.appName };
+/** One checker (and cache of legacy apps) per bridge. */
+const signaturesOf = perBridge(({ clients, config }) => legacySignatures(clients.internal, legacyAppCacheTtls(config)));
+
+/**
+ * Seed 001's signed request; an admin route also needs a legacy app with admin rights. Each call
+ * is made for the legacy app whose signature was checked: its orders and request ids belong to
+ * that app (owner `legacy:<appName>`, see platform/owner.ts), not to the bridge's credential, so
+ * two legacy apps never share an order and a bridge restart or another bridge instance answers
+ * the same.
+ */
+const signed: Credential = async (ctx) => {
+  const { request, params } = ctx;
+  const signer = await signaturesOf(ctx).verify({
+    method: request.method,
+    path: ctx.path,
+    params,
+    appName: stringParam(params, 'appName'),
+    ts: stringParam(params, 'ts'),
+    sig: stringParam(params, 'sig'),
+    requestId: request.id,
+  });
+  noteLegacyApp(request, signer.appName);
+  if (ctx.admin && !signer.admin) throw forbidden('this app may not call admin routes');
+  return { clients: ctx.clients.internal, options: { requestId: request.id, onBehalfOf: signer.appName } };
+};
+
+const envelope: Envelope<unknown> = { ok: (data) => ({ status: 200, message: '', serverTime: serverTime(), data }), fail };
+
+type MemberApi = Clients['member'];
+
+/** An operator's credit or debit. */
+const adminChange = (p: Params) => ({
+  requestId: callerKey(p),
+  uid: required(p, 'uid'),
+  cpoint: required(p, 'cpoint'),
+  adminId: required(p, 'adminId'),
+  note: stringParam(p, 'note') ?? '',
+});
+const changed = (r: { readonly cpoint: string }) => ({ cpoint: num(r.cpoint), result: 1 });
+
+const orderOf = (p: Params) => ({ orderId: required(p, 'orderId'), uid: required(p, 'uid'), cpoint: required(p, 'cpoint') });
+
+function legacyOrders(r: member.ListOrdersResponse): Record<string, unknown> {
+  return {
+    orders: r.orders.map((o) => ({
+      id: o.orderId,
+      uid: o.uid,
+      cpoint: num(o.cpoint),
+      status: ORDER_STATUSES.legacyWord(o.status) ?? 'unknown',
+      revokedCpoint: num(o.revokedCpoint),
+      ctime: Math.floor((o.createTime?.getTime() ?? 0) / 1000),
+      utime: Math.floor((o.updateTime?.getTime() ?? 0) / 1000),
+    })),
+    nextPageToken: r.nextPageToken,
   };
-
-  // Each call is made for the legacy app whose signature was checked: its orders and request
-  // ids belong to that app (owner `legacy:<appName>`, see platform/owner.ts), not to the
-  // bridge's credential, so two legacy apps never share an order and a bridge restart or
-  // another bridge instance answers the same.
-  const route = (path: string, admin: boolean, handle: (v: Verified, m: Clients['member'], call: CallOptions) => Promise<unknown>): void => {
-    app.post(path, { errorHandler: routeErrorHandler(fail) }, async (request) => {
-      const verified = await verify(request, path, admin);
-      const data = await handle(verified, internal.member, { requestId: request.id, onBehalfOf: verified.appName });
-      return { status: 200, message: '', serverTime: serverTime(), data };
-    });
-  };
-
-  route('/cm/inner/user/getCpoint', false, async ({ body }, m, call) => {
-    const res = await m.getCpoint({ uid: required(body, 'uid') }, call);
-    return { cpoint: num(res.cpoint) };
-  });
-
-  for (const [path, kind] of [
-    ['/cm/inner/user/adminAddCpoint', 'add'],
-    ['/cm/inner/user/adminReduceCpoint', 'reduce'],
-  ] as const) {
-    route(path, true, async ({ body }, m, call) => {
-      const input = {
-        requestId: callerKey(body),
-        uid: required(body, 'uid'),
-        cpoint: required(body, 'cpoint'),
-        adminId: required(body, 'adminId'),
-        note: stringParam(body, 'note') ?? '',
-      };
-      const res = kind === 'add' ? await m.adminAddCpoint(input, call) : await m.adminReduceCpoint(input, call);
-      return { cpoint: num(res.cpoint), result: 1 };
-    });
-  }
-
-  route('/cm/inner/useCpoint/consume', false, async ({ body }, m, call) => {
-    const res = await m.consumeCpoint(
-      { orderId: required(body, 'orderId'), uid: required(body, 'uid'), cpoint: required(body, 'cpoint') },
-      call,
-    );
-    return { cpoint: num(res.cpoint), id: res.orderId };
-  });
-
-  route('/cm/inner/order/checkConsumeIsSucc', false, async ({ body }, m, call) => {
-    const res = await m.checkConsume({ orderId: required(body, 'orderId'), uid: required(body, 'uid') }, call);
-    return { result: res.consumed ? 1 : 0 };
-  });
-
-  route('/cm/inner/useCpoint/revoke', false, async ({ body }, m, call) => {
-    const res = await m.revokeConsume(
-      { orderId: required(body, 'orderId'), uid: required(body, 'uid'), cpoint: required(body, 'cpoint') },
-      call,
-    );
-    return { id: res.orderId };
-  });
-
-  route('/cm/inner/order/list', false, async ({ body }, m, call) => {
-    const res = await m.listOrders(
-      { uid: required(body, 'uid'), pageSize: intParam(body, 'limit', 0), pageToken: stringParam(body, 'pageToken') ?? '' },
-      call,
-    );
-    return {
-      orders: res.orders.map((o) => ({
-        id: o.orderId,
-        uid: o.uid,
-        cpoint: num(o.cpoint),
-        status: ORDER_STATUS_NAMES[o.status] ?? 'unknown',
-        revokedCpoint: num(o.revokedCpoint),
-        ctime: Math.floor((o.createTime?.getTime() ?? 0) / 1000),
-        utime: Math.floor((o.updateTime?.getTime() ?? 0) / 1000),
-      })),
-      nextPageToken: res.nextPageToken,
-    };
-  });
-
-  route('/cm/inner/cnf/taskCnfList', false, async (_v, m, call) => {
-    const res = await m.listTaskConfigs({}, call);
-    return res.tasks.map(legacyTask);
-  });
-
-  route('/cm/inner/cnf/gradeCnfList', false, async (_v, m, call) => {
-    const res = await m.listGradeConfigs({}, call);
-    return gradesObject(res.grades);
-  });
-
-  route('/cm/inner/cnf/taskCnfUpdate', true, async ({ body }, m, call) => {
-    const id = intParam(body, 'id', 0);
-    if (stringParam(body, 'id') === undefined) throw badRequest('id', 'is required');
-    let op = stringParam(body, 'op');
-    let name = stringParam(body, 'name');
-    let desc = stringParam(body, 'desc');
-    if (op === undefined || name === undefined || desc === undefined) {
-      // Legacy callers never sent op, and may leave out name and desc: an existing task keeps
-      // its own (until 2026-12-02 a missing name or desc blanked them).
-      const existing = (await m.listTaskConfigs({}, call)).tasks.find((t) => t.id === id);
-      if (existing === undefined && op === undefined) throw badRequest('op', 'is required for a new task');
-      op ??= existing?.op ?? '';
-      name ??= existing?.name ?? '';
-      desc ??= existing?.desc ?? '';
-    }
-    // An empty s_time / e_time means no bound, as in seed 001.
-    const time = (name: string): Date | undefined => {
-      const seconds = intParam(body, name, 0);
-      if (seconds < 0) throw badRequest(name, 'must be unix seconds');
-      return seconds === 0 ? undefined : new Date(seconds * 1000);
-    };
-    const task: member.TaskConfig = {
-      id,
-      op,
-      name,
-      desc,
-      score: required(body, 'score'),
-      cpoint: required(body, 'cpoint'),
-      stepScore: stringParam(body, 'step_score') ?? '',
-      stepCpoint: stringParam(body, 'step_cpoint') ?? '',
-      status: intParam(body, 'status', Number.NaN),
-      sTime: time('s_time'),
-      eTime: time('e_time'),
-      sGrade: optionalInt(body, 's_grade'),
-      eGrade: optionalInt(body, 'e_grade'),
-      batch: optionalInt(body, 'batch'),
-      repeat: optionalInt(body, 'repeat'),
-      rFlag: intParam(body, 'r_flag', 0),
-      rRatio: intParam(body, 'r_ratio', 0),
-      rCount: optionalInt(body, 'r_count'),
-      rCpoint: stringParam(body, 'r_cpoint') ?? '-1',
-      rScore: stringParam(body, 'r_score') ?? '-1',
-      rFilter: intParam(body, 'r_filter', 0),
-      rStep: intParam(body, 'r_step', 0),
-      uTime: undefined,
-    };
-    if (stringParam(body, 'status') === undefined) throw badRequest('status', 'is required');
-    await m.updateTaskConfig({ task }, call);
-    return {};
-  });
-
-  route('/cm/inner/user/listInfo', false, async ({ body }, m, call) => {
-    const uids = required(body, 'uids')
-      .split(',')
-      .map((u) => u.trim())
-      .filter((u) => u !== '');
-    const res = await m.batchGetUserInfo({ uids }, call);
-    return legacyUsers(res.users);
-  });
-
-  route('/cm/inner/user/listSortInfo', false, async ({ body }, m, call) => {
-    // "score", "score=1" or "score=*" all name the field.
-    const field = required(body, 'condition').split('=')[0]?.trim();
-    const sortField = { score: 1, cpoint: 2, grade: 3 }[field ?? ''];
-    if (sortField === undefined) throw badRequest('condition', 'must be score, cpoint or grade');
-    const sort = intParam(body, 'sort', -1);
-    if (sort !== 1 && sort !== -1) throw badRequest('sort', 'must be 1 or -1');
-    // Seed 001: at most 100 per page; a larger limit is cut to 100, not refused.
-    const limit = Math.min(intParam(body, 'limit', 20), MAX_SORT_LIMIT);
-    const res = await m.listUsersSorted(
-      { sortField, sortOrder: sort === 1 ? 1 : 2, page: intParam(body, 'page', 1), limit },
-      call,
-    );
-    return legacyUsers(res.users);
-  });
-
-  route('/cm/inner/task/submit', false, async ({ body }, m, call) => {
-    const res = await m.submitTask(
-      {
-        requestId: callerKey(body),
-        uid: required(body, 'uid'),
-        op: required(body, 'op'),
-        target: stringParam(body, 'target') ?? '',
-        times: intParam(body, 'times', 1),
-      },
-      call,
-    );
-    return {
-      cpoint: num(res.cpoint),
-      score: num(res.score),
-      newScore: num(res.newScore),
-      newCpoint: num(res.newCpoint),
-      code: res.code,
-      grades: gradesObject(res.grades),
-    };
-  });
 }
+
+/** A task as taskCnfUpdate sends it; op, name and desc may be left out (see updateTaskConfig). */
+type TaskUpdate = Omit<member.TaskConfig, 'op' | 'name' | 'desc'> & { readonly op?: string; readonly name?: string; readonly desc?: string };
+
+function taskUpdateOf(body: Params): TaskUpdate {
+  const id = intParam(body, 'id', 0);
+  if (stringParam(body, 'id') === undefined) throw badRequest('id', 'is required');
+  // An empty s_time / e_time means no bound, as in seed 001.
+  const time = (name: string): Date | undefined => {
+    const seconds = intParam(body, name, 0);
+    if (seconds < 0) throw badRequest(name, 'must be unix seconds');
+    return seconds === 0 ? undefined : new Date(seconds * 1000);
+  };
+  const task: TaskUpdate = {
+    id,
+    op: stringParam(body, 'op'),
+    name: stringParam(body, 'name'),
+    desc: stringParam(body, 'desc'),
+    score: required(body, 'score'),
+    cpoint: required(body, 'cpoint'),
+    stepScore: stringParam(body, 'step_score') ?? '',
+    stepCpoint: stringParam(body, 'step_cpoint') ?? '',
+    status: intParam(body, 'status', Number.NaN),
+    sTime: time('s_time'),
+    eTime: time('e_time'),
+    sGrade: optionalInt(body, 's_grade'),
+    eGrade: optionalInt(body, 'e_grade'),
+    batch: optionalInt(body, 'batch'),
+    repeat: optionalInt(body, 'repeat'),
+    rFlag: intParam(body, 'r_flag', 0),
+    rRatio: intParam(body, 'r_ratio', 0),
+    rCount: optionalInt(body, 'r_count'),
+    rCpoint: stringParam(body, 'r_cpoint') ?? '-1',
+    rScore: stringParam(body, 'r_score') ?? '-1',
+    rFilter: intParam(body, 'r_filter', 0),
+    rStep: intParam(body, 'r_step', 0),
+    uTime: undefined,
+  };
+  if (stringParam(body, 'status') === undefined) throw badRequest('status', 'is required');
+  return task;
+}
+
+/**
+ * Legacy callers never sent op, and may leave out name and desc: an existing task keeps its own
+ * (until 2026-12-02 a missing name or desc blanked them).
+ */
+async function updateTaskConfig(m: MemberApi, update: TaskUpdate, call: CallOptions): Promise<member.UpdateTaskConfigResponse> {
+  let { op, name, desc } = update;
+  if (op === undefined || name === undefined || desc === undefined) {
+    const existing = (await m.listTaskConfigs({}, call)).tasks.find((t) => t.id === update.id);
+    if (existing === undefined && op === undefined) throw badRequest('op', 'is required for a new task');
+    op ??= existing?.op ?? '';
+    name ??= existing?.name ?? '';
+    desc ??= existing?.desc ?? '';
+  }
+  return m.updateTaskConfig({ task: { ...update, op, name, desc } }, call);
+}
+
+const uidsOf = (body: Params): string[] =>
+  required(body, 'uids')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+
+function sortedUsersOf(body: Params): member.ListUsersSortedRequest {
+  // "score", "score=1" or "score=*" all name the field.
+  const sortField = SORT_FIELDS.fromWord(required(body, 'condition').split('=')[0]?.trim() ?? '');
+  if (sortField === undefined) throw badRequest('condition', 'must be score, cpoint or grade');
+  const sort = intParam(body, 'sort', -1);
+  const sortOrder = SORT_ORDERS.fromWord(String(sort));
+  if (sortOrder === undefined) throw badRequest('sort', 'must be 1 or -1');
+  // Seed 001: at most 100 per page; a larger limit is cut to 100, not refused.
+  const limit = Math.min(intParam(body, 'limit', 20), MAX_SORT_LIMIT);
+  return { sortField, sortOrder, page: intParam(body, 'page', 1), limit, pageToken: '' };
+}
+
+const submissionOf = (body: Params) => ({
+  requestId: callerKey(body),
+  uid: required(body, 'uid'),
+  op: required(body, 'op'),
+  target: stringParam(body, 'target') ?? '',
+  times: intParam(body, 'times', 1),
+});
+
+function legacySubmission(r: member.SubmitTaskResponse): Record<string, unknown> {
+  return { cpoint: num(r.cpoint), score: num(r.score), newScore: num(r.newScore), newCpoint: num(r.newCpoint), code: r.code, grades: gradesObject(r.grades) };
+}
+
+const { route } = routesFor<MemberApi, unknown>();
+
+export const memberBridge = routeTable({
+  api: (clients) => clients.member,
+  credential: signed,
+  envelope,
+  routes: [
+    route({ path: '/cm/inner/user/getCpoint', toRequest: (p) => ({ uid: required(p, 'uid') }), call: (m, r, o) => m.getCpoint(r, o), toLegacy: (r) => ({ cpoint: num(r.cpoint) }) }),
+    route({ path: '/cm/inner/user/adminAddCpoint', admin: true, toRequest: adminChange, call: (m, r, o) => m.adminAddCpoint(r, o), toLegacy: changed }),
+    route({ path: '/cm/inner/user/adminReduceCpoint', admin: true, toRequest: adminChange, call: (m, r, o) => m.adminReduceCpoint(r, o), toLegacy: changed }),
+    route({ path: '/cm/inner/useCpoint/consume', toRequest: orderOf, call: (m, r, o) => m.consumeCpoint(r, o), toLegacy: (r) => ({ cpoint: num(r.cpoint), id: r.orderId }) }),
+    route({
+      path: '/cm/inner/order/checkConsumeIsSucc',
+      toRequest: (p) => ({ orderId: required(p, 'orderId'), uid: required(p, 'uid') }),
+      call: (m, r, o) => m.checkConsume(r, o),
+      toLegacy: (r) => ({ result: r.consumed ? 1 : 0 }),
+    }),
+    route({ path: '/cm/inner/useCpoint/revoke', toRequest: orderOf, call: (m, r, o) => m.revokeConsume(r, o), toLegacy: (r) => ({ id: r.orderId }) }),
+    route({
+      path: '/cm/inner/order/list',
+      toRequest: (p) => ({ uid: required(p, 'uid'), pageSize: intParam(p, 'limit', 0), pageToken: stringParam(p, 'pageToken') ?? '' }),
+      call: (m, r, o) => m.listOrders(r, o),
+      toLegacy: legacyOrders,
+    }),
+    route({ path: '/cm/inner/cnf/taskCnfList', toRequest: () => ({}), call: (m, r, o) => m.listTaskConfigs(r, o), toLegacy: (r) => r.tasks.map(legacyTask) }),
+    route({ path: '/cm/inner/cnf/gradeCnfList', toRequest: () => ({}), call: (m, r, o) => m.listGradeConfigs(r, o), toLegacy: (r) => gradesObject(r.grades) }),
+    route({ path: '/cm/inner/cnf/taskCnfUpdate', admin: true, toRequest: taskUpdateOf, call: updateTaskConfig, toLegacy: () => ({}) }),
+    route({ path: '/cm/inner/user/listInfo', toRequest: (p) => ({ uids: uidsOf(p) }), call: (m, r, o) => m.batchGetUserInfo(r, o), toLegacy: (r) => legacyUsers(r.users) }),
+    route({ path: '/cm/inner/user/listSortInfo', toRequest: sortedUsersOf, call: (m, r, o) => m.listUsersSorted(r, o), toLegacy: (r) => legacyUsers(r.users) }),
+    route({ path: '/cm/inner/task/submit', toRequest: submissionOf, call: (m, r, o) => m.submitTask(r, o), toLegacy: legacySubmission }),
+  ],
+});

@@ -1,8 +1,6 @@
 /** Proto <-> domain for MemberService; no rules here. */
 import {
   MemberServiceDefinition,
-  OrderStatus,
-  SortField,
   SortOrder,
   type GradeConfig,
   type Order,
@@ -14,16 +12,11 @@ import { defineService, type CallContext, type ServiceRegistration } from '../pl
 import { errors } from './errors.js';
 import { formatHundredths } from './money.js';
 import { formatSteps, type GradeRow, type Task } from './rules.js';
-import type { Caller, MemberService, SortField as DomainSortField, TaskResult } from './service.js';
+import type { Caller, MemberService, TaskResult } from './service.js';
 import type { OrderRow, SwitchRow, UserRow } from './store.js';
+import { ORDER_STATUSES, SORT_FIELDS, SORT_ORDERS } from './words.js';
 
 export const MEMBER_METHODS: ReadonlySet<string> = new Set(Object.values(MemberServiceDefinition.methods).map((m) => m.name));
-
-const ORDER_STATUS: Record<number, OrderStatus> = {
-  1: OrderStatus.ORDER_STATUS_UNPAID,
-  2: OrderStatus.ORDER_STATUS_CONSUMED,
-  3: OrderStatus.ORDER_STATUS_REVOKED,
-};
 
 const fromUnix = (seconds: number): Date => new Date(seconds * 1000);
 
@@ -32,7 +25,7 @@ function toOrder(o: OrderRow): Order {
     orderId: o.orderId,
     uid: o.uid,
     cpoint: formatHundredths(o.cpoint),
-    status: ORDER_STATUS[o.status] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED,
+    status: ORDER_STATUSES.toProto(o.status),
     revokedCpoint: formatHundredths(o.revokedCpoint),
     createTime: fromUnix(o.createdAt),
     updateTime: fromUnix(o.updatedAt),
@@ -84,12 +77,6 @@ const toSwitch = (s: SwitchRow): { method: string; closed: boolean; updatedBy: s
   updatedBy: s.updatedBy,
   updateTime: fromUnix(s.updatedAt),
 });
-
-const SORT_FIELDS: Partial<Record<SortField, DomainSortField>> = {
-  [SortField.SORT_FIELD_SCORE]: 'score',
-  [SortField.SORT_FIELD_CPOINT]: 'cpoint',
-  [SortField.SORT_FIELD_GRADE]: 'grade',
-};
 
 function toTaskResponse(r: TaskResult): {
   code: number;
@@ -185,9 +172,9 @@ export function memberRpc(service: MemberService): ServiceRegistration {
         return { users: (await service.batchGetUserInfo(request.uids)).map(toUserInfo) };
       },
       async listUsersSorted(request) {
-        const field = SORT_FIELDS[request.sortField];
+        const field = SORT_FIELDS.toDomain(request.sortField);
         if (field === undefined) throw errors.invalid('sort_field', 'must be SCORE, CPOINT or GRADE');
-        const direction = request.sortOrder === SortOrder.SORT_ORDER_ASC ? 'asc' : 'desc';
+        const direction = SORT_ORDERS.toDomain(request.sortOrder) ?? 'desc';
         if (request.sortOrder !== SortOrder.SORT_ORDER_UNSPECIFIED && request.sortOrder !== SortOrder.SORT_ORDER_ASC &&
           request.sortOrder !== SortOrder.SORT_ORDER_DESC) {
           throw errors.invalid('sort_order', 'must be ASC or DESC');

@@ -3,41 +3,20 @@
  * caller's own Bearer token (scope `points.admin`), streamed from ExportExchangesToShip page by
  * page. docs/points.md lists the columns.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { points as pb } from '@huodong/clients';
-import type { BridgeClients } from '../platform/area.js';
-import type { Config } from '../platform/config.js';
-import { csvTime, sendCsv, type CsvValue } from '../bridge/csv.js';
-import { callOptions, flagParam, integerParam, routeErrorHandler, type SendFailure } from '../bridge/http.js';
+import type { Clients, points as pb } from '@huodong/clients';
+import { csvTime, type CsvValue } from '../bridge/csv.js';
+import { flagParam, integerParam } from '../bridge/http.js';
+import type { CsvRouteSpec } from '../bridge/routes.js';
 
 export const EXCHANGES_CSV_PATH = '/points/admin/exchanges.csv';
 
 export const EXCHANGES_CSV_COLUMNS = [
-  'exchange_id',
-  'open_id',
-  'prize_id',
-  'title',
-  'face_value',
-  'user_name',
-  'tel',
-  'address',
-  'period_key',
-  'create_time',
+  'exchange_id', 'open_id', 'prize_id', 'title', 'face_value', 'user_name', 'tel', 'address', 'period_key', 'create_time',
 ] as const;
 
 function exchangeRow(e: pb.Exchange, timeZone: string): CsvValue[] {
-  return [
-    e.exchangeId,
-    e.openId,
-    e.prizeId,
-    e.title,
-    e.faceValue,
-    e.shipping?.userName ?? '',
-    e.shipping?.tel ?? '',
-    e.shipping?.address ?? '',
-    e.periodKey,
-    csvTime(e.createTime, timeZone),
-  ];
+  const { userName = '', tel = '', address = '' } = e.shipping ?? {};
+  return [e.exchangeId, e.openId, e.prizeId, e.title, e.faceValue, userName, tel, address, e.periodKey, csvTime(e.createTime, timeZone)];
 }
 
 /**
@@ -45,16 +24,14 @@ function exchangeRow(e: pb.Exchange, timeZone: string): CsvValue[] {
  * `bom=0` (no UTF-8 BOM). Refusals answer like the points centre's other routes,
  * `{result: null, msg, code, reason}` with the HTTP status of the gRPC code.
  */
-export function pointsExportRoutes(app: FastifyInstance, { caller }: BridgeClients, config: Config, fail: SendFailure): void {
-  app.get(EXCHANGES_CSV_PATH, { errorHandler: routeErrorHandler(fail) }, async (request: FastifyRequest, reply) => {
-    const query = (request.query ?? {}) as Record<string, unknown>;
-    const pages = caller.points.exportExchangesToShip({ afterExchangeId: integerParam(query, 'after', true) ?? '0' }, callOptions(request));
-    return sendCsv(reply, {
-      filename: 'exchanges-to-ship.csv',
-      header: EXCHANGES_CSV_COLUMNS,
-      pages,
-      rows: (page: pb.ExportExchangesToShipResponse) => page.exchanges.map((e) => exchangeRow(e, config.timeZone)),
-      bom: flagParam(query, 'bom', true),
-    });
-  });
-}
+export const exchangesCsv: CsvRouteSpec<Clients['points'], pb.ExportExchangesToShipRequest, pb.ExportExchangesToShipResponse> = {
+  path: EXCHANGES_CSV_PATH,
+  toRequest: (query) => ({ afterExchangeId: integerParam(query, 'after', true) ?? '0' }),
+  call: (points, request, options) => points.exportExchangesToShip(request, options),
+  toCsv: (_request, { params, config }) => ({
+    filename: 'exchanges-to-ship.csv',
+    header: EXCHANGES_CSV_COLUMNS,
+    rows: (page) => page.exchanges.map((e) => exchangeRow(e, config.timeZone)),
+    bom: flagParam(params, 'bom', true),
+  }),
+};

@@ -1,17 +1,8 @@
 /** Proto <-> domain for PointsCenterService; no rules here. */
 import {
-  ButtonType,
   ChangeDirection,
-  ChangeRecordType,
-  CycleType,
-  ExchangeLimit,
   PointsCenterServiceDefinition,
-  PointsSource,
-  PrizeStatus,
   PrizeType,
-  TaskModel,
-  TaskStatus,
-  TaskType,
   type ChangeRecord,
   type Exchange,
   type PointsRule,
@@ -23,67 +14,9 @@ import { approximateBytes, chunkBySize } from '../platform/export.js';
 import { keyOwner } from '../platform/owner.js';
 import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
 import { ANSWER_MARGIN_MS, type DailyJob } from './job.js';
-import type { CycleKind } from './rules.js';
-import type { PointsService, PrizeStatusValue, RecordView, RuleView, TaskStatusValue, UserTaskView } from './service.js';
-import type { ExchangeRow, LimitKind, PrizeKind, PrizeRow, Source, TaskRow } from './store.js';
-
-/** A two-way table between a proto enum and the seed's words. */
-function table<E extends number, D extends string | number>(pairs: ReadonlyArray<readonly [E, D]>) {
-  return {
-    toDomain: (e: E): D | undefined => pairs.find(([p]) => p === e)?.[1],
-    toProto: (d: D | string | number): E => (pairs.find(([, v]) => v === d)?.[0] ?? 0) as E,
-  };
-}
-
-export const SOURCES = table<PointsSource, Source>([
-  [PointsSource.POINTS_SOURCE_TASK, 'task'],
-  [PointsSource.POINTS_SOURCE_EXCHANGE, 'exchange'],
-  [PointsSource.POINTS_SOURCE_OTHER, 'other'],
-  [PointsSource.POINTS_SOURCE_SIGN, 'sign'],
-  [PointsSource.POINTS_SOURCE_INVITE, 'invite'],
-  [PointsSource.POINTS_SOURCE_EXPIRED_TASK, 'expiredTask'],
-]);
-const PRIZE_TYPES = table<PrizeType, PrizeKind>([
-  [PrizeType.PRIZE_TYPE_INTEGRAL, 'integral'],
-  [PrizeType.PRIZE_TYPE_GOODS, 'goods'],
-  [PrizeType.PRIZE_TYPE_VIRTUAL_GOODS, 'virtualGoods'],
-]);
-const LIMITS = table<ExchangeLimit, LimitKind>([
-  [ExchangeLimit.EXCHANGE_LIMIT_DAY, 'day'],
-  [ExchangeLimit.EXCHANGE_LIMIT_WEEK, 'week'],
-  [ExchangeLimit.EXCHANGE_LIMIT_MONTH, 'month'],
-  [ExchangeLimit.EXCHANGE_LIMIT_ONCE, 'once'],
-]);
-const TASK_TYPES = table<TaskType, 'permanentTask' | 'cyclicTask'>([
-  [TaskType.TASK_TYPE_PERMANENT, 'permanentTask'],
-  [TaskType.TASK_TYPE_CYCLIC, 'cyclicTask'],
-]);
-const CYCLES = table<CycleType, CycleKind>([
-  [CycleType.CYCLE_TYPE_DAY, 'day'],
-  [CycleType.CYCLE_TYPE_WEEK, 'week'],
-  [CycleType.CYCLE_TYPE_MONTH, 'month'],
-  [CycleType.CYCLE_TYPE_WEEKDAY, 'weekday'],
-  [CycleType.CYCLE_TYPE_MONTH_DAY, 'monthDay'],
-]);
-const MODELS = table<TaskModel, 'standard' | 'progress'>([
-  [TaskModel.TASK_MODEL_STANDARD, 'standard'],
-  [TaskModel.TASK_MODEL_PROGRESS, 'progress'],
-]);
-const BUTTONS = table<ButtonType, 'route' | 'qrCode' | 'customize'>([
-  [ButtonType.BUTTON_TYPE_ROUTE, 'route'],
-  [ButtonType.BUTTON_TYPE_QR_CODE, 'qrCode'],
-  [ButtonType.BUTTON_TYPE_CUSTOMIZE, 'customize'],
-]);
-const TASK_STATUSES = table<TaskStatus, TaskStatusValue>([
-  [TaskStatus.TASK_STATUS_TO_CLAIM, 0],
-  [TaskStatus.TASK_STATUS_IN_PROGRESS, 1],
-  [TaskStatus.TASK_STATUS_DONE, 2],
-]);
-const PRIZE_STATUSES = table<PrizeStatus, PrizeStatusValue>([
-  [PrizeStatus.PRIZE_STATUS_EXCHANGEABLE, 'exchangeable'],
-  [PrizeStatus.PRIZE_STATUS_EXCHANGED, 'exchanged'],
-  [PrizeStatus.PRIZE_STATUS_SOLD_OUT, 'soldOut'],
-]);
+import type { PointsService, RecordView, RuleView, UserTaskView } from './service.js';
+import type { ExchangeRow, PrizeRow, TaskRow } from './store.js';
+import { BUTTONS, CYCLES, DIRECTIONS, LIMITS, MODELS, PRIZE_STATUSES, PRIZE_TYPES, RECORD_TYPES, SOURCES, TASK_STATUSES, TASK_TYPES } from './words.js';
 
 const str = (v: unknown): string => String(v);
 const date = (ms: unknown): Date => new Date(Number(ms));
@@ -106,7 +39,7 @@ function exchangeOf(e: ExchangeRow): Exchange {
 function recordOf({ record: r, remaining }: RecordView, exchange?: ExchangeRow): ChangeRecord {
   return {
     recordId: str(r.id),
-    direction: Number(r.direction) === 1 ? ChangeDirection.CHANGE_DIRECTION_CREDIT : ChangeDirection.CHANGE_DIRECTION_DEBIT,
+    direction: DIRECTIONS.fromWord(String(r.direction)) ?? ChangeDirection.CHANGE_DIRECTION_DEBIT,
     source: SOURCES.toProto(r.source),
     faceValue: str(r.face_value),
     balanceAfter: str(r.balance_after),
@@ -200,12 +133,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
         return { points: points.toString(), nearestExpiry: upcoming[0], upcomingExpiries: upcoming };
       },
       async listChangeRecords(request) {
-        const type =
-          request.type === ChangeRecordType.CHANGE_RECORD_TYPE_TASK
-            ? 'task'
-            : request.type === ChangeRecordType.CHANGE_RECORD_TYPE_EXCHANGE
-              ? 'exchange'
-              : undefined;
+        const type = RECORD_TYPES.toDomain(request.type);
         const page = await service.listChangeRecords(request.openId, type, request.pageSize, request.pageToken);
         return { records: page.records.map((r) => recordOf(r, r.exchange)), nextPageToken: page.nextPageToken };
       },
@@ -293,12 +221,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
           {
             requestId: request.requestId,
             openId: request.openId,
-            direction:
-              request.direction === ChangeDirection.CHANGE_DIRECTION_CREDIT
-                ? 'credit'
-                : request.direction === ChangeDirection.CHANGE_DIRECTION_DEBIT
-                  ? 'debit'
-                  : undefined,
+            direction: DIRECTIONS.toDomain(request.direction),
             faceValue: request.faceValue,
             source: SOURCES.toDomain(request.source),
             changeId: request.changeId,

@@ -4,53 +4,36 @@
  * cannot read included, answers the HTTP status of its gRPC code and code = that gRPC code,
  * with reason and message.
  */
-import type { FastifyInstance } from 'fastify';
-import type { BridgeClients } from '../platform/area.js';
-import { badRequest, bodyOf, callOptions, integerParam, routeErrorHandler, stringParam, type SendFailure } from '../bridge/http.js';
+import type { Clients } from '@huodong/clients';
+import { badRequest, integerParam, objectValue, stringParam, type SendFailure } from '../bridge/http.js';
+import { bearer, routesFor, routeTable, type Params } from '../bridge/routes.js';
 
 const fail: SendFailure = (reply, err, httpStatus) =>
   reply.code(httpStatus).send({ code: err.code, reason: err.reason, message: err.message });
 
 /** `data` arrives as an object (JSON body) or as JSON text (form body). */
-function dataParam(body: Record<string, unknown>): Record<string, unknown> {
-  let data = body.data;
-  if (data === undefined) throw badRequest('data', 'is required');
-  if (typeof data === 'string') {
-    try {
-      data = JSON.parse(data) as unknown;
-    } catch {
-      throw badRequest('data', 'is not valid JSON');
-    }
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw badRequest('data', 'must be a JSON object');
+function dataParam(body: Params): Record<string, unknown> {
+  if (body.data === undefined) throw badRequest('data', 'is required');
   // Legacy callers send back the object they read, cas included; cas is not part of the data.
-  const { cas: _echoedCas, ...rest } = data as Record<string, unknown>;
+  const { cas: _echoedCas, ...rest } = objectValue(body.data, 'data');
   return rest;
 }
 
-export function userDataBridge(app: FastifyInstance, { caller: clients }: BridgeClients): void {
-  const route = { errorHandler: routeErrorHandler(fail) };
+const userOf = (body: Params) => ({ actid: integerParam(body, 'actid', true) ?? '0', openid: stringParam(body, 'openid') ?? '' });
 
-  app.post('/userdata/getActUsrdata', route, async (request) => {
-    const body = bodyOf(request);
-    const result = await clients.userdata.getActUserData(
-      { actid: integerParam(body, 'actid', true) ?? '0', openid: stringParam(body, 'openid') ?? '' },
-      callOptions(request),
-    );
-    return { code: 0, actUsrData: { ...(result.data ?? {}), cas: Number(result.cas) } };
-  });
+const { route } = routesFor<Clients['userdata'], unknown>();
 
-  app.post('/userdata/setActUsrdata', route, async (request) => {
-    const body = bodyOf(request);
-    const result = await clients.userdata.setActUserData(
-      {
-        actid: integerParam(body, 'actid', true) ?? '0',
-        openid: stringParam(body, 'openid') ?? '',
-        data: dataParam(body),
-        cas: integerParam(body, 'cas') ?? '0',
-      },
-      callOptions(request),
-    );
-    return { code: 0, actUsrData: { cas: Number(result.cas) } };
-  });
-}
+export const userDataBridge = routeTable({
+  api: (clients) => clients.userdata,
+  credential: bearer,
+  envelope: { ok: (body) => body, fail },
+  routes: [
+    route({ path: '/userdata/getActUsrdata', toRequest: userOf, call: (u, r, o) => u.getActUserData(r, o), toLegacy: (r) => ({ code: 0, actUsrData: { ...(r.data ?? {}), cas: Number(r.cas) } }) }),
+    route({
+      path: '/userdata/setActUsrdata',
+      toRequest: (body) => ({ ...userOf(body), data: dataParam(body), cas: integerParam(body, 'cas') ?? '0' }),
+      call: (u, r, o) => u.setActUserData(r, o),
+      toLegacy: (r) => ({ code: 0, actUsrData: { cas: Number(r.cas) } }),
+    }),
+  ],
+});
