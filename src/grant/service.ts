@@ -157,18 +157,29 @@ function completedView(id: string, input: ParticipateInput, now: Date, outcome: 
   };
 }
 
+export interface GrantServiceDeps {
+  readonly store: GrantStore;
+  readonly locks: Locks;
+  readonly clock: Clock;
+  /** The service logs under `area: grant`. */
+  readonly logger: Logger;
+  readonly options?: GrantOptions;
+}
+
 export class GrantService {
   private notify: () => void = () => undefined;
+  private readonly store: GrantStore;
+  private readonly locks: Locks;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
   private readonly options: Required<GrantOptions>;
 
-  constructor(
-    private readonly store: GrantStore,
-    private readonly locks: Locks,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    options: GrantOptions = {},
-  ) {
-    this.options = { ...DEFAULTS, ...options };
+  constructor(deps: GrantServiceDeps) {
+    this.store = deps.store;
+    this.locks = deps.locks;
+    this.clock = deps.clock;
+    this.logger = deps.logger.child({ area: AREA });
+    this.options = { ...DEFAULTS, ...deps.options };
   }
 
   /** The worker registers here to be woken as soon as a claim is recorded. */

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
-import { isMysql, isUniqueViolation } from '../platform/db.js';
+import { isUniqueViolation, type Database } from '../platform/db.js';
 import { callRoutine, callRoutineIn, type RoutineArgs } from '../platform/routines.js';
 import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
@@ -157,8 +157,11 @@ export class GrantStore {
   /** MySQL: the claim's writes run as the stored procedure grant_units. */
   private readonly procedures: boolean;
 
-  constructor(readonly knex: Knex) {
-    this.procedures = isMysql(knex);
+  private readonly knex: Knex;
+
+  constructor(db: Database) {
+    this.knex = db.knex;
+    this.procedures = db.dialect === 'mysql';
     this.loadActivity = createBatcher(
       async (labels) => {
         const rows = await this.knex<ActivityRow>(T.activities).whereIn('label', [...labels]);

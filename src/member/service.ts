@@ -242,7 +242,7 @@ export interface TaskResult {
   readonly grades: readonly GradeRow[];
 }
 
-export interface MemberServiceOptions {
+export interface MemberServiceDeps {
   readonly store: MemberStore;
   readonly locks: Locks;
   readonly clock: Clock;
@@ -259,12 +259,12 @@ export class MemberService {
   /** The closed RPCs, under one key; a switch set by this instance drops it. */
   private readonly closed: TtlCache<'closed', ReadonlySet<string>>;
 
-  constructor(options: MemberServiceOptions) {
-    this.store = options.store;
-    this.locks = options.locks;
-    this.clock = options.clock;
-    this.timeZone = options.timeZone;
-    this.closed = new TtlCache(options.clock, { max: 1, ttlMs: options.switchCacheMs ?? DEFAULT_SWITCH_CACHE_MS });
+  constructor(deps: MemberServiceDeps) {
+    this.store = deps.store;
+    this.locks = deps.locks;
+    this.clock = deps.clock;
+    this.timeZone = deps.timeZone;
+    this.closed = new TtlCache(deps.clock, { max: 1, ttlMs: deps.switchCacheMs ?? DEFAULT_SWITCH_CACHE_MS });
   }
 
   private nowSec(): number {

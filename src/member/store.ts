@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Database, type Dialect } from '../platform/db.js';
 import { callRoutine } from '../platform/routines.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
 import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, T } from './migrations.js';
@@ -127,10 +127,12 @@ export class MemberStore {
   /** Point reads arriving together share one `uid IN (...)` query. */
   private readonly loadUser: (uid: string) => Promise<UserRow | undefined>;
 
-  constructor(
-    private readonly knex: Knex,
-    private readonly dialect: Dialect,
-  ) {
+  private readonly knex: Knex;
+  private readonly dialect: Dialect;
+
+  constructor(db: Database) {
+    this.knex = db.knex;
+    this.dialect = db.dialect;
     this.loadUser = createBatcher((uids) => this.getUsers(uids), { keyOf: (uid) => uid });
   }
 

@@ -66,19 +66,31 @@ export interface DailyJobOptions {
   readonly onRun?: (result: JobResult, seconds: number) => void;
 }
 
+export interface DailyJobDeps extends DailyJobOptions {
+  readonly store: PointsStore;
+  readonly clock: Clock;
+  readonly locks: Locks;
+  /** The zone whose midnight starts a new day (HUODONG_TIME_ZONE). */
+  readonly timeZone: string;
+}
+
 export class DailyJob {
+  private readonly store: PointsStore;
+  private readonly clock: Clock;
+  private readonly timeZone: string;
+  private readonly locks: Locks;
+  private readonly options: DailyJobOptions;
   private readonly chunkSize: number;
   private readonly lockTtlMs: number;
 
-  constructor(
-    private readonly store: PointsStore,
-    private readonly clock: Clock,
-    private readonly timeZone: string,
-    private readonly locks: Locks,
-    private readonly options: DailyJobOptions = {},
-  ) {
-    this.chunkSize = Math.min(2_000, Math.max(1, options.chunkSize ?? CHUNK));
-    this.lockTtlMs = options.lockTtlMs ?? LOCK_TTL_MS;
+  constructor(deps: DailyJobDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.timeZone = deps.timeZone;
+    this.locks = deps.locks;
+    this.options = deps;
+    this.chunkSize = Math.min(2_000, Math.max(1, deps.chunkSize ?? CHUNK));
+    this.lockTtlMs = deps.lockTtlMs ?? LOCK_TTL_MS;
   }
 
   /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
@@ -235,18 +247,30 @@ export interface SchedulerOptions {
  * per day anyway. A day missed while every instance was down is covered by the next run (it
  * expires everything due and resets every stale cycle) or by RunDailyJob.
  */
+export interface SchedulerDeps extends SchedulerOptions {
+  readonly job: DailyJob;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The zone whose date change starts the job (HUODONG_TIME_ZONE). */
+  readonly timeZone: string;
+}
+
 export class DailyJobScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastDate: string;
+  private readonly job: DailyJob;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly timeZone: string;
+  private readonly options: SchedulerOptions;
 
-  constructor(
-    private readonly job: DailyJob,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly timeZone: string,
-    private readonly options: SchedulerOptions = {},
-  ) {
+  constructor(deps: SchedulerDeps) {
+    this.job = deps.job;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.timeZone = deps.timeZone;
+    this.options = deps;
     this.lastDate = this.today();
   }
 

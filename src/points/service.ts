@@ -155,13 +155,26 @@ function refusalError(r: RefusalRow): Error {
   }
 }
 
+export interface PointsServiceDeps {
+  readonly store: PointsStore;
+  readonly clock: Clock;
+  readonly locks: Locks;
+  /** The zone of cycles, exchange-limit periods and expiries (HUODONG_TIME_ZONE). */
+  readonly timeZone: string;
+}
+
 export class PointsService {
-  constructor(
-    readonly store: PointsStore,
-    private readonly clock: Clock,
-    private readonly locks: Locks,
-    readonly timeZone: string,
-  ) {}
+  private readonly store: PointsStore;
+  private readonly clock: Clock;
+  private readonly locks: Locks;
+  private readonly timeZone: string;
+
+  constructor(deps: PointsServiceDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.locks = deps.locks;
+    this.timeZone = deps.timeZone;
+  }
 
   private now(): number {
     return this.clock.now().getTime();

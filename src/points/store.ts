@@ -9,7 +9,7 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
-import { isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Database } from '../platform/db.js';
 import { LEGACY_OWNER } from '../platform/owner.js';
 import { callRoutine, type RoutineArgs } from '../platform/routines.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
@@ -309,11 +309,14 @@ export class PointsStore {
   private readonly loadRule: (id: number) => Promise<RuleRow | undefined>;
   private readonly loadPrize: (prizeId: string) => Promise<PrizeRow | undefined>;
 
+  private readonly knex: Knex;
+
   constructor(
-    readonly knex: Knex,
+    db: Database,
     private readonly faults: StoreFaults = {},
   ) {
-    this.procedures = isMysql(knex);
+    this.knex = db.knex;
+    this.procedures = db.dialect === 'mysql';
     this.loadHoldings = createBatcher((keys) => this.holdingsOf(keys), { keyOf: holdingsKeyOf });
     this.loadPrize = createBatcher((ids) => this.prizesOf(ids), { keyOf: (id) => id });
     this.loadRule = createBatcher(

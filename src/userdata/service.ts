@@ -63,11 +63,19 @@ function parseInteger(raw: string | undefined, field: string): bigint {
   return BigInt(raw);
 }
 
+export interface UserDataServiceDeps {
+  readonly store: UserDataStore;
+  readonly clock: Clock;
+}
+
 export class UserDataService {
-  constructor(
-    private readonly store: UserDataStore,
-    private readonly clock: Clock,
-  ) {}
+  private readonly store: UserDataStore;
+  private readonly clock: Clock;
+
+  constructor(deps: UserDataServiceDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+  }
 
   async get(actidRaw: string | undefined, openidRaw: string | undefined): Promise<Document> {
     const actid = validateActid(actidRaw);

@@ -1,7 +1,7 @@
 /** All SQL of the user data area. Every write is conditional on the cas it was given. */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, type Database, type Dialect } from '../platform/db.js';
 import { TABLE } from './migrations.js';
 
 export interface StoredDocument {
@@ -28,10 +28,12 @@ export class UserDataStore {
   /** Reads arriving together share one query per activity. */
   readonly get: (key: DocumentKey) => Promise<StoredDocument | undefined>;
 
-  constructor(
-    private readonly knex: Knex,
-    private readonly dialect: Dialect,
-  ) {
+  private readonly knex: Knex;
+  private readonly dialect: Dialect;
+
+  constructor(db: Database) {
+    this.knex = db.knex;
+    this.dialect = db.dialect;
     this.get = createBatcher((keys) => this.load(keys), { keyOf });
   }
 

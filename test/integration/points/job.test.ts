@@ -78,9 +78,9 @@ for (const store of STORE_KINDS) {
         locks = createLocalLocks();
       }
       await migrate(db, migrations);
-      pointsStore = new PointsStore(db.knex, faults);
-      service = new PointsService(pointsStore, clock, locks, TZ);
-      job = new DailyJob(pointsStore, clock, TZ, locks);
+      pointsStore = new PointsStore(db, faults);
+      service = new PointsService({ store: pointsStore, clock, locks, timeZone: TZ });
+      job = new DailyJob({ store: pointsStore, clock, locks, timeZone: TZ });
     });
 
     after(async function () {
@@ -231,7 +231,7 @@ for (const store of STORE_KINDS) {
       clock.set(sh('2027-08-20T00:00:00'));
       const steps = { n: 0 };
       // A small chunk, so users' lots straddle chunks; each chunk moves the clock 1 s on.
-      const bulk = new DailyJob(pointsStore, clock, TZ, locks, { chunkSize: 7, beforeChunk: async () => { steps.n += 1; clock.advance(1_000); } });
+      const bulk = new DailyJob({ store: pointsStore, clock, locks, timeZone: TZ, chunkSize: 7, beforeChunk: async () => { steps.n += 1; clock.advance(1_000); } });
       const first = await bulk.run(10);
       expect([first.finished, first.expiredLots]).to.deep.equal([false, 10n]);
       const rest = await bulk.run();
@@ -272,7 +272,7 @@ for (const store of STORE_KINDS) {
       clock.set(sh('2026-10-01T10:00:00'));
       for (let i = 0; i < 12; i += 1) await change(unique('slow'), 'credit', 10, 'task');
       clock.set(sh('2027-10-02T00:00:00'));
-      const slow = new DailyJob(pointsStore, clock, TZ, locks, { chunkSize: 2, beforeChunk: () => new Promise((r) => setTimeout(r, 120)) });
+      const slow = new DailyJob({ store: pointsStore, clock, locks, timeZone: TZ, chunkSize: 2, beforeChunk: () => new Promise((r) => setTimeout(r, 120)) });
       const started = Date.now();
       const answer = await slow.runWithin(0, Date.now() + 400);
       expect(Date.now() - started, 'answered by its time').to.be.below(1_000);
@@ -305,8 +305,8 @@ for (const store of STORE_KINDS) {
             }
           }
         }
-        const a = new Watched(pointsStore, clock, TZ, locks, { chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
-        const b = new Watched(pointsStore, clock, TZ, otherLocks, { chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
+        const a = new Watched({ store: pointsStore, clock, locks, timeZone: TZ, chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
+        const b = new Watched({ store: pointsStore, clock, locks: otherLocks, timeZone: TZ, chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
         try {
           const first = a.runLocked('scheduled');
           await new Promise((r) => setTimeout(r, 1_200)); // twice the TTL; a still has chunks to go
@@ -354,10 +354,10 @@ for (const store of STORE_KINDS) {
 
     it('the scheduler runs the job once when the day turns, on one instance only, and stops cleanly', async () => {
       clock.set(sh('2026-06-01T23:59:00'));
-      const counted = new CountingJob(pointsStore, clock, TZ, locks);
+      const counted = new CountingJob({ store: pointsStore, clock, locks, timeZone: TZ });
       const logger = createLogger('silent');
-      const a = new DailyJobScheduler(counted, clock, logger, TZ, { tickMs: 60_000 });
-      const b = new DailyJobScheduler(counted, clock, logger, TZ, { tickMs: 60_000 });
+      const a = new DailyJobScheduler({ job: counted, clock, logger, timeZone: TZ, tickMs: 60_000 });
+      const b = new DailyJobScheduler({ job: counted, clock, logger, timeZone: TZ, tickMs: 60_000 });
       const workers = [a.start(), b.start()];
       await Promise.all([a.tick(), b.tick()]);
       expect(counted.entered).to.equal(0);
@@ -382,8 +382,8 @@ for (const store of STORE_KINDS) {
       clock.set(sh('2026-07-01T10:00:00'));
       for (let i = 0; i < 10; i += 1) await change(unique('manual'), 'credit', 10, 'task');
       clock.set(sh('2027-07-02T00:00:00'));
-      const counted = new CountingJob(pointsStore, clock, TZ, locks);
-      const scheduler = new DailyJobScheduler(counted, clock, createLogger('silent'), TZ, { tickMs: 60_000 });
+      const counted = new CountingJob({ store: pointsStore, clock, locks, timeZone: TZ });
+      const scheduler = new DailyJobScheduler({ job: counted, clock, logger: createLogger('silent'), timeZone: TZ, tickMs: 60_000 });
       const runs = await Promise.all([counted.runLocked('manual'), counted.runLocked('manual')]);
       expect(counted.mostAtOnce, 'runs in the job at once').to.equal(1);
       expect(runs.map((r) => r.alreadyFinished).sort()).to.deep.equal([false, true]);
