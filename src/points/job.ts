@@ -10,8 +10,7 @@ import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/area.js';
 import { AREA } from './errors.js';
 import { cycleKey, formatDate, localDate } from './rules.js';
-import { ruleOfTask } from './service.js';
-import { big, type ExpiryCursor, type PointsStore } from './store.js';
+import { big, ruleOfTask, type ExpiryCursor, type PointsStore } from './store.js';
 
 export interface JobResult {
   readonly runDate: string;

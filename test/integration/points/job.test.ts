@@ -116,7 +116,7 @@ for (const store of STORE_KINDS) {
           throw new Error('injected: the database went away after the stock update');
         };
         try {
-          const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' }, OWNER);
+          const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prizeId, address: 'a', userName: 'b', tel: '1' }, OWNER);
           let failed = false;
           await attempt.catch((err: unknown) => {
             failed = (err as Error).message.startsWith('injected');
@@ -127,8 +127,8 @@ for (const store of STORE_KINDS) {
         }
         expect(await snapshot(db.knex, user)).to.deep.equal(before);
         // and without the fault the same exchange goes through
-        const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' }, OWNER);
-        expect(String(ok.record.balance_after)).to.equal('30');
+        const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prizeId, address: 'a', userName: 'b', tel: '1' }, OWNER);
+        expect(String(ok.record.balanceAfter)).to.equal('30');
         await checkLedger(db.knex, user);
       });
     }
@@ -139,13 +139,13 @@ for (const store of STORE_KINDS) {
       // and the exchange row, the last statement after the debit, lots, draws and stock, fails.
       const user = await fundedUser('last', 60, 50);
       const prize = await oncePrize('Cup', 'virtualGoods');
-      const stored = await pointsStore.getPrize(prize.prize_id);
+      const stored = await pointsStore.getPrize(prize.prizeId);
       if (stored === undefined) throw new Error('prize not stored');
       const requestId = unique('x');
       await db.knex('points_exchanges').insert({
         owner: OWNER,
         open_id: user,
-        prize_id: prize.prize_id,
+        prize_id: prize.prizeId,
         request_id: requestId,
         request_hash: '',
         record_id: -1,
@@ -160,7 +160,7 @@ for (const store of STORE_KINDS) {
         created_at: 0,
       });
       const before = await snapshot(db.knex, user);
-      const debit = { owner: OWNER, openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prize_id, description: '', prizeType: 'virtualGoods' as const, requestId, requestHash: 'h' };
+      const debit = { owner: OWNER, openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prizeId, description: '', prizeType: 'virtualGoods' as const, requestId, requestHash: 'h' };
       let error: unknown;
       await pointsStore
         .exchange({ debit, prize: stored, periodKey: 'once', requestId, requestHash: 'h', address: '', userName: '', tel: '' })
@@ -336,15 +336,15 @@ for (const store of STORE_KINDS) {
         btnTitle: '', btnType: 'customize', path: '', imgUrl: '', faceValue: '1', total: '2', model: 'progress',
       });
       const user = unique('cyc');
-      for (const t of [daily, d31]) await service.setUserTaskStatus({ openId: user, taskId: t.task_id, completeNum: '1', status: 1 });
+      for (const t of [daily, d31]) await service.setUserTaskStatus({ openId: user, taskId: t.taskId, completeNum: '1', status: 1 });
       const progress = async (): Promise<Record<string, number>> => {
         const rows = (await db.knex('points_user_tasks').where('open_id', user)) as Array<{ task_id: string; complete_num: unknown }>;
-        return Object.fromEntries(rows.map((r) => [r.task_id === daily.task_id ? 'daily' : 'd31', Number(r.complete_num)]));
+        return Object.fromEntries(rows.map((r) => [r.task_id === daily.taskId ? 'daily' : 'd31', Number(r.complete_num)]));
       };
       clock.set(sh('2026-04-30T00:00:00')); // the daily cycle turned, the 31st-cycle (started 31 March) did not
       await job.run();
       expect(await progress()).to.deep.equal({ daily: 0, d31: 1 });
-      await service.setUserTaskStatus({ openId: user, taskId: daily.task_id, completeNum: '1', status: 1 });
+      await service.setUserTaskStatus({ openId: user, taskId: daily.taskId, completeNum: '1', status: 1 });
       clock.set(sh('2026-05-01T00:00:00')); // April has no 31st: both turn on 1 May
       await job.run();
       expect(await progress()).to.deep.equal({ daily: 0, d31: 0 });
