@@ -1,7 +1,8 @@
 /** Validation of the admin inputs (activities and units); bad input names its field. */
 import { InvalidArgumentError } from '../platform/errors.js';
 import { AREA } from './errors.js';
-import { canonicalIdentity, type ActivateType, type FilterRules, type IdentityKind, type ProductDef } from './rules.js';
+import type { ActivateType, FilterRules, IdentityKind, ProductDef } from './model.js';
+import { canonicalIdentity } from './rules.js';
 
 export type StatusInput = 'enabled' | 'disabled' | 'unspecified';
 

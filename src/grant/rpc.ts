@@ -13,7 +13,7 @@ import {
 } from '../gen/huodong/grant/v1/grant.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
 import type { ActivityRecord, ProductInput, StatusInput, SubActivityRecord } from './admin.js';
-import type { ActivateType as DomainActivateType, GrantedProduct, IdentityKind as DomainKind, ProductDef } from './rules.js';
+import type { ActivateType as DomainActivateType, GrantedProduct, IdentityKind as DomainKind, ProductDef } from './model.js';
 import type { ClaimView, GrantService } from './service.js';
 
 const KIND_FROM_PB: Partial<Record<IdentityKind, DomainKind>> = {

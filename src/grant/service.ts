@@ -37,14 +37,12 @@ import {
   unitPrecheck,
   validateParticipate,
   verdict,
-  type ActivityDef,
-  type GrantedProduct,
   type Outcome,
   type ParticipateInput,
   type RawParticipate,
-  type UnitDef,
 } from './rules.js';
-import type { ClaimRow, ClaimStatus, ClaimWrites, GrantStore } from './store.js';
+import type { ActivityDef, Claim, ClaimStatus, GrantedProduct, UnitDef } from './model.js';
+import type { ClaimWrites, GrantStore } from './store.js';
 
 export interface GrantOptions {
   /** Delay before the background worker first looks for claims (tests simulate a crash with it). */
@@ -100,7 +98,7 @@ function lockKey(input: ParticipateInput): string {
   return `grant:${input.activityLabel}:${input.identity}`;
 }
 
-function viewOf(row: ClaimRow): ClaimView {
+function viewOf(row: Claim): ClaimView {
   return {
     claimId: row.id,
     status: row.status,
@@ -423,7 +421,7 @@ export class GrantService {
     return ids.length;
   }
 
-  private async complete(claim: ClaimRow, owner: string): Promise<void> {
+  private async complete(claim: Claim, owner: string): Promise<void> {
     const input = JSON.parse(claim.request) as ParticipateInput;
     try {
       await this.locks.withLock(

@@ -11,9 +11,9 @@ import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
 import { T } from './migrations.js';
 import { GRANT_UNITS } from './routines.js';
-import { UNIT_CODE, type ActivityDef, type FilterRules, type GrantedProduct, type ProductDef, type UnitDef } from './rules.js';
+import type { ActivityDef, Claim, ClaimStatus, FilterRules, GrantedProduct, ProductDef, UnitDef } from './model.js';
+import { UNIT_CODE } from './rules.js';
 
-export type ClaimStatus = 'pending' | 'granted' | 'refused';
 
 /** What one claim writes: its nonce (sync Participate takes it here), and the units to grant. */
 export interface ClaimWrites {
@@ -25,21 +25,8 @@ export interface ClaimWrites {
   readonly activityId?: string | undefined;
 }
 
-export interface ClaimRow {
-  readonly id: string;
-  readonly appId: string;
-  readonly identity: string;
-  readonly activityLabel: string;
-  readonly request: string;
-  readonly status: ClaimStatus;
-  readonly outcome: string | undefined;
-  readonly attempts: number;
-  readonly createdAt: number;
-  readonly completedAt: number | undefined;
-}
-
 /** A new claim row (no attempts yet), with its result code. */
-export interface ClaimInsert extends Omit<ClaimRow, 'attempts'> {
+export interface ClaimInsert extends Omit<Claim, 'attempts'> {
   readonly resultCode: string | undefined;
 }
 
@@ -135,7 +122,7 @@ function toEntitlement(row: EntitlementRow): GrantedProduct & { rowId: string } 
   };
 }
 
-function toClaim(row: ClaimDbRow): ClaimRow {
+function toClaim(row: ClaimDbRow): Claim {
   return {
     id: row.id,
     appId: row.app_id,
@@ -481,7 +468,7 @@ export class GrantStore {
     });
   }
 
-  async claim(id: string): Promise<ClaimRow | undefined> {
+  async claim(id: string): Promise<Claim | undefined> {
     const row = await this.knex<ClaimDbRow>(T.claims).where({ id }).first();
     return row === undefined ? undefined : toClaim(row);
   }
@@ -501,7 +488,7 @@ export class GrantStore {
    * Takes a pending claim for `owner` until `untilMs`, only if nobody holds a live lease:
    * two workers racing for one claim cannot both get it.
    */
-  async leaseClaim(id: string, owner: string, nowMs: number, untilMs: number): Promise<ClaimRow | undefined> {
+  async leaseClaim(id: string, owner: string, nowMs: number, untilMs: number): Promise<Claim | undefined> {
     const changed = await this.knex(T.claims)
       .where({ id, status: 'pending' })
       .andWhere('lease_until', '<=', nowMs)

@@ -18,18 +18,9 @@ import {
   OrderNotRevocableError,
 } from './errors.js';
 import { formatHundredths, parseCap, parseHundredths, toInt } from './money.js';
-import { cycleOf, formatSteps, judgeTask, parseSteps, validateGrades, type GradeRow, type Task } from './rules.js';
-import {
-  ORDER_UNPAID,
-  type Actor,
-  type LegacyAppRow,
-  type MemberStore,
-  type OrderRow,
-  type StoredRefusal,
-  type SwitchRow,
-  type TaskOutcome,
-  type UserRow,
-} from './store.js';
+import type { Actor, ApiSwitch, CpointOrder, Grade, LegacyApp, Task, User } from './model.js';
+import { cycleOf, formatSteps, judgeTask, parseSteps, validateGrades } from './rules.js';
+import { ORDER_UNPAID, type MemberStore, type StoredRefusal, type TaskOutcome } from './store.js';
 
 export const SERVICE_PATH = '/huodong.member.v1.MemberService/';
 /** RPCs the kill switch never closes, so an operator can always open the others again. */
@@ -238,8 +229,8 @@ export interface TaskResult {
   readonly rule: string;
   readonly cpoint: number;
   readonly score: number;
-  readonly user: UserRow;
-  readonly grades: readonly GradeRow[];
+  readonly user: User;
+  readonly grades: readonly Grade[];
 }
 
 export interface MemberServiceDeps {
@@ -343,7 +334,7 @@ export class MemberService {
   }
 
   /** The caller's order, else (for an app that may) the order of before owners, if either exists. */
-  private async visibleOrder(owner: KeyOwner, orderId: string): Promise<OrderRow & { owner: string } | undefined> {
+  private async visibleOrder(owner: KeyOwner, orderId: string): Promise<CpointOrder & { owner: string } | undefined> {
     const own = await this.store.getOrder(owner.id, orderId);
     if (own !== undefined) return { ...own, owner: owner.id };
     if (!owner.seesLegacy) return undefined;
@@ -376,7 +367,7 @@ export class MemberService {
     });
   }
 
-  async listOrders(uidRaw: string, pageSize: number, pageToken: string, { owner }: Caller): Promise<{ orders: OrderRow[]; nextPageToken: string }> {
+  async listOrders(uidRaw: string, pageSize: number, pageToken: string, { owner }: Caller): Promise<{ orders: CpointOrder[]; nextPageToken: string }> {
     const uid = validateUid(uidRaw);
     const limit = pageSize === 0 ? DEFAULT_LIMIT : validateInt(pageSize, 'page_size', 1, MAX_LIMIT);
     let beforeId: number | undefined;
@@ -405,11 +396,11 @@ export class MemberService {
     return task;
   }
 
-  listGrades(): Promise<GradeRow[]> {
+  listGrades(): Promise<Grade[]> {
     return this.store.listGrades();
   }
 
-  async updateGrades(input: ReadonlyArray<{ grade: number; score: string }>): Promise<GradeRow[]> {
+  async updateGrades(input: ReadonlyArray<{ grade: number; score: string }>): Promise<Grade[]> {
     const grades = validateGrades(
       input.map((g) => ({ grade: g.grade, score: parseHundredths(g.score, 'grades.score', { allowZero: true }) })),
     );
@@ -417,7 +408,7 @@ export class MemberService {
     return grades;
   }
 
-  async batchGetUserInfo(uidsRaw: readonly string[]): Promise<UserRow[]> {
+  async batchGetUserInfo(uidsRaw: readonly string[]): Promise<User[]> {
     if (uidsRaw.length === 0) throw new InvalidArgumentError('uids', 'at least one uid is required', AREA);
     if (uidsRaw.length > MAX_BATCH_UIDS) throw new InvalidArgumentError('uids', `at most ${MAX_BATCH_UIDS} uids`, AREA);
     const uids = uidsRaw.map((u) => validateUid(u, 'uids'));
@@ -440,9 +431,9 @@ export class MemberService {
     pageRaw: number,
     limitRaw: number,
     pageToken = '',
-  ): Promise<{ users: UserRow[]; nextPageToken: string }> {
+  ): Promise<{ users: User[]; nextPageToken: string }> {
     const limit = limitRaw === 0 ? DEFAULT_LIMIT : validateInt(limitRaw, 'limit', 1, MAX_LIMIT);
-    let rows: UserRow[];
+    let rows: User[];
     if (pageToken !== '') {
       if (pageRaw !== 0 && pageRaw !== 1) throw new InvalidArgumentError('page', 'must be 0 or 1 with a page_token', AREA);
       const after = parseSortToken(pageToken, field, direction);
@@ -471,11 +462,11 @@ export class MemberService {
     const fingerprint = JSON.stringify([uid, op, target, times]);
     // A new submission writes its grade from the table its own transaction reads (store.submitTask);
     // a replay answers with the table as it is now.
-    const fromStored = (response: string, grades: readonly GradeRow[]): TaskResult => {
+    const fromStored = (response: string, grades: readonly Grade[]): TaskResult => {
       const parsed: unknown = JSON.parse(response);
       throwIfRefused(parsed);
       // A stored answer is a task outcome, or code 2 (no task had the op) with the user then.
-      const outcome = parsed as TaskOutcome | { verdict: { code: 2 }; user: UserRow };
+      const outcome = parsed as TaskOutcome | { verdict: { code: 2 }; user: User };
       const v = outcome.verdict;
       if (v.code === 0) return { code: 0, rule: '', cpoint: v.cpoint, score: v.score, user: outcome.user, grades };
       if (v.code === 2) return { code: 2, rule: 'op', cpoint: 0, score: 0, user: outcome.user, grades };
@@ -540,7 +531,7 @@ export class MemberService {
     });
   }
 
-  async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<SwitchRow> {
+  async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<ApiSwitch> {
     const method = methodRaw.trim();
     if (!known.has(method)) throw new InvalidArgumentError('method', 'must be a MemberService RPC name, e.g. "ConsumeCpoint"', AREA);
     if (UNSWITCHABLE.has(method)) throw new InvalidArgumentError('method', `${method} cannot be closed`, AREA);
@@ -551,11 +542,11 @@ export class MemberService {
     return { method, closed, updatedBy: by, updatedAt: now };
   }
 
-  listSwitches(): Promise<SwitchRow[]> {
+  listSwitches(): Promise<ApiSwitch[]> {
     return this.store.listSwitches();
   }
 
-  async createLegacyApp(appNameRaw: string, admin: boolean): Promise<LegacyAppRow> {
+  async createLegacyApp(appNameRaw: string, admin: boolean): Promise<LegacyApp> {
     const appName = appNameRaw.trim();
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(appName)) {
       throw new InvalidArgumentError('app_name', 'must be 1..64 letters, digits, "_", "." or "-"', AREA);
@@ -565,7 +556,7 @@ export class MemberService {
     return { appName, secret, admin };
   }
 
-  async getLegacyApp(appNameRaw: string): Promise<LegacyAppRow> {
+  async getLegacyApp(appNameRaw: string): Promise<LegacyApp> {
     const appName = appNameRaw.trim();
     if (appName === '' || appName.length > 64) throw new InvalidArgumentError('app_name', 'must be 1..64 characters', AREA);
     const app = await this.store.getLegacyApp(appName);
