@@ -26,11 +26,8 @@ import {
   maskName,
   parseDecimal,
   poolKey,
-  type ActivityConfig,
-  type ActivityInput,
-  type PrizeConfig,
-  type PrizeKind,
 } from './rules.js';
+import type { ActivityConfig, ActivityInput, PrizeConfig, PrizeKind } from './model.js';
 import type { ActivityView, LotteryService, Outcome as DomainOutcome, UserView, WinnerExportView, WonPrizeView } from './service.js';
 
 const KIND_OF: Partial<Record<PrizeType, PrizeKind>> = {

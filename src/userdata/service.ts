@@ -3,18 +3,12 @@ import { requireIdentifier } from '../platform/identifier.js';
 import type { Clock } from '../platform/clock.js';
 import { InvalidArgumentError } from '../platform/errors.js';
 import { AREA, CasConflictError } from './errors.js';
+import type { Document, JsonObject } from './model.js';
 import type { UserDataStore } from './store.js';
 
 export const MAX_DATA_BYTES = 64 * 1024;
 const MAX_OPENID = 128;
 const MAX_INT64 = 9223372036854775807n;
-
-export type JsonObject = { [key: string]: unknown };
-
-export interface Document {
-  readonly data: JsonObject;
-  readonly cas: string;
-}
 
 /**
  * The proto field is uint64, but ids stop at 2^63-1: SQLite keeps larger integers only as REAL,

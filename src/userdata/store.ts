@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
 import { isUniqueViolation, type Database, type Dialect } from '../platform/db.js';
 import { TABLE } from './migrations.js';
+import type { DocumentKey } from './model.js';
 
 export interface StoredDocument {
   readonly json: string;
@@ -15,11 +16,6 @@ interface Row {
   data: string;
   cas: string | number;
   updated_at: number;
-}
-
-export interface DocumentKey {
-  readonly actid: string;
-  readonly openid: string;
 }
 
 const keyOf = (k: DocumentKey): string => `${k.actid}\u0000${k.openid}`;
