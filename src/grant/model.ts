@@ -17,6 +17,11 @@ export interface ActivityDef {
   readonly endAt: number;
 }
 
+/** An activity as the admin RPCs save and answer it. */
+export interface ActivityRecord extends ActivityDef {
+  readonly blockedIdentities: readonly string[];
+}
+
 export interface FilterRules {
   readonly sources: readonly string[];
   readonly branches: readonly string[];
@@ -34,7 +39,8 @@ export interface ProductDef {
   readonly activateType: ActivateType;
 }
 
-export interface UnitDef {
+/** A unit (sub-activity) as the admin RPCs save it. */
+export interface SubActivityRecord {
   readonly id: string;
   readonly activityId: string;
   readonly name: string;
@@ -42,10 +48,14 @@ export interface UnitDef {
   readonly startAt: number | undefined;
   readonly endAt: number | undefined;
   readonly quota: number;
-  readonly granted: number;
   readonly perPersonLimit: number;
   readonly filters: FilterRules;
   readonly products: readonly ProductDef[];
+}
+
+/** A unit as a claim judges it: its settings and how many it has granted. */
+export interface UnitDef extends SubActivityRecord {
+  readonly granted: number;
 }
 
 export interface GrantedProduct {

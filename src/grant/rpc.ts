@@ -12,8 +12,15 @@ import {
   type SubActivity,
 } from '../gen/huodong/grant/v1/grant.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
-import type { ActivityRecord, ProductInput, StatusInput, SubActivityRecord } from './admin.js';
-import type { ActivateType as DomainActivateType, GrantedProduct, IdentityKind as DomainKind, ProductDef } from './model.js';
+import type { ProductInput, StatusInput } from './admin.js';
+import type {
+  ActivateType as DomainActivateType,
+  ActivityRecord,
+  GrantedProduct,
+  IdentityKind as DomainKind,
+  ProductDef,
+  SubActivityRecord,
+} from './model.js';
 import type { ClaimView, GrantService } from './service.js';
 
 const KIND_FROM_PB: Partial<Record<IdentityKind, DomainKind>> = {

@@ -17,9 +17,7 @@ import {
   validateActivity,
   validateSubActivity,
   type ActivityInput,
-  type ActivityRecord,
   type SubActivityInput,
-  type SubActivityRecord,
 } from './admin.js';
 import { ActivityNotFoundError, AREA, ClaimNotFoundError, NonceReplayedError, SubActivityNotFoundError } from './errors.js';
 import {
@@ -41,7 +39,7 @@ import {
   type ParticipateInput,
   type RawParticipate,
 } from './rules.js';
-import type { ActivityDef, Claim, ClaimStatus, GrantedProduct, UnitDef } from './model.js';
+import type { ActivityDef, ActivityRecord, Claim, ClaimStatus, GrantedProduct, SubActivityRecord, UnitDef } from './model.js';
 import type { ClaimWrites, GrantStore } from './store.js';
 
 export interface GrantOptions {

@@ -7,11 +7,20 @@ import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
 import { isUniqueViolation, type Database } from '../platform/db.js';
 import { callRoutine, callRoutineIn, type RoutineArgs } from '../platform/routines.js';
-import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
 import { T } from './migrations.js';
 import { GRANT_UNITS } from './routines.js';
-import type { ActivityDef, Claim, ClaimStatus, FilterRules, GrantedProduct, ProductDef, UnitDef } from './model.js';
+import type {
+  ActivityDef,
+  ActivityRecord,
+  Claim,
+  ClaimStatus,
+  FilterRules,
+  GrantedProduct,
+  ProductDef,
+  SubActivityRecord,
+  UnitDef,
+} from './model.js';
 import { UNIT_CODE } from './rules.js';
 
 
