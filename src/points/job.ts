@@ -258,27 +258,17 @@ export class DailyJobScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastDate: string;
-  private readonly job: DailyJob;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
-  private readonly timeZone: string;
-  private readonly options: SchedulerOptions;
 
-  constructor(deps: SchedulerDeps) {
-    this.job = deps.job;
-    this.clock = deps.clock;
-    this.logger = deps.logger;
-    this.timeZone = deps.timeZone;
-    this.options = deps;
+  constructor(private readonly deps: SchedulerDeps) {
     this.lastDate = this.today();
   }
 
   private today(): string {
-    return formatDate(localDate(this.clock.now(), this.timeZone));
+    return formatDate(localDate(this.deps.clock.now(), this.deps.timeZone));
   }
 
   start(): Worker {
-    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 30_000);
+    this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 30_000);
     this.timer.unref();
     return {
       stop: async () => {
@@ -294,19 +284,19 @@ export class DailyJobScheduler {
     if (this.running !== undefined) return this.running;
     const today = this.today();
     if (today === this.lastDate) return Promise.resolve();
-    this.running = this.job
+    this.running = this.deps.job
       .runLocked('scheduled')
       .then(
         (r) => {
           this.lastDate = today;
-          this.logger.info({ runDate: r.runDate, expiredLots: String(r.expiredLots), resetTasks: String(r.resetTasks) }, 'points daily job');
+          this.deps.logger.info({ runDate: r.runDate, expiredLots: String(r.expiredLots), resetTasks: String(r.resetTasks) }, 'points daily job');
         },
         (err: unknown) => {
           // The holder may be another instance on today's job, or a manual run of yesterday's
           // (started before midnight) or of part of today's (batch_limit): look again on the
           // next tick, which costs one read once the day is done.
-          if (err instanceof LockBusyError) this.logger.debug('points daily job: the lock is taken; looking again on the next tick');
-          else this.logger.error({ err }, 'points daily job failed; retrying on the next tick');
+          if (err instanceof LockBusyError) this.deps.logger.debug('points daily job: the lock is taken; looking again on the next tick');
+          else this.deps.logger.error({ err }, 'points daily job failed; retrying on the next tick');
         },
       )
       .finally(() => {

@@ -157,24 +157,14 @@ export interface PointsServiceDeps {
 }
 
 export class PointsService {
-  private readonly store: PointsStore;
-  private readonly clock: Clock;
-  private readonly locks: Locks;
-  private readonly timeZone: string;
-
-  constructor(deps: PointsServiceDeps) {
-    this.store = deps.store;
-    this.clock = deps.clock;
-    this.locks = deps.locks;
-    this.timeZone = deps.timeZone;
-  }
+  constructor(private readonly deps: PointsServiceDeps) {}
 
   private now(): number {
-    return this.clock.now().getTime();
+    return this.deps.clock.now().getTime();
   }
 
   private userLock<T>(openId: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.withLock(`points:user:${openId}`, fn, LOCK);
+    return this.deps.locks.withLock(`points:user:${openId}`, fn, LOCK);
   }
 
   /**
@@ -185,12 +175,12 @@ export class PointsService {
    * before owners are never joined.
    */
   private async replay(owner: string, openId: string, requestId: string, hash: string): Promise<PointsChange | undefined> {
-    const prior = await this.store.findChangeByRequest(owner, openId, requestId);
+    const prior = await this.deps.store.findChangeByRequest(owner, openId, requestId);
     if (prior !== undefined) {
       if (prior.requestHash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
       return prior;
     }
-    const refused = await this.store.findRefusal(owner, openId, requestId);
+    const refused = await this.deps.store.findRefusal(owner, openId, requestId);
     if (refused === undefined) return undefined;
     if (refused.request_hash !== hash) throw new IdempotencyKeyReusedError(AREA, 'request_id');
     throw refusalError(refused);
@@ -200,7 +190,7 @@ export class PointsService {
 
   async getUserPoints(openIdRaw: string): Promise<{ points: bigint; expiries: Array<{ at: number; points: bigint }> }> {
     const openId = requireOpenId(openIdRaw);
-    const { balance, expiries } = await this.store.holdings(openId, this.now());
+    const { balance, expiries } = await this.deps.store.holdings(openId, this.now());
     return { points: balance, expiries: expiries.slice(0, UPCOMING_EXPIRIES) };
   }
 
@@ -221,9 +211,9 @@ export class PointsService {
       before = Buffer.from(pageToken, 'base64url').toString('utf8');
       if (!/^\d{1,19}$/.test(before)) throw new InvalidArgumentError('page_token', 'is not a token from a previous page', AREA);
     }
-    const rows = await this.store.listChanges(openId, type === 'exchange', before, size + 1);
+    const rows = await this.deps.store.listChanges(openId, type === 'exchange', before, size + 1);
     const page = rows.slice(0, size);
-    const [exchanges, remaining] = await Promise.all([this.store.exchangesByRecord(page.map((r) => r.id)), this.remainingOf(openId, page)]);
+    const [exchanges, remaining] = await Promise.all([this.deps.store.exchangesByRecord(page.map((r) => r.id)), this.remainingOf(openId, page)]);
     const byRecord = new Map(exchanges.map((e) => [e.recordId, e]));
     const last = page[page.length - 1];
     return {
@@ -235,7 +225,7 @@ export class PointsService {
   /** What is left now of each credit's lot (undefined for a debit), from one query. */
   private async remainingOf(openId: string, records: readonly PointsChange[]): Promise<Array<bigint | undefined>> {
     const isCredit = (r: PointsChange): boolean => r.direction === 'credit';
-    const left = await this.store.lotsLeft(openId, records.filter(isCredit).map((r) => r.id), this.now());
+    const left = await this.deps.store.lotsLeft(openId, records.filter(isCredit).map((r) => r.id), this.now());
     return records.map((r) => (isCredit(r) ? (left.get(r.id) ?? 0n) : undefined));
   }
 
@@ -247,13 +237,13 @@ export class PointsService {
 
   async listPrizes(openIdRaw: string): Promise<Array<{ prize: PointsPrize; status: PrizeStatusValue }>> {
     const openId = requireOpenId(openIdRaw);
-    const at = this.clock.now();
+    const at = this.deps.clock.now();
     const limits: LimitKind[] = ['day', 'week', 'month', 'once'];
-    const currentKeys = limits.map((l) => periodKey(l, at, this.timeZone));
-    const [prizes, exchanged] = await Promise.all([this.store.listPrizes(), this.store.exchangedPeriods(openId, currentKeys)]);
+    const currentKeys = limits.map((l) => periodKey(l, at, this.deps.timeZone));
+    const [prizes, exchanged] = await Promise.all([this.deps.store.listPrizes(), this.deps.store.exchangedPeriods(openId, currentKeys)]);
     const done = new Set(exchanged.map((e) => `${e.prizeId}\u0000${e.periodKey}`));
     const views = prizes.map((prize) => {
-      const key = periodKey(prize.exchangeLimit, at, this.timeZone);
+      const key = periodKey(prize.exchangeLimit, at, this.deps.timeZone);
       const status: PrizeStatusValue = done.has(`${prize.prizeId}\u0000${key}`)
         ? 'exchanged'
         : prize.stock <= 0n
@@ -267,12 +257,12 @@ export class PointsService {
 
   async listTasks(openIdRaw: string): Promise<{ permanent: UserTaskView[]; cyclic: UserTaskView[] }> {
     const openId = requireOpenId(openIdRaw);
-    const at = this.clock.now();
-    const [tasks, rows] = await Promise.all([this.store.listTasks(), this.store.userTasks(openId)]);
+    const at = this.deps.clock.now();
+    const [tasks, rows] = await Promise.all([this.deps.store.listTasks(), this.deps.store.userTasks(openId)]);
     const byTask = new Map(rows.map((r) => [r.task_id, r]));
     const views = tasks.map((task): UserTaskView => {
       const row = byTask.get(task.taskId);
-      if (row === undefined || row.cycle_key !== cycleKey(task.cycle, at, this.timeZone)) {
+      if (row === undefined || row.cycle_key !== cycleKey(task.cycle, at, this.deps.timeZone)) {
         return { task, currentTotal: 0n, status: 1 };
       }
       return { task, currentTotal: big(row.complete_num), status: row.status as TaskStatusValue };
@@ -281,7 +271,7 @@ export class PointsService {
   }
 
   async getRule(): Promise<RuleView> {
-    const row = await this.store.getRule();
+    const row = await this.deps.store.getRule();
     if (row === undefined) return { detail: '', expiries: [], updatedAt: undefined };
     return {
       detail: row.rule_detail,
@@ -292,7 +282,7 @@ export class PointsService {
 
   /** When a credit of this source, granted now, expires; undefined for never. */
   private async expiryFor(source: Source, at: Date): Promise<number | undefined> {
-    if (source === 'task') return taskRewardExpiry(at, this.timeZone).getTime();
+    if (source === 'task') return taskRewardExpiry(at, this.deps.timeZone).getTime();
     const rule = await this.getRule();
     const days = rule.expiries.find((e) => e.source === source)?.days ?? 0;
     return expiryAfterDays(at, days)?.getTime();
@@ -339,7 +329,7 @@ export class PointsService {
     shipping: { address: string; userName: string; tel: string };
     sent: boolean;
   }): Promise<ExchangeResult> {
-    const found = await this.store.getPrize(e.prizeId);
+    const found = await this.deps.store.getPrize(e.prizeId);
     const prize = found === undefined ? new PrizeNotFoundError(e.prizeId) : (exchangeRefusal(found, e) ?? found);
     if (prize instanceof Error) {
       // A replay gets its first answer even when the prize has changed since.
@@ -352,11 +342,11 @@ export class PointsService {
       throw prize;
     }
     return this.userLock(e.openId, async () => {
-      const at = this.clock.now();
-      const key = periodKey(prize.exchangeLimit, at, this.timeZone);
+      const at = this.deps.clock.now();
+      const key = periodKey(prize.exchangeLimit, at, this.deps.timeZone);
       const amount = e.faceValue ?? prize.faceValue;
       try {
-        return await this.store.exchange({
+        return await this.deps.store.exchange({
           debit: {
             owner: e.owner,
             openId: e.openId,
@@ -401,7 +391,7 @@ export class PointsService {
     refusal: Error,
   ): Promise<ExchangeResult> {
     const change = { owner: e.owner, openId: e.openId, amount, now: this.now(), requestId: e.requestId, requestHash: e.hash };
-    if ((await this.store.refuse({ change, reason, periodKey })) === 'recorded') {
+    if ((await this.deps.store.refuse({ change, reason, periodKey })) === 'recorded') {
       const answer = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
       if (answer) return answer;
     }
@@ -411,7 +401,7 @@ export class PointsService {
   private async replayExchange(owner: string, openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
     const prior = await this.replay(owner, openId, requestId, hash);
     if (prior === undefined) return undefined;
-    const found = await this.store.findExchangeByRequest(owner, openId, requestId);
+    const found = await this.deps.store.findExchangeByRequest(owner, openId, requestId);
     if (found === undefined) throw new IdempotencyKeyReusedError(AREA, 'request_id');
     return found;
   }
@@ -423,11 +413,11 @@ export class PointsService {
     const hash = fingerprint(['task', openId, taskId]);
     const prior = await this.replay(owner, openId, requestId, hash);
     if (prior) return this.replayedView(prior);
-    const task = await this.store.getTask(taskId);
+    const task = await this.deps.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     return this.userLock(openId, async () => {
-      const at = this.clock.now();
-      const cycle = cycleKey(task.cycle, at, this.timeZone);
+      const at = this.deps.clock.now();
+      const cycle = cycleKey(task.cycle, at, this.deps.timeZone);
       const credit: CreditInput = {
         owner,
         openId,
@@ -441,10 +431,10 @@ export class PointsService {
         requestId,
         requestHash: hash,
         dedupeKey: `task:${taskId}:${cycle}`,
-        expiresAt: taskRewardExpiry(at, this.timeZone).getTime(),
+        expiresAt: taskRewardExpiry(at, this.deps.timeZone).getTime(),
       };
       try {
-        const record = await this.store.claimTask(openId, taskId, cycle, credit);
+        const record = await this.deps.store.claimTask(openId, taskId, cycle, credit);
         if (record === undefined) throw new TaskNotClaimableError();
         return { record, remaining: credit.amount };
       } catch (err) {
@@ -474,7 +464,7 @@ export class PointsService {
       return { source: e.source, days: e.days };
     });
     const now = this.now();
-    await this.store.saveRule({ rule_detail: detail, source_expiries: JSON.stringify(expiries), updated_at: now });
+    await this.deps.store.saveRule({ rule_detail: detail, source_expiries: JSON.stringify(expiries), updated_at: now });
     return { detail, expiries, updatedAt: now };
   }
 
@@ -504,7 +494,7 @@ export class PointsService {
     if (input.model === undefined) throw new InvalidArgumentError('task.model', 'must be STANDARD or PROGRESS', AREA);
     const now = this.now();
     // Validated in the order of the fields, as the seed reports the first bad one.
-    return this.store.upsertTask({
+    return this.deps.store.upsertTask({
       taskId,
       type: input.type,
       cycleTitle: optionalText(input.cycleTitle, 'task.cycle.title', 64),
@@ -550,12 +540,12 @@ export class PointsService {
       updatedAt: now,
     };
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const existing = await this.store.getPrize(prizeId);
+      const existing = await this.deps.store.getPrize(prizeId);
       if (existing === undefined) {
-        if (await this.store.insertPrize(prize)) return this.mustPrize(prizeId);
+        if (await this.deps.store.insertPrize(prize)) return this.mustPrize(prizeId);
         continue;
       }
-      const outcome = await this.store.updatePrize({ ...prize, createdAt: existing.createdAt }, existing.total);
+      const outcome = await this.deps.store.updatePrize({ ...prize, createdAt: existing.createdAt }, existing.total);
       if (outcome === 'ok') return this.mustPrize(prizeId);
       if (outcome === 'stock') throw new StockBelowZeroError();
     }
@@ -563,7 +553,7 @@ export class PointsService {
   }
 
   private async mustPrize(prizeId: string): Promise<PointsPrize> {
-    const prize = await this.store.getPrize(prizeId);
+    const prize = await this.deps.store.getPrize(prizeId);
     if (prize === undefined) throw new PrizeNotFoundError(prizeId);
     return prize;
   }
@@ -577,7 +567,7 @@ export class PointsService {
     const after = afterRaw === '' ? 0 : /^\d{1,16}$/.test(afterRaw) ? Number(afterRaw) : Number.NaN;
     if (!Number.isSafeInteger(after)) throw new InvalidArgumentError('after_exchange_id', 'must be 0 or an exchange id', AREA);
     yield* keysetPages(
-      (from: number, limit) => this.store.exchangesToShipPage(from, limit),
+      (from: number, limit) => this.deps.store.exchangesToShipPage(from, limit),
       (row) => Number(row.id),
       { after, ...(signal === undefined ? {} : { signal }) },
     );
@@ -589,7 +579,7 @@ export class PointsService {
 
   async getTask(taskIdRaw: string): Promise<PointsTask> {
     const taskId = requireId(taskIdRaw, 'task_id');
-    const task = await this.store.getTask(taskId);
+    const task = await this.deps.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     return task;
   }
@@ -600,18 +590,18 @@ export class PointsService {
     if (input.status === undefined) throw new InvalidArgumentError('status', 'must be TO_CLAIM, IN_PROGRESS or DONE', AREA);
     if (!/^-?\d{1,20}$/.test(input.completeNum)) throw new InvalidArgumentError('complete_num', 'must be an integer', AREA);
     const completeNum = BigInt(input.completeNum);
-    const task = await this.store.getTask(taskId);
+    const task = await this.deps.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     const total = task.total;
     if (completeNum < 0n || completeNum > total) throw new InvalidArgumentError('complete_num', `must be 0..${total} (the task's total)`, AREA);
     if (input.status !== 1 && completeNum !== total) {
       throw new InvalidArgumentError('status', 'only complete_num == total may be TO_CLAIM or DONE', AREA);
     }
-    const at = this.clock.now();
-    await this.store.putUserTask({
+    const at = this.deps.clock.now();
+    await this.deps.store.putUserTask({
       open_id: openId,
       task_id: taskId,
-      cycle_key: cycleKey(task.cycle, at, this.timeZone),
+      cycle_key: cycleKey(task.cycle, at, this.deps.timeZone),
       status: input.status,
       complete_num: completeNum.toString(),
       updated_at: at.getTime(),
@@ -635,11 +625,11 @@ export class PointsService {
     const source = input.source;
     const direction = input.direction;
     return this.userLock(openId, async () => {
-      const at = this.clock.now();
+      const at = this.deps.clock.now();
       const change = { owner, openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
       try {
-        if (direction === 'debit') return { record: await this.store.debit(change), remaining: undefined };
-        return { record: await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
+        if (direction === 'debit') return { record: await this.deps.store.debit(change), remaining: undefined };
+        return { record: await this.deps.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
       } catch (err) {
         if (!(err instanceof RequestRecorded || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);

@@ -63,18 +63,12 @@ export interface UserDataServiceDeps {
 }
 
 export class UserDataService {
-  private readonly store: UserDataStore;
-  private readonly clock: Clock;
-
-  constructor(deps: UserDataServiceDeps) {
-    this.store = deps.store;
-    this.clock = deps.clock;
-  }
+  constructor(private readonly deps: UserDataServiceDeps) {}
 
   async get(actidRaw: string | undefined, openidRaw: string | undefined): Promise<Document> {
     const actid = validateActid(actidRaw);
     const openid = validateOpenid(openidRaw);
-    const stored = await this.store.get({ actid, openid });
+    const stored = await this.deps.store.get({ actid, openid });
     if (stored === undefined) return { data: {}, cas: '0' };
     return { data: JSON.parse(stored.json) as JsonObject, cas: stored.cas };
   }
@@ -85,14 +79,14 @@ export class UserDataService {
     const openid = validateOpenid(openidRaw);
     const cas = validateCas(casRaw);
     const json = serializeData(data);
-    const now = Math.floor(this.clock.now().getTime() / 1000);
-    if (cas === -1n) return this.store.force(actid, openid, json, now);
+    const now = Math.floor(this.deps.clock.now().getTime() / 1000);
+    if (cas === -1n) return this.deps.store.force(actid, openid, json, now);
     if (cas === 0n) {
-      if (!(await this.store.create(actid, openid, json, now))) throw new CasConflictError('0');
+      if (!(await this.deps.store.create(actid, openid, json, now))) throw new CasConflictError('0');
       return '1';
     }
     const next = (cas + 1n).toString();
-    if (!(await this.store.replace(actid, openid, json, cas.toString(), next, now))) {
+    if (!(await this.deps.store.replace(actid, openid, json, cas.toString(), next, now))) {
       throw new CasConflictError(cas.toString());
     }
     return next;
