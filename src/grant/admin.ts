@@ -1,6 +1,7 @@
 /** Validation of the admin inputs (activities and units); bad input names its field. */
 import { errors } from './errors.js';
-import { canonicalIdentity, type ActivateType, type FilterRules, type IdentityKind, type ProductDef } from './rules.js';
+import type { ActivateType, ActivityRecord, IdentityKind, ProductDef, SubActivityRecord } from './model.js';
+import { canonicalIdentity } from './rules.js';
 
 export type StatusInput = 'enabled' | 'disabled' | 'unspecified';
 
@@ -37,29 +38,6 @@ export interface SubActivityInput {
   /** undefined stands for an unknown or unspecified kind. */
   readonly identityKinds: ReadonlyArray<IdentityKind | undefined>;
   readonly products: readonly ProductInput[];
-}
-
-export interface ActivityRecord {
-  readonly id: string;
-  readonly label: string;
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly startAt: number;
-  readonly endAt: number;
-  readonly blockedIdentities: readonly string[];
-}
-
-export interface SubActivityRecord {
-  readonly id: string;
-  readonly activityId: string;
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly startAt: number | undefined;
-  readonly endAt: number | undefined;
-  readonly quota: number;
-  readonly perPersonLimit: number;
-  readonly filters: FilterRules;
-  readonly products: readonly ProductDef[];
 }
 
 export const ID = /^[0-9A-F]{32}$/;

@@ -9,8 +9,13 @@ import {
   type SubActivity,
 } from '../gen/huodong/grant/v1/grant.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
-import type { ActivityRecord, ProductInput, StatusInput, SubActivityRecord } from './admin.js';
-import type { GrantedProduct, ProductDef } from './rules.js';
+import type { ProductInput, StatusInput } from './admin.js';
+import type {
+  ActivityRecord,
+  GrantedProduct,
+  ProductDef,
+  SubActivityRecord,
+} from './model.js';
 import type { ClaimView, GrantService } from './service.js';
 import { ACTIVATE_TYPES, CLAIM_STATUSES, IDENTITY_KINDS } from './words.js';
 

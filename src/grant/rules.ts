@@ -3,11 +3,10 @@
  * activity and of each unit, entitlement windows and the seed's result codes. No I/O here;
  * time comes in as unix seconds.
  */
+import type { ActivityDef, GrantedProduct, IdentityKind, Mode, ProductDef, UnitDef } from './model.js';
 
-export type IdentityKind = 'phone' | 'email' | 'enterprise_account' | 'lock_asset_number';
 export const IDENTITY_KINDS: readonly IdentityKind[] = ['phone', 'email', 'enterprise_account', 'lock_asset_number'];
 
-export type Mode = 'sync' | 'async';
 
 /** The seed's result codes. */
 export const RESULT = {
@@ -171,57 +170,6 @@ export function classifyIdentity(identity: string): IdentityKind | undefined {
   if (LOCK_ASSET.test(identity)) return 'lock_asset_number';
   if (ENTERPRISE.test(identity)) return 'enterprise_account';
   return undefined;
-}
-
-export interface ActivityDef {
-  readonly id: string;
-  readonly label: string;
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly startAt: number;
-  readonly endAt: number;
-}
-
-export interface FilterRules {
-  readonly sources: readonly string[];
-  readonly branches: readonly string[];
-  readonly identityKinds: readonly IdentityKind[];
-}
-
-export type Validity = { readonly kind: 'fixed'; readonly startAt: number; readonly endAt: number } | { readonly kind: 'days'; readonly days: number };
-
-/** 0: active when granted; 1: activated later (the legacy values). */
-export type ActivateType = 0 | 1;
-
-export interface ProductDef {
-  readonly productUri: string;
-  readonly validity: Validity;
-  readonly activateType: ActivateType;
-}
-
-export interface UnitDef {
-  readonly id: string;
-  readonly activityId: string;
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly startAt: number | undefined;
-  readonly endAt: number | undefined;
-  readonly quota: number;
-  readonly granted: number;
-  readonly perPersonLimit: number;
-  readonly filters: FilterRules;
-  readonly products: readonly ProductDef[];
-}
-
-export interface GrantedProduct {
-  readonly activityId: string;
-  readonly subActivityId: string;
-  readonly productUri: string;
-  readonly startAt: number;
-  readonly endAt: number;
-  readonly activateType: ActivateType;
-  readonly claimId: string;
-  readonly grantedAt: number;
 }
 
 export interface UnitVerdict {

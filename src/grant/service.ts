@@ -17,9 +17,7 @@ import {
   validateActivity,
   validateSubActivity,
   type ActivityInput,
-  type ActivityRecord,
   type SubActivityInput,
-  type SubActivityRecord,
 } from './admin.js';
 import { ActivityNotFoundError, ClaimNotFoundError, errors, NonceReplayedError, SubActivityNotFoundError } from './errors.js';
 import {
@@ -37,14 +35,12 @@ import {
   unitPrecheck,
   validateParticipate,
   verdict,
-  type ActivityDef,
-  type GrantedProduct,
   type Outcome,
   type ParticipateInput,
   type RawParticipate,
-  type UnitDef,
 } from './rules.js';
-import type { ClaimRow, ClaimStatus, ClaimWrites, GrantStore } from './store.js';
+import type { ActivityDef, ActivityRecord, Claim, ClaimStatus, GrantedProduct, SubActivityRecord, UnitDef } from './model.js';
+import type { ClaimWrites, GrantStore } from './store.js';
 
 export interface GrantOptions {
   /** Delay before the background worker first looks for claims (tests simulate a crash with it). */
@@ -100,7 +96,7 @@ function lockKey(input: ParticipateInput): string {
   return `grant:${input.activityLabel}:${input.identity}`;
 }
 
-function viewOf(row: ClaimRow): ClaimView {
+function viewOf(row: Claim): ClaimView {
   return {
     claimId: row.id,
     status: row.status,
@@ -157,18 +153,29 @@ function completedView(id: string, input: ParticipateInput, now: Date, outcome: 
   };
 }
 
+export interface GrantServiceDeps {
+  readonly store: GrantStore;
+  readonly locks: Locks;
+  readonly clock: Clock;
+  /** The service logs under `area: grant`. */
+  readonly logger: Logger;
+  readonly options?: GrantOptions;
+}
+
 export class GrantService {
   private notify: () => void = () => undefined;
+  private readonly store: GrantStore;
+  private readonly locks: Locks;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
   private readonly options: Required<GrantOptions>;
 
-  constructor(
-    private readonly store: GrantStore,
-    private readonly locks: Locks,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    options: GrantOptions = {},
-  ) {
-    this.options = { ...DEFAULTS, ...options };
+  constructor(deps: GrantServiceDeps) {
+    this.store = deps.store;
+    this.locks = deps.locks;
+    this.clock = deps.clock;
+    this.logger = deps.logger.child({ area: errors.area });
+    this.options = { ...DEFAULTS, ...deps.options };
   }
 
   /** The worker registers here to be woken as soon as a claim is recorded. */
@@ -412,7 +419,7 @@ export class GrantService {
     return ids.length;
   }
 
-  private async complete(claim: ClaimRow, owner: string): Promise<void> {
+  private async complete(claim: Claim, owner: string): Promise<void> {
     const input = JSON.parse(claim.request) as ParticipateInput;
     try {
       await this.locks.withLock(

@@ -5,15 +5,24 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
-import { isMysql, isUniqueViolation } from '../platform/db.js';
+import { isUniqueViolation, type Database } from '../platform/db.js';
 import { callRoutine, callRoutineIn, type RoutineArgs } from '../platform/routines.js';
-import type { ActivityRecord, SubActivityRecord } from './admin.js';
 import { LabelTakenError } from './errors.js';
 import { T } from './migrations.js';
 import { GRANT_UNITS } from './routines.js';
-import { UNIT_CODE, type ActivityDef, type FilterRules, type GrantedProduct, type ProductDef, type UnitDef } from './rules.js';
+import type {
+  ActivityDef,
+  ActivityRecord,
+  Claim,
+  ClaimStatus,
+  FilterRules,
+  GrantedProduct,
+  ProductDef,
+  SubActivityRecord,
+  UnitDef,
+} from './model.js';
+import { UNIT_CODE } from './rules.js';
 
-export type ClaimStatus = 'pending' | 'granted' | 'refused';
 
 /** What one claim writes: its nonce (sync Participate takes it here), and the units to grant. */
 export interface ClaimWrites {
@@ -25,21 +34,8 @@ export interface ClaimWrites {
   readonly activityId?: string | undefined;
 }
 
-export interface ClaimRow {
-  readonly id: string;
-  readonly appId: string;
-  readonly identity: string;
-  readonly activityLabel: string;
-  readonly request: string;
-  readonly status: ClaimStatus;
-  readonly outcome: string | undefined;
-  readonly attempts: number;
-  readonly createdAt: number;
-  readonly completedAt: number | undefined;
-}
-
 /** A new claim row (no attempts yet), with its result code. */
-export interface ClaimInsert extends Omit<ClaimRow, 'attempts'> {
+export interface ClaimInsert extends Omit<Claim, 'attempts'> {
   readonly resultCode: string | undefined;
 }
 
@@ -135,7 +131,7 @@ function toEntitlement(row: EntitlementRow): GrantedProduct & { rowId: string } 
   };
 }
 
-function toClaim(row: ClaimDbRow): ClaimRow {
+function toClaim(row: ClaimDbRow): Claim {
   return {
     id: row.id,
     appId: row.app_id,
@@ -157,8 +153,11 @@ export class GrantStore {
   /** MySQL: the claim's writes run as the stored procedure grant_units. */
   private readonly procedures: boolean;
 
-  constructor(readonly knex: Knex) {
-    this.procedures = isMysql(knex);
+  private readonly knex: Knex;
+
+  constructor(db: Database) {
+    this.knex = db.knex;
+    this.procedures = db.dialect === 'mysql';
     this.loadActivity = createBatcher(
       async (labels) => {
         const rows = await this.knex<ActivityRow>(T.activities).whereIn('label', [...labels]);
@@ -478,7 +477,7 @@ export class GrantStore {
     });
   }
 
-  async claim(id: string): Promise<ClaimRow | undefined> {
+  async claim(id: string): Promise<Claim | undefined> {
     const row = await this.knex<ClaimDbRow>(T.claims).where({ id }).first();
     return row === undefined ? undefined : toClaim(row);
   }
@@ -498,7 +497,7 @@ export class GrantStore {
    * Takes a pending claim for `owner` until `untilMs`, only if nobody holds a live lease:
    * two workers racing for one claim cannot both get it.
    */
-  async leaseClaim(id: string, owner: string, nowMs: number, untilMs: number): Promise<ClaimRow | undefined> {
+  async leaseClaim(id: string, owner: string, nowMs: number, untilMs: number): Promise<Claim | undefined> {
     const changed = await this.knex(T.claims)
       .where({ id, status: 'pending' })
       .andWhere('lease_until', '<=', nowMs)

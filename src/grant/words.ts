@@ -4,7 +4,7 @@
  */
 import { ActivateType, ClaimStatus, IdentityKind } from '../gen/huodong/grant/v1/grant.js';
 import { enumWords } from '../platform/words.js';
-import type { ActivateType as DomainActivateType, IdentityKind as DomainKind } from './rules.js';
+import type { ActivateType as DomainActivateType, IdentityKind as DomainKind } from './model.js';
 import type { ClaimView } from './service.js';
 
 /** What a user identity is. */

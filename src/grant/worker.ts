@@ -6,12 +6,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from '../platform/area.js';
 import type { Logger } from '../platform/logger.js';
+import { errors } from './errors.js';
 import type { GrantService } from './service.js';
 
 const BATCH = 16;
 const PURGE_EVERY_MS = 60_000;
 
-export function startGrantWorker(service: GrantService, logger: Logger): Worker {
+export interface GrantWorkerDeps {
+  readonly service: GrantService;
+  /** The worker logs under `area: grant, component: worker`. */
+  readonly logger: Logger;
+}
+
+export function startGrantWorker(deps: GrantWorkerDeps): Worker {
+  const { service } = deps;
+  const logger = deps.logger.child({ area: errors.area, component: 'worker' });
   const { workerStartDelayMs, pollIntervalMs } = service.settings;
   const owner = randomUUID();
   let running = true;

@@ -11,16 +11,10 @@ export const lotteryArea: Area = {
   name: 'lottery',
   migrations,
   routines,
-  create: ({ config, db, clock, locks, logger }) => {
-    const service = new LotteryService({
-      store: new LotteryStore(db.knex, db.dialect),
-      clock,
-      locks,
-      tokens: new UserTokens(config.jwtSecret, clock, logger),
-      timeZone: config.timeZone,
-      logger,
-      cacheMs: config.lotteryCacheTtlMs,
-    });
+  create: ({ db, clock, locks, logger, config }) => {
+    const store = new LotteryStore(db);
+    const tokens = new UserTokens({ secret: config.jwtSecret, clock, logger });
+    const service = new LotteryService({ store, clock, locks, logger, tokens, timeZone: config.timeZone, cacheMs: config.lotteryCacheTtlMs });
     return { services: [lotteryRpc(service)] };
   },
   bridge: lotteryBridge,

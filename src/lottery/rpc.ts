@@ -21,10 +21,8 @@ import {
   maskName,
   parseDecimal,
   poolKey,
-  type ActivityConfig,
-  type ActivityInput,
-  type PrizeConfig,
 } from './rules.js';
+import type { ActivityConfig, ActivityInput, PrizeConfig } from './model.js';
 import type { ActivityView, LotteryService, UserView, WinnerExportView, WonPrizeView } from './service.js';
 import { ACTIVE_TYPES, OUTCOMES, PHASES, PRIZE_KINDS, TEMPLATES } from './words.js';
 

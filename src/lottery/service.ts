@@ -31,12 +31,9 @@ import {
   totalChance,
   validateActivity,
   winsPerSession,
-  type ActivityConfig,
-  type ActivityInput,
-  type PrizeConfig,
-  type PrizeKind,
   type SessionState,
 } from './rules.js';
+import type { ActivityConfig, ActivityInput, PrizeConfig, PrizeKind } from './model.js';
 import type { Counters, DrawResult, LotteryStore, MetaRow, PersonPrizeRow, StockRow, WinnerExportRow, WinnerRow } from './store.js';
 import type { IssuedToken, UserIdentity, UserTokens } from './tokens.js';
 

@@ -12,7 +12,7 @@
  * see migrations.ts); the legacy tables are not altered, see exactOpenid.
  */
 import type { Knex } from 'knex';
-import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Database, type Dialect } from '../platform/db.js';
 import { callRoutine } from '../platform/routines.js';
 import { T } from './migrations.js';
 import { DRAW } from './routines.js';
@@ -162,10 +162,13 @@ class ReplayedError extends Error {}
 class StockShortError extends Error {}
 
 export class LotteryStore {
-  constructor(
-    private readonly knex: Knex,
-    private readonly dialect: Dialect,
-  ) {}
+  private readonly knex: Knex;
+  private readonly dialect: Dialect;
+
+  constructor(db: Database) {
+    this.knex = db.knex;
+    this.dialect = db.dialect;
+  }
 
   // ---- activities ---------------------------------------------------------------------------
 

@@ -37,14 +37,19 @@ export interface IssuedToken {
   readonly expiresAt: Date;
 }
 
+export interface UserTokensDeps {
+  /** HUODONG_JWT_SECRET; undefined: a random secret of this process. */
+  readonly secret: string | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
 export class UserTokens {
   private readonly jwt: Hs256Jwt;
+  private readonly clock: Clock;
 
-  constructor(
-    secret: string | undefined,
-    private readonly clock: Clock,
-    logger: Logger,
-  ) {
+  constructor({ secret, clock, logger }: UserTokensDeps) {
+    this.clock = clock;
     if (secret === undefined) {
       logger.warn(
         'HUODONG_JWT_SECRET is not set: lottery user tokens use a random per-process secret, so they ' +

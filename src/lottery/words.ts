@@ -4,7 +4,8 @@
  */
 import { ActiveType, Outcome, Phase, PrizeType, Template } from '../gen/huodong/lottery/v1/lottery.js';
 import { enumWords } from '../platform/words.js';
-import type { Phase as DomainPhase, PrizeKind } from './rules.js';
+import type { PrizeKind } from './model.js';
+import type { Phase as DomainPhase } from './rules.js';
 import type { Outcome as DomainOutcome } from './service.js';
 
 /** Seed 003's prize `type`. */

@@ -10,14 +10,9 @@ export const memberArea: Area = {
   name: 'member',
   migrations,
   routines,
-  create: ({ db, locks, clock, config }) => {
-    const service = new MemberService({
-      store: new MemberStore(db.knex, db.dialect),
-      locks,
-      clock,
-      timeZone: config.timeZone,
-      switchCacheMs: config.memberSwitchCacheTtlMs,
-    });
+  create: ({ db, clock, locks, config }) => {
+    const store = new MemberStore(db);
+    const service = new MemberService({ store, clock, locks, timeZone: config.timeZone, switchCacheMs: config.memberSwitchCacheTtlMs });
     return { services: [memberRpc(service)], guards: [(method) => service.guard(method)] };
   },
   bridge: memberBridge,

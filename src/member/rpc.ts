@@ -11,16 +11,16 @@ import { keyOwner } from '../platform/owner.js';
 import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
 import { errors } from './errors.js';
 import { formatHundredths } from './money.js';
-import { formatSteps, type GradeRow, type Task } from './rules.js';
+import type { ApiSwitch, CpointOrder, Grade, Task, User } from './model.js';
+import { formatSteps } from './rules.js';
 import type { Caller, MemberService, TaskResult } from './service.js';
-import type { OrderRow, SwitchRow, UserRow } from './store.js';
 import { ORDER_STATUSES, SORT_FIELDS, SORT_ORDERS } from './words.js';
 
 export const MEMBER_METHODS: ReadonlySet<string> = new Set(Object.values(MemberServiceDefinition.methods).map((m) => m.name));
 
 const fromUnix = (seconds: number): Date => new Date(seconds * 1000);
 
-function toOrder(o: OrderRow): Order {
+function toOrder(o: CpointOrder): Order {
   return {
     orderId: o.orderId,
     uid: o.uid,
@@ -62,16 +62,16 @@ export function toTaskConfig(t: Task): TaskConfig {
   };
 }
 
-const toGrade = (g: GradeRow): GradeConfig => ({ grade: g.grade, score: formatHundredths(g.score) });
+const toGrade = (g: Grade): GradeConfig => ({ grade: g.grade, score: formatHundredths(g.score) });
 
-const toUserInfo = (u: UserRow): UserInfo => ({
+const toUserInfo = (u: User): UserInfo => ({
   uid: u.uid,
   cpoint: formatHundredths(u.cpoint),
   score: formatHundredths(u.score),
   grade: u.grade,
 });
 
-const toSwitch = (s: SwitchRow): { method: string; closed: boolean; updatedBy: string; updateTime: Date } => ({
+const toSwitch = (s: ApiSwitch): { method: string; closed: boolean; updatedBy: string; updateTime: Date } => ({
   method: s.method,
   closed: s.closed,
   updatedBy: s.updatedBy,

@@ -5,46 +5,7 @@
 import { localDayNumber } from '../platform/calendar.js';
 import { errors } from './errors.js';
 import { formatHundredths, parseHundredths } from './money.js';
-
-/** From the `from`-th completion on, each completion is worth `value` hundredths. */
-export interface Step {
-  readonly from: number;
-  readonly value: number;
-}
-
-export interface Task {
-  readonly id: number;
-  readonly op: string;
-  readonly name: string;
-  readonly desc: string;
-  /** Experience per completion, hundredths. */
-  readonly score: number;
-  /** c-points per completion, hundredths. */
-  readonly cpoint: number;
-  readonly stepScore: readonly Step[];
-  readonly stepCpoint: readonly Step[];
-  /** 0 open, 1 closed. */
-  readonly status: number;
-  /** Unix seconds; 0 = no bound. */
-  readonly sTime: number;
-  readonly eTime: number;
-  /** -1 = open. */
-  readonly sGrade: number;
-  readonly eGrade: number;
-  readonly batch: number;
-  readonly repeat: number;
-  /** 0 none, 1 days, 2 weeks. */
-  readonly rFlag: number;
-  readonly rRatio: number;
-  /** -1 = unlimited. */
-  readonly rCount: number;
-  /** Hundredths per cycle; -1 = unlimited. */
-  readonly rCpoint: number;
-  readonly rScore: number;
-  readonly rFilter: number;
-  readonly rStep: number;
-  readonly uTime: number;
-}
+import type { Grade, Step, Task } from './model.js';
 
 const MAX_STEPS = 100;
 const MAX_STEP_FROM = 1_000_000_000;
@@ -101,25 +62,19 @@ export function cycleOf(ms: number, rFlag: number, rRatio: number, timeZone: str
   return Math.floor(unit / ratio);
 }
 
-export interface GradeRow {
-  readonly grade: number;
-  /** Experience needed, hundredths. */
-  readonly score: number;
-}
-
 /** The highest grade whose threshold `score` reaches; 0 below every threshold. */
-export function gradeFor(score: number, grades: readonly GradeRow[]): number {
+export function gradeFor(score: number, grades: readonly Grade[]): number {
   let best = 0;
   for (const g of grades) if (score >= g.score && g.grade > best) best = g.grade;
   return best;
 }
 
 /** Checks a grade table: distinct grades, thresholds never decreasing as grades rise. */
-export function validateGrades(grades: readonly GradeRow[]): GradeRow[] {
+export function validateGrades(grades: readonly Grade[]): Grade[] {
   if (grades.length > 1000) throw errors.invalid('grades', 'at most 1000 grades');
   const sorted = [...grades].sort((a, b) => a.grade - b.grade);
   for (let i = 0; i < sorted.length; i += 1) {
-    const g = sorted[i] as GradeRow;
+    const g = sorted[i] as Grade;
     if (!Number.isInteger(g.grade) || g.grade < 1 || g.grade > 1000) {
       throw errors.invalid('grades.grade', 'must be 1..1000');
     }

@@ -16,18 +16,9 @@ import {
   OrderNotRevocableError,
 } from './errors.js';
 import { formatHundredths, parseCap, parseHundredths, toInt } from './money.js';
-import { cycleOf, formatSteps, judgeTask, parseSteps, validateGrades, type GradeRow, type Task } from './rules.js';
-import {
-  ORDER_UNPAID,
-  type Actor,
-  type LegacyAppRow,
-  type MemberStore,
-  type OrderRow,
-  type StoredRefusal,
-  type SwitchRow,
-  type TaskOutcome,
-  type UserRow,
-} from './store.js';
+import type { Actor, ApiSwitch, CpointOrder, Grade, LegacyApp, Task, User } from './model.js';
+import { cycleOf, formatSteps, judgeTask, parseSteps, validateGrades } from './rules.js';
+import { ORDER_UNPAID, type MemberStore, type StoredRefusal, type TaskOutcome } from './store.js';
 
 export const SERVICE_PATH = '/huodong.member.v1.MemberService/';
 /** RPCs the kill switch never closes, so an operator can always open the others again. */
@@ -236,11 +227,11 @@ export interface TaskResult {
   readonly rule: string;
   readonly cpoint: number;
   readonly score: number;
-  readonly user: UserRow;
-  readonly grades: readonly GradeRow[];
+  readonly user: User;
+  readonly grades: readonly Grade[];
 }
 
-export interface MemberServiceOptions {
+export interface MemberServiceDeps {
   readonly store: MemberStore;
   readonly locks: Locks;
   readonly clock: Clock;
@@ -257,12 +248,12 @@ export class MemberService {
   /** The closed RPCs, under one key; a switch set by this instance drops it. */
   private readonly closed: TtlCache<'closed', ReadonlySet<string>>;
 
-  constructor(options: MemberServiceOptions) {
-    this.store = options.store;
-    this.locks = options.locks;
-    this.clock = options.clock;
-    this.timeZone = options.timeZone;
-    this.closed = new TtlCache(options.clock, { max: 1, ttlMs: options.switchCacheMs ?? DEFAULT_SWITCH_CACHE_MS });
+  constructor(deps: MemberServiceDeps) {
+    this.store = deps.store;
+    this.locks = deps.locks;
+    this.clock = deps.clock;
+    this.timeZone = deps.timeZone;
+    this.closed = new TtlCache(deps.clock, { max: 1, ttlMs: deps.switchCacheMs ?? DEFAULT_SWITCH_CACHE_MS });
   }
 
   private nowSec(): number {
@@ -341,7 +332,7 @@ export class MemberService {
   }
 
   /** The caller's order, else (for an app that may) the order of before owners, if either exists. */
-  private async visibleOrder(owner: KeyOwner, orderId: string): Promise<OrderRow & { owner: string } | undefined> {
+  private async visibleOrder(owner: KeyOwner, orderId: string): Promise<CpointOrder & { owner: string } | undefined> {
     const own = await this.store.getOrder(owner.id, orderId);
     if (own !== undefined) return { ...own, owner: owner.id };
     if (!owner.seesLegacy) return undefined;
@@ -374,7 +365,7 @@ export class MemberService {
     });
   }
 
-  async listOrders(uidRaw: string, pageSize: number, pageToken: string, { owner }: Caller): Promise<{ orders: OrderRow[]; nextPageToken: string }> {
+  async listOrders(uidRaw: string, pageSize: number, pageToken: string, { owner }: Caller): Promise<{ orders: CpointOrder[]; nextPageToken: string }> {
     const uid = validateUid(uidRaw);
     const limit = pageSize === 0 ? DEFAULT_LIMIT : validateInt(pageSize, 'page_size', 1, MAX_LIMIT);
     let beforeId: number | undefined;
@@ -403,11 +394,11 @@ export class MemberService {
     return task;
   }
 
-  listGrades(): Promise<GradeRow[]> {
+  listGrades(): Promise<Grade[]> {
     return this.store.listGrades();
   }
 
-  async updateGrades(input: ReadonlyArray<{ grade: number; score: string }>): Promise<GradeRow[]> {
+  async updateGrades(input: ReadonlyArray<{ grade: number; score: string }>): Promise<Grade[]> {
     const grades = validateGrades(
       input.map((g) => ({ grade: g.grade, score: parseHundredths(g.score, 'grades.score', { allowZero: true }) })),
     );
@@ -415,7 +406,7 @@ export class MemberService {
     return grades;
   }
 
-  async batchGetUserInfo(uidsRaw: readonly string[]): Promise<UserRow[]> {
+  async batchGetUserInfo(uidsRaw: readonly string[]): Promise<User[]> {
     if (uidsRaw.length === 0) throw errors.invalid('uids', 'at least one uid is required');
     if (uidsRaw.length > MAX_BATCH_UIDS) throw errors.invalid('uids', `at most ${MAX_BATCH_UIDS} uids`);
     const uids = uidsRaw.map((u) => validateUid(u, 'uids'));
@@ -438,9 +429,9 @@ export class MemberService {
     pageRaw: number,
     limitRaw: number,
     pageToken = '',
-  ): Promise<{ users: UserRow[]; nextPageToken: string }> {
+  ): Promise<{ users: User[]; nextPageToken: string }> {
     const limit = limitRaw === 0 ? DEFAULT_LIMIT : validateInt(limitRaw, 'limit', 1, MAX_LIMIT);
-    let rows: UserRow[];
+    let rows: User[];
     if (pageToken !== '') {
       if (pageRaw !== 0 && pageRaw !== 1) throw errors.invalid('page', 'must be 0 or 1 with a page_token');
       const after = parseSortToken(pageToken, field, direction);
@@ -469,11 +460,11 @@ export class MemberService {
     const fingerprint = JSON.stringify([uid, op, target, times]);
     // A new submission writes its grade from the table its own transaction reads (store.submitTask);
     // a replay answers with the table as it is now.
-    const fromStored = (response: string, grades: readonly GradeRow[]): TaskResult => {
+    const fromStored = (response: string, grades: readonly Grade[]): TaskResult => {
       const parsed: unknown = JSON.parse(response);
       throwIfRefused(parsed);
       // A stored answer is a task outcome, or code 2 (no task had the op) with the user then.
-      const outcome = parsed as TaskOutcome | { verdict: { code: 2 }; user: UserRow };
+      const outcome = parsed as TaskOutcome | { verdict: { code: 2 }; user: User };
       const v = outcome.verdict;
       if (v.code === 0) return { code: 0, rule: '', cpoint: v.cpoint, score: v.score, user: outcome.user, grades };
       if (v.code === 2) return { code: 2, rule: 'op', cpoint: 0, score: 0, user: outcome.user, grades };
@@ -538,7 +529,7 @@ export class MemberService {
     });
   }
 
-  async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<SwitchRow> {
+  async setSwitch(methodRaw: string, closed: boolean, by: string, known: ReadonlySet<string>): Promise<ApiSwitch> {
     const method = methodRaw.trim();
     if (!known.has(method)) throw errors.invalid('method', 'must be a MemberService RPC name, e.g. "ConsumeCpoint"');
     if (UNSWITCHABLE.has(method)) throw errors.invalid('method', `${method} cannot be closed`);
@@ -549,11 +540,11 @@ export class MemberService {
     return { method, closed, updatedBy: by, updatedAt: now };
   }
 
-  listSwitches(): Promise<SwitchRow[]> {
+  listSwitches(): Promise<ApiSwitch[]> {
     return this.store.listSwitches();
   }
 
-  async createLegacyApp(appNameRaw: string, admin: boolean): Promise<LegacyAppRow> {
+  async createLegacyApp(appNameRaw: string, admin: boolean): Promise<LegacyApp> {
     const appName = appNameRaw.trim();
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(appName)) {
       throw errors.invalid('app_name', 'must be 1..64 letters, digits, "_", "." or "-"');
@@ -563,7 +554,7 @@ export class MemberService {
     return { appName, secret, admin };
   }
 
-  async getLegacyApp(appNameRaw: string): Promise<LegacyAppRow> {
+  async getLegacyApp(appNameRaw: string): Promise<LegacyApp> {
     const appName = appNameRaw.trim();
     if (appName === '' || appName.length > 64) throw errors.invalid('app_name', 'must be 1..64 characters');
     const app = await this.store.getLegacyApp(appName);

@@ -5,37 +5,19 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation, retryConflicts, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Database, type Dialect } from '../platform/db.js';
 import { callRoutine } from '../platform/routines.js';
 import { BalanceLimitError, InsufficientCpointError, TaskConflictError } from './errors.js';
 import { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID, T } from './migrations.js';
 import { PAY_ORDER } from './routines.js';
 import { MAX_BALANCE, toInt } from './money.js';
-import type { GradeRow, Task, TaskState, Verdict } from './rules.js';
+import type { Actor, ApiSwitch, CpointOrder, Grade, LegacyApp, Task, User } from './model.js';
+import type { TaskState, Verdict } from './rules.js';
 
 /** The progress row holding a task's all-time totals (no real cycle number is this low). */
 export const ALL_TIME = -1_000_000_000;
 
 export { ORDER_CONSUMED, ORDER_REVOKED, ORDER_UNPAID };
-
-export interface OrderRow {
-  readonly id: number;
-  readonly orderId: string;
-  readonly uid: string;
-  readonly cpoint: number;
-  readonly status: number;
-  readonly revokedCpoint: number;
-  readonly balanceAfter: number | undefined;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-}
-
-export interface UserRow {
-  readonly uid: string;
-  readonly cpoint: number;
-  readonly score: number;
-  readonly grade: number;
-}
 
 /** An order to pay; its id is unique per owner (platform/owner.ts). */
 export interface OrderPayment {
@@ -60,13 +42,6 @@ function refusalOf(err: unknown): StoredRefusal | undefined {
   return undefined;
 }
 
-/** Who moved value, for the journal. */
-export interface Actor {
-  readonly source: string;
-  readonly operator: string;
-  readonly note: string;
-}
-
 export interface StoredRequest {
   readonly fingerprint: string;
   readonly response: string;
@@ -74,20 +49,7 @@ export interface StoredRequest {
 
 export interface TaskOutcome {
   readonly verdict: Verdict;
-  readonly user: UserRow;
-}
-
-export interface SwitchRow {
-  readonly method: string;
-  readonly closed: boolean;
-  readonly updatedBy: string;
-  readonly updatedAt: number;
-}
-
-export interface LegacyAppRow {
-  readonly appName: string;
-  readonly secret: string;
-  readonly admin: boolean;
+  readonly user: User;
 }
 
 type Row = Record<string, unknown>;
@@ -104,7 +66,7 @@ class RollbackError<T> extends Error {
   }
 }
 
-function toOrder(row: Row): OrderRow {
+function toOrder(row: Row): CpointOrder {
   return {
     id: toInt(row.id),
     orderId: String(row.order_id),
@@ -118,32 +80,34 @@ function toOrder(row: Row): OrderRow {
   };
 }
 
-function toUser(row: Row | undefined, uid: string): UserRow {
+function toUser(row: Row | undefined, uid: string): User {
   if (row === undefined) return { uid, cpoint: 0, score: 0, grade: 0 };
   return { uid: String(row.uid), cpoint: toInt(row.cpoint), score: toInt(row.score), grade: toInt(row.grade) };
 }
 
 export class MemberStore {
   /** Point reads arriving together share one `uid IN (...)` query. */
-  private readonly loadUser: (uid: string) => Promise<UserRow | undefined>;
+  private readonly loadUser: (uid: string) => Promise<User | undefined>;
 
-  constructor(
-    private readonly knex: Knex,
-    private readonly dialect: Dialect,
-  ) {
+  private readonly knex: Knex;
+  private readonly dialect: Dialect;
+
+  constructor(db: Database) {
+    this.knex = db.knex;
+    this.dialect = db.dialect;
     this.loadUser = createBatcher((uids) => this.getUsers(uids), { keyOf: (uid) => uid });
   }
 
-  async getUser(uid: string): Promise<UserRow> {
+  async getUser(uid: string): Promise<User> {
     return (await this.loadUser(uid)) ?? toUser(undefined, uid);
   }
 
-  async getUsers(uids: readonly string[]): Promise<Map<string, UserRow>> {
+  async getUsers(uids: readonly string[]): Promise<Map<string, User>> {
     const rows = (await this.knex(T.users).select('uid', 'cpoint', 'score', 'grade').whereIn('uid', [...uids])) as Row[];
     return new Map(rows.map((r) => [String(r.uid), toUser(r, String(r.uid))]));
   }
 
-  async listUsersSorted(field: 'score' | 'cpoint' | 'grade', direction: 'asc' | 'desc', offset: number, limit: number): Promise<UserRow[]> {
+  async listUsersSorted(field: 'score' | 'cpoint' | 'grade', direction: 'asc' | 'desc', offset: number, limit: number): Promise<User[]> {
     const rows = (await this.knex(T.users)
       .select('uid', 'cpoint', 'score', 'grade')
       .orderBy([
@@ -161,7 +125,7 @@ export class MemberStore {
     direction: 'asc' | 'desc',
     after: { value: number; uid: string },
     limit: number,
-  ): Promise<UserRow[]> {
+  ): Promise<User[]> {
     const rows = (await this.usersSortedAfter(field, direction, after, limit)) as Row[];
     return rows.map((r) => toUser(r, String(r.uid)));
   }
@@ -205,13 +169,13 @@ export class MemberStore {
       .limit(20);
   }
 
-  async getOrder(owner: string, orderId: string): Promise<OrderRow | undefined> {
+  async getOrder(owner: string, orderId: string): Promise<CpointOrder | undefined> {
     const row = (await this.knex(T.orders).where({ owner, order_id: orderId }).first()) as Row | undefined;
     return row === undefined ? undefined : toOrder(row);
   }
 
   /** Newest first, keyset-paged by the internal id; the orders of the given owners only. */
-  async listOrders(owners: readonly string[], uid: string, beforeId: number | undefined, limit: number): Promise<OrderRow[]> {
+  async listOrders(owners: readonly string[], uid: string, beforeId: number | undefined, limit: number): Promise<CpointOrder[]> {
     const query = this.knex(T.orders).whereIn('owner', [...owners]).andWhere({ uid });
     if (beforeId !== undefined) query.andWhere('id', '<', beforeId);
     const rows = (await query.orderBy('id', 'desc').limit(limit)) as Row[];
@@ -468,7 +432,7 @@ export class MemberStore {
     judge: (state: TaskState) => Verdict,
     actor: Actor,
     now: number,
-  ): Promise<{ outcome: TaskOutcome; grades: GradeRow[] } | undefined> {
+  ): Promise<{ outcome: TaskOutcome; grades: Grade[] } | undefined> {
     const { uid, task, cycle, target } = request;
     const key = { owner: request.owner, kind: 'task', requestId: request.requestId, fingerprint: request.fingerprint };
     return this.keyed(key, now, () =>
@@ -608,13 +572,13 @@ export class MemberStore {
     }
   }
 
-  async listGrades(): Promise<GradeRow[]> {
+  async listGrades(): Promise<Grade[]> {
     const rows = (await this.knex(T.grades).select('grade', 'score').orderBy('grade')) as Row[];
     return rows.map((r) => ({ grade: toInt(r.grade), score: toInt(r.score) }));
   }
 
   /** Replaces the grade table and regrades every user from their experience, in one transaction. */
-  async replaceGrades(grades: readonly GradeRow[]): Promise<void> {
+  async replaceGrades(grades: readonly Grade[]): Promise<void> {
     await this.knex.transaction(async (trx) => {
       await trx(T.grades).delete();
       if (grades.length > 0) await trx(T.grades).insert(grades.map((g) => ({ grade: g.grade, score: g.score })));
@@ -624,7 +588,7 @@ export class MemberStore {
     });
   }
 
-  async listSwitches(): Promise<SwitchRow[]> {
+  async listSwitches(): Promise<ApiSwitch[]> {
     const rows = (await this.knex(T.switches).select().orderBy('method')) as Row[];
     return rows.map((r) => ({
       method: String(r.method),
@@ -648,7 +612,7 @@ export class MemberStore {
       .merge(['secret', 'admin', 'created_at']);
   }
 
-  async getLegacyApp(appName: string): Promise<LegacyAppRow | undefined> {
+  async getLegacyApp(appName: string): Promise<LegacyApp | undefined> {
     const row = (await this.knex(T.legacyApps).where({ app_name: appName }).first()) as Row | undefined;
     return row === undefined ? undefined : { appName: String(row.app_name), secret: String(row.secret), admin: Boolean(toInt(row.admin)) };
   }

@@ -144,6 +144,8 @@ export interface ErrorSpec<A extends ErrorArea, Args extends unknown[]> {
 
 /** The errors of one area, its name bound once. */
 export interface AreaErrors<A extends ErrorArea> {
+  /** The area's name, as errors and log lines carry it. */
+  readonly area: A;
   /** A bad request field (INVALID_ARGUMENT). */
   readonly invalid: (field: string, problem: string) => InvalidArgumentError;
   /** A lock wait that ran out; pass it as `withLock`'s `busy`. */
@@ -162,6 +164,7 @@ export interface AreaErrors<A extends ErrorArea> {
 
 export function areaErrors<A extends ErrorArea>(area: A): AreaErrors<A> {
   return {
+    area,
     invalid: (field, problem) => new InvalidArgumentError({ area, field, problem }),
     lockBusy: () => new LockBusyError({ area }),
     keyReused: (field) => new IdempotencyKeyReusedError({ area, field }),

@@ -12,9 +12,13 @@ export const pointsArea: Area = {
   migrations,
   routines,
   create: ({ db, clock, locks, logger, config, metrics }) => {
-    const store = new PointsStore(db.knex);
-    const service = new PointsService(store, clock, locks, config.timeZone);
-    const job = new DailyJob(store, clock, config.timeZone, locks, {
+    const store = new PointsStore(db);
+    const service = new PointsService({ store, clock, locks, timeZone: config.timeZone });
+    const job = new DailyJob({
+      store,
+      clock,
+      locks,
+      timeZone: config.timeZone,
       logger,
       onRun: (result, seconds) => {
         if (!result.alreadyFinished) metrics.dailyJob(seconds, Number(result.expiredLots), Number(result.expiredPoints), result.finished);
@@ -22,7 +26,7 @@ export const pointsArea: Area = {
     });
     return {
       services: [pointsRpc(service, job)],
-      start: () => Promise.resolve(new DailyJobScheduler(job, clock, logger, config.timeZone).start()),
+      start: () => Promise.resolve(new DailyJobScheduler({ job, clock, logger, timeZone: config.timeZone }).start()),
     };
   },
   bridge: pointsBridge,

@@ -10,8 +10,7 @@ import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/area.js';
 import { errors } from './errors.js';
 import { cycleKey, formatDate, localDate } from './rules.js';
-import { ruleOfTask } from './service.js';
-import { big, type ExpiryCursor, type PointsStore } from './store.js';
+import { big, ruleOfTask, type ExpiryCursor, type PointsStore } from './store.js';
 
 export interface JobResult {
   readonly runDate: string;
@@ -66,19 +65,31 @@ export interface DailyJobOptions {
   readonly onRun?: (result: JobResult, seconds: number) => void;
 }
 
+export interface DailyJobDeps extends DailyJobOptions {
+  readonly store: PointsStore;
+  readonly clock: Clock;
+  readonly locks: Locks;
+  /** The zone whose midnight starts a new day (HUODONG_TIME_ZONE). */
+  readonly timeZone: string;
+}
+
 export class DailyJob {
+  private readonly store: PointsStore;
+  private readonly clock: Clock;
+  private readonly timeZone: string;
+  private readonly locks: Locks;
+  private readonly options: DailyJobOptions;
   private readonly chunkSize: number;
   private readonly lockTtlMs: number;
 
-  constructor(
-    private readonly store: PointsStore,
-    private readonly clock: Clock,
-    private readonly timeZone: string,
-    private readonly locks: Locks,
-    private readonly options: DailyJobOptions = {},
-  ) {
-    this.chunkSize = Math.min(2_000, Math.max(1, options.chunkSize ?? CHUNK));
-    this.lockTtlMs = options.lockTtlMs ?? LOCK_TTL_MS;
+  constructor(deps: DailyJobDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.timeZone = deps.timeZone;
+    this.locks = deps.locks;
+    this.options = deps;
+    this.chunkSize = Math.min(2_000, Math.max(1, deps.chunkSize ?? CHUNK));
+    this.lockTtlMs = deps.lockTtlMs ?? LOCK_TTL_MS;
   }
 
   /** Runs today's job under the lock shared by every run; LockBusyError if it could not be had. */
@@ -235,27 +246,29 @@ export interface SchedulerOptions {
  * per day anyway. A day missed while every instance was down is covered by the next run (it
  * expires everything due and resets every stale cycle) or by RunDailyJob.
  */
+export interface SchedulerDeps extends SchedulerOptions {
+  readonly job: DailyJob;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The zone whose date change starts the job (HUODONG_TIME_ZONE). */
+  readonly timeZone: string;
+}
+
 export class DailyJobScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastDate: string;
 
-  constructor(
-    private readonly job: DailyJob,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly timeZone: string,
-    private readonly options: SchedulerOptions = {},
-  ) {
+  constructor(private readonly deps: SchedulerDeps) {
     this.lastDate = this.today();
   }
 
   private today(): string {
-    return formatDate(localDate(this.clock.now(), this.timeZone));
+    return formatDate(localDate(this.deps.clock.now(), this.deps.timeZone));
   }
 
   start(): Worker {
-    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 30_000);
+    this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 30_000);
     this.timer.unref();
     return {
       stop: async () => {
@@ -271,19 +284,19 @@ export class DailyJobScheduler {
     if (this.running !== undefined) return this.running;
     const today = this.today();
     if (today === this.lastDate) return Promise.resolve();
-    this.running = this.job
+    this.running = this.deps.job
       .runLocked('scheduled')
       .then(
         (r) => {
           this.lastDate = today;
-          this.logger.info({ runDate: r.runDate, expiredLots: String(r.expiredLots), resetTasks: String(r.resetTasks) }, 'points daily job');
+          this.deps.logger.info({ runDate: r.runDate, expiredLots: String(r.expiredLots), resetTasks: String(r.resetTasks) }, 'points daily job');
         },
         (err: unknown) => {
           // The holder may be another instance on today's job, or a manual run of yesterday's
           // (started before midnight) or of part of today's (batch_limit): look again on the
           // next tick, which costs one read once the day is done.
-          if (err instanceof LockBusyError) this.logger.debug('points daily job: the lock is taken; looking again on the next tick');
-          else this.logger.error({ err }, 'points daily job failed; retrying on the next tick');
+          if (err instanceof LockBusyError) this.deps.logger.debug('points daily job: the lock is taken; looking again on the next tick');
+          else this.deps.logger.error({ err }, 'points daily job failed; retrying on the next tick');
         },
       )
       .finally(() => {

@@ -1,6 +1,5 @@
 /** Proto <-> domain for PointsCenterService; no rules here. */
 import {
-  ChangeDirection,
   PointsCenterServiceDefinition,
   PrizeType,
   type ChangeRecord,
@@ -14,75 +13,75 @@ import { approximateBytes, chunkBySize } from '../platform/export.js';
 import { keyOwner } from '../platform/owner.js';
 import { defineService, type CallContext, type ServiceRegistration } from '../platform/rpc.js';
 import { ANSWER_MARGIN_MS, type DailyJob } from './job.js';
+import type { PointsExchange, PointsPrize, PointsTask } from './model.js';
 import type { PointsService, RecordView, RuleView, UserTaskView } from './service.js';
-import type { ExchangeRow, PrizeRow, TaskRow } from './store.js';
 import { BUTTONS, CYCLES, DIRECTIONS, LIMITS, MODELS, PRIZE_STATUSES, PRIZE_TYPES, RECORD_TYPES, SOURCES, TASK_STATUSES, TASK_TYPES } from './words.js';
 
 const str = (v: unknown): string => String(v);
 const date = (ms: unknown): Date => new Date(Number(ms));
 
-function exchangeOf(e: ExchangeRow): Exchange {
+function exchangeOf(e: PointsExchange): Exchange {
   return {
-    exchangeId: str(e.id),
-    openId: e.open_id,
-    prizeId: e.prize_id,
+    exchangeId: e.id,
+    openId: e.openId,
+    prizeId: e.prizeId,
     title: e.title,
     icon: e.icon,
-    faceValue: str(e.face_value),
+    faceValue: str(e.faceValue),
     type: PRIZE_TYPES.toProto(e.type),
-    shipping: { address: e.address, userName: e.user_name, tel: e.tel },
-    periodKey: e.period_key,
-    createTime: date(e.created_at),
+    shipping: { address: e.address, userName: e.userName, tel: e.tel },
+    periodKey: e.periodKey,
+    createTime: date(e.createdAt),
   };
 }
 
-function recordOf({ record: r, remaining }: RecordView, exchange?: ExchangeRow): ChangeRecord {
+function recordOf({ record: r, remaining }: RecordView, exchange?: PointsExchange): ChangeRecord {
   return {
-    recordId: str(r.id),
-    direction: DIRECTIONS.fromWord(String(r.direction)) ?? ChangeDirection.CHANGE_DIRECTION_DEBIT,
+    recordId: r.id,
+    direction: DIRECTIONS.toProto(r.direction),
     source: SOURCES.toProto(r.source),
-    faceValue: str(r.face_value),
-    balanceAfter: str(r.balance_after),
+    faceValue: str(r.faceValue),
+    balanceAfter: str(r.balanceAfter),
     description: r.description,
-    changeId: r.change_id,
-    prizeType: PRIZE_TYPES.toProto(r.prize_type),
-    createTime: date(r.created_at),
-    expireTime: r.expires_at === null ? undefined : date(r.expires_at),
+    changeId: r.changeId,
+    prizeType: PRIZE_TYPES.toProto(r.prizeType),
+    createTime: date(r.createdAt),
+    expireTime: r.expiresAt === undefined ? undefined : date(r.expiresAt),
     exchange: exchange === undefined ? undefined : exchangeOf(exchange),
-    taskTitle: r.task_title,
+    taskTitle: r.taskTitle,
     remainingPoints: remaining?.toString(),
   };
 }
 
-function prizeOf(p: PrizeRow): Prize {
+function prizeOf(p: PointsPrize): Prize {
   return {
-    prizeId: p.prize_id,
-    faceValue: str(p.face_value),
+    prizeId: p.prizeId,
+    faceValue: str(p.faceValue),
     title: p.title,
     description: p.description,
     icon: p.icon,
     total: str(p.total),
     stock: str(p.stock),
     type: PRIZE_TYPES.toProto(p.type),
-    exchangeLimit: LIMITS.toProto(p.exchange_limit),
-    disabled: p.disabled === true || p.disabled === 1,
-    createTime: date(p.created_at),
-    updateTime: date(p.updated_at),
+    exchangeLimit: LIMITS.toProto(p.exchangeLimit),
+    disabled: p.disabled,
+    createTime: date(p.createdAt),
+    updateTime: date(p.updatedAt),
   };
 }
 
-function taskOf(t: TaskRow): Task {
+function taskOf(t: PointsTask): Task {
   return {
-    taskId: t.task_id,
+    taskId: t.taskId,
     type: TASK_TYPES.toProto(t.type),
-    cycle: t.type === 'cyclicTask' ? { title: t.cycle_title, type: CYCLES.toProto(t.cycle_type), day: t.cycle_day } : undefined,
+    cycle: t.cycle === undefined ? undefined : { title: t.cycleTitle, type: CYCLES.toProto(t.cycle.kind), day: t.cycle.day },
     title: t.title,
     description: t.description,
-    button: { title: t.btn_title, type: BUTTONS.toProto(t.btn_type), path: t.path, imageUrl: t.img_url },
-    faceValue: str(t.face_value),
+    button: { title: t.button.title, type: BUTTONS.toProto(t.button.type), path: t.button.path, imageUrl: t.button.imageUrl },
+    faceValue: str(t.faceValue),
     total: str(t.total),
     model: MODELS.toProto(t.model),
-    createTime: date(t.created_at),
+    createTime: date(t.createdAt),
   };
 }
 
@@ -160,7 +159,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
           },
           ownerOf(ctx),
         );
-        return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
+        return { exchange: exchangeOf(exchange), balanceAfter: str(record.balanceAfter) };
       },
       async receiveTaskAward(request, ctx) {
         return { record: recordOf(await service.receiveTaskAward(request, ownerOf(ctx))) };
@@ -252,7 +251,7 @@ export function pointsRpc(service: PointsService, job: DailyJob): ServiceRegistr
       },
       async sendPrize(request, ctx) {
         const { exchange, record } = await service.sendPrize(request, ownerOf(ctx));
-        return { exchange: exchangeOf(exchange), balanceAfter: str(record.balance_after) };
+        return { exchange: exchangeOf(exchange), balanceAfter: str(record.balanceAfter) };
       },
       async *exportExchangesToShip(request, ctx) {
         for await (const page of service.exportExchangesToShip(request.afterExchangeId, ctx.signal)) {

@@ -6,17 +6,11 @@ import { requireIdentifier } from '../platform/identifier.js';
 import { createHash } from 'node:crypto';
 import { addDays, compareDates as compare, daysInMonth, formatDate, localDate, wallTime, weekday, zonedInstant, type LocalDate } from '../platform/calendar.js';
 import { errors } from './errors.js';
+import type { CycleRule, LimitKind } from './model.js';
 
 export type { LocalDate } from '../platform/calendar.js';
 export { addDays, daysInMonth, formatDate, localDate, weekday, zonedInstant } from '../platform/calendar.js';
 
-export type CycleKind = 'day' | 'week' | 'month' | 'weekday' | 'monthDay';
-
-export interface CycleRule {
-  readonly kind: CycleKind;
-  /** Weekday 1..7 for `weekday`, month day 1..31 for `monthDay`. */
-  readonly day: number;
-}
 
 /** The day a month-day cycle starts over in a month: that day, or the 1st of the next month. */
 export function monthDayReset(year: number, month: number, day: number): LocalDate {
@@ -55,10 +49,8 @@ export function cycleKey(rule: CycleRule | undefined, at: Date, timeZone: string
   return formatDate(cycleStart(rule, localDate(at, timeZone)));
 }
 
-export type ExchangeLimitKind = 'day' | 'week' | 'month' | 'once';
-
 /** The limit period an exchange at `at` counts against; one exchange per period. */
-export function periodKey(limit: ExchangeLimitKind, at: Date, timeZone: string): string {
+export function periodKey(limit: LimitKind, at: Date, timeZone: string): string {
   const today = localDate(at, timeZone);
   switch (limit) {
     case 'day':

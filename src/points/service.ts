@@ -30,30 +30,27 @@ import {
   requireRequestId,
   requireText,
   taskRewardExpiry,
-  type CycleKind,
-  type CycleRule,
 } from './rules.js';
-import {
-  big,
-  type ChangeRow,
-  type CreditInput,
-  type ExchangeRow,
-  type LimitKind,
-  type PointsStore,
-  type RefusalReason,
-  type RefusalRow,
-  RequestRecordedError,
-  type PrizeKind,
-  type PrizeRow,
-  type Source,
-  type TaskRow,
-} from './store.js';
-
-export type TaskStatusValue = 0 | 1 | 2;
-export type PrizeStatusValue = 'exchangeable' | 'exchanged' | 'soldOut';
+import type {
+  ButtonKind,
+  CycleKind,
+  LimitKind,
+  PointsChange,
+  PointsExchange,
+  PointsPrize,
+  PointsTask,
+  PrizeKind,
+  PrizeStatusValue,
+  RefusalReason,
+  Source,
+  TaskKind,
+  TaskModel,
+  TaskStatusValue,
+} from './model.js';
+import { big, type CreditInput, type PointsStore, type RefusalRow, RequestRecordedError } from './store.js';
 
 export interface UserTaskView {
-  readonly task: TaskRow;
+  readonly task: PointsTask;
   readonly currentTotal: bigint;
   /** Seed values: 0 to claim, 1 in progress, 2 done. */
   readonly status: TaskStatusValue;
@@ -67,31 +64,31 @@ export interface RuleView {
 
 /** A change record as answered: for a credit, what is left of its lot now (legacy remainingIntegral). */
 export interface RecordView {
-  readonly record: ChangeRow;
+  readonly record: PointsChange;
   /** Unspent and unexpired points of the credit's lot; undefined for a debit. */
   readonly remaining: bigint | undefined;
 }
 
 export interface ExchangeResult {
-  readonly exchange: ExchangeRow;
-  readonly record: ChangeRow;
+  readonly exchange: PointsExchange;
+  readonly record: PointsChange;
 }
 
 export interface TaskInput {
   readonly taskId: string;
-  readonly type: 'permanentTask' | 'cyclicTask' | undefined;
+  readonly type: TaskKind | undefined;
   readonly cycleTitle: string;
   readonly cycleType: CycleKind | undefined;
   readonly cycleDay: number;
   readonly title: string;
   readonly description: string;
   readonly btnTitle: string;
-  readonly btnType: 'route' | 'qrCode' | 'customize' | undefined;
+  readonly btnType: ButtonKind | undefined;
   readonly path: string;
   readonly imgUrl: string;
   readonly faceValue: string;
   readonly total: string;
-  readonly model: 'standard' | 'progress' | undefined;
+  readonly model: TaskModel | undefined;
 }
 
 export interface PrizeInput {
@@ -123,19 +120,15 @@ const DEFAULT_PAGE = 20;
 /** The database guards every points invariant, so a Redis outage costs contention, not calls. */
 const LOCK = { busy: errors.lockBusy, ifUnavailable: 'proceed' } as const;
 
-export function ruleOfTask(task: Pick<TaskRow, 'type' | 'cycle_type' | 'cycle_day'>): CycleRule | undefined {
-  return task.type === 'cyclicTask' ? { kind: task.cycle_type as CycleKind, day: task.cycle_day } : undefined;
-}
-
 /** Why this prize cannot be exchanged (or sent) as asked, or undefined when it can. */
-function exchangeRefusal(prize: PrizeRow, e: { sent: boolean; shipping: { address: string; userName: string; tel: string } }): Error | undefined {
+function exchangeRefusal(prize: PointsPrize, e: { sent: boolean; shipping: { address: string; userName: string; tel: string } }): Error | undefined {
   if (e.sent && prize.type !== 'virtualGoods') return errors.invalid('prize_id', 'must name a virtual prize');
   if (prize.type === 'goods') {
     if (e.shipping.address === '') return errors.invalid('shipping.address', 'is required for physical goods');
     if (e.shipping.userName === '') return errors.invalid('shipping.user_name', 'is required for physical goods');
     if (e.shipping.tel === '') return errors.invalid('shipping.tel', 'is required for physical goods');
   }
-  if (prize.disabled === true || prize.disabled === 1) return new PrizeUnavailableError();
+  if (prize.disabled) return new PrizeUnavailableError();
   return undefined;
 }
 
@@ -154,20 +147,23 @@ function refusalError(r: RefusalRow): Error {
   }
 }
 
+export interface PointsServiceDeps {
+  readonly store: PointsStore;
+  readonly clock: Clock;
+  readonly locks: Locks;
+  /** The zone of cycles, exchange-limit periods and expiries (HUODONG_TIME_ZONE). */
+  readonly timeZone: string;
+}
+
 export class PointsService {
-  constructor(
-    readonly store: PointsStore,
-    private readonly clock: Clock,
-    private readonly locks: Locks,
-    readonly timeZone: string,
-  ) {}
+  constructor(private readonly deps: PointsServiceDeps) {}
 
   private now(): number {
-    return this.clock.now().getTime();
+    return this.deps.clock.now().getTime();
   }
 
   private userLock<T>(openId: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.withLock(`points:user:${openId}`, fn, LOCK);
+    return this.deps.locks.withLock(`points:user:${openId}`, fn, LOCK);
   }
 
   /**
@@ -177,13 +173,13 @@ export class PointsService {
    * (platform/owner.ts): another app's answer under the same id is never read, and rows of
    * before owners are never joined.
    */
-  private async replay(owner: string, openId: string, requestId: string, hash: string): Promise<ChangeRow | undefined> {
-    const prior = await this.store.findChangeByRequest(owner, openId, requestId);
+  private async replay(owner: string, openId: string, requestId: string, hash: string): Promise<PointsChange | undefined> {
+    const prior = await this.deps.store.findChangeByRequest(owner, openId, requestId);
     if (prior !== undefined) {
-      if (prior.request_hash !== hash) throw errors.keyReused('request_id');
+      if (prior.requestHash !== hash) throw errors.keyReused('request_id');
       return prior;
     }
-    const refused = await this.store.findRefusal(owner, openId, requestId);
+    const refused = await this.deps.store.findRefusal(owner, openId, requestId);
     if (refused === undefined) return undefined;
     if (refused.request_hash !== hash) throw errors.keyReused('request_id');
     throw refusalError(refused);
@@ -193,7 +189,7 @@ export class PointsService {
 
   async getUserPoints(openIdRaw: string): Promise<{ points: bigint; expiries: Array<{ at: number; points: bigint }> }> {
     const openId = requireOpenId(openIdRaw);
-    const { balance, expiries } = await this.store.holdings(openId, this.now());
+    const { balance, expiries } = await this.deps.store.holdings(openId, this.now());
     return { points: balance, expiries: expiries.slice(0, UPCOMING_EXPIRIES) };
   }
 
@@ -202,7 +198,7 @@ export class PointsService {
     type: 'task' | 'exchange' | undefined,
     pageSize: number,
     pageToken: string,
-  ): Promise<{ records: Array<RecordView & { exchange: ExchangeRow | undefined }>; nextPageToken: string }> {
+  ): Promise<{ records: Array<RecordView & { exchange: PointsExchange | undefined }>; nextPageToken: string }> {
     const openId = requireOpenId(openIdRaw);
     if (type === undefined) throw errors.invalid('type', 'must be TASK or EXCHANGE');
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE) {
@@ -214,42 +210,42 @@ export class PointsService {
       before = Buffer.from(pageToken, 'base64url').toString('utf8');
       if (!/^\d{1,19}$/.test(before)) throw errors.invalid('page_token', 'is not a token from a previous page');
     }
-    const rows = await this.store.listChanges(openId, type === 'exchange', before, size + 1);
+    const rows = await this.deps.store.listChanges(openId, type === 'exchange', before, size + 1);
     const page = rows.slice(0, size);
-    const [exchanges, remaining] = await Promise.all([this.store.exchangesByRecord(page.map((r) => r.id)), this.remainingOf(openId, page)]);
-    const byRecord = new Map(exchanges.map((e) => [String(e.record_id), e]));
+    const [exchanges, remaining] = await Promise.all([this.deps.store.exchangesByRecord(page.map((r) => r.id)), this.remainingOf(openId, page)]);
+    const byRecord = new Map(exchanges.map((e) => [e.recordId, e]));
     const last = page[page.length - 1];
     return {
-      records: page.map((record, i) => ({ record, exchange: byRecord.get(String(record.id)), remaining: remaining[i] })),
-      nextPageToken: rows.length > size && last !== undefined ? Buffer.from(String(last.id)).toString('base64url') : '',
+      records: page.map((record, i) => ({ record, exchange: byRecord.get(record.id), remaining: remaining[i] })),
+      nextPageToken: rows.length > size && last !== undefined ? Buffer.from(last.id).toString('base64url') : '',
     };
   }
 
   /** What is left now of each credit's lot (undefined for a debit), from one query. */
-  private async remainingOf(openId: string, records: readonly ChangeRow[]): Promise<Array<bigint | undefined>> {
-    const isCredit = (r: ChangeRow): boolean => Number(r.direction) === 1;
-    const left = await this.store.lotsLeft(openId, records.filter(isCredit).map((r) => r.id), this.now());
-    return records.map((r) => (isCredit(r) ? (left.get(String(r.id)) ?? 0n) : undefined));
+  private async remainingOf(openId: string, records: readonly PointsChange[]): Promise<Array<bigint | undefined>> {
+    const isCredit = (r: PointsChange): boolean => r.direction === 'credit';
+    const left = await this.deps.store.lotsLeft(openId, records.filter(isCredit).map((r) => r.id), this.now());
+    return records.map((r) => (isCredit(r) ? (left.get(r.id) ?? 0n) : undefined));
   }
 
   /** A credit answered by a replay: its lot may have been spent or have expired since. */
-  private async replayedView(record: ChangeRow): Promise<RecordView> {
-    const [remaining] = await this.remainingOf(record.open_id, [record]);
+  private async replayedView(record: PointsChange): Promise<RecordView> {
+    const [remaining] = await this.remainingOf(record.openId, [record]);
     return { record, remaining };
   }
 
-  async listPrizes(openIdRaw: string): Promise<Array<{ prize: PrizeRow; status: PrizeStatusValue }>> {
+  async listPrizes(openIdRaw: string): Promise<Array<{ prize: PointsPrize; status: PrizeStatusValue }>> {
     const openId = requireOpenId(openIdRaw);
-    const at = this.clock.now();
+    const at = this.deps.clock.now();
     const limits: LimitKind[] = ['day', 'week', 'month', 'once'];
-    const currentKeys = limits.map((l) => periodKey(l, at, this.timeZone));
-    const [prizes, exchanged] = await Promise.all([this.store.listPrizes(), this.store.exchangedPeriods(openId, currentKeys)]);
-    const done = new Set(exchanged.map((e) => `${e.prize_id}\u0000${e.period_key}`));
+    const currentKeys = limits.map((l) => periodKey(l, at, this.deps.timeZone));
+    const [prizes, exchanged] = await Promise.all([this.deps.store.listPrizes(), this.deps.store.exchangedPeriods(openId, currentKeys)]);
+    const done = new Set(exchanged.map((e) => `${e.prizeId}\u0000${e.periodKey}`));
     const views = prizes.map((prize) => {
-      const key = periodKey(prize.exchange_limit, at, this.timeZone);
-      const status: PrizeStatusValue = done.has(`${prize.prize_id}\u0000${key}`)
+      const key = periodKey(prize.exchangeLimit, at, this.deps.timeZone);
+      const status: PrizeStatusValue = done.has(`${prize.prizeId}\u0000${key}`)
         ? 'exchanged'
-        : big(prize.stock) <= 0n
+        : prize.stock <= 0n
           ? 'soldOut'
           : 'exchangeable';
       return { prize, status };
@@ -260,12 +256,12 @@ export class PointsService {
 
   async listTasks(openIdRaw: string): Promise<{ permanent: UserTaskView[]; cyclic: UserTaskView[] }> {
     const openId = requireOpenId(openIdRaw);
-    const at = this.clock.now();
-    const [tasks, rows] = await Promise.all([this.store.listTasks(), this.store.userTasks(openId)]);
+    const at = this.deps.clock.now();
+    const [tasks, rows] = await Promise.all([this.deps.store.listTasks(), this.deps.store.userTasks(openId)]);
     const byTask = new Map(rows.map((r) => [r.task_id, r]));
     const views = tasks.map((task): UserTaskView => {
-      const row = byTask.get(task.task_id);
-      if (row === undefined || row.cycle_key !== cycleKey(ruleOfTask(task), at, this.timeZone)) {
+      const row = byTask.get(task.taskId);
+      if (row === undefined || row.cycle_key !== cycleKey(task.cycle, at, this.deps.timeZone)) {
         return { task, currentTotal: 0n, status: 1 };
       }
       return { task, currentTotal: big(row.complete_num), status: row.status as TaskStatusValue };
@@ -274,7 +270,7 @@ export class PointsService {
   }
 
   async getRule(): Promise<RuleView> {
-    const row = await this.store.getRule();
+    const row = await this.deps.store.getRule();
     if (row === undefined) return { detail: '', expiries: [], updatedAt: undefined };
     return {
       detail: row.rule_detail,
@@ -285,7 +281,7 @@ export class PointsService {
 
   /** When a credit of this source, granted now, expires; undefined for never. */
   private async expiryFor(source: Source, at: Date): Promise<number | undefined> {
-    if (source === 'task') return taskRewardExpiry(at, this.timeZone).getTime();
+    if (source === 'task') return taskRewardExpiry(at, this.deps.timeZone).getTime();
     const rule = await this.getRule();
     const days = rule.expiries.find((e) => e.source === source)?.days ?? 0;
     return expiryAfterDays(at, days)?.getTime();
@@ -332,7 +328,7 @@ export class PointsService {
     shipping: { address: string; userName: string; tel: string };
     sent: boolean;
   }): Promise<ExchangeResult> {
-    const found = await this.store.getPrize(e.prizeId);
+    const found = await this.deps.store.getPrize(e.prizeId);
     const prize = found === undefined ? new PrizeNotFoundError(e.prizeId) : (exchangeRefusal(found, e) ?? found);
     if (prize instanceof Error) {
       // A replay gets its first answer even when the prize has changed since.
@@ -340,23 +336,23 @@ export class PointsService {
       if (replayed) return replayed;
       // A disabled prize may be enabled again: the refusal is kept as the request id's answer.
       if (found !== undefined && prize instanceof PrizeUnavailableError) {
-        return this.refuseExchange(e, 'unavailable', e.faceValue ?? big(found.face_value), '', prize);
+        return this.refuseExchange(e, 'unavailable', e.faceValue ?? found.faceValue, '', prize);
       }
       throw prize;
     }
     return this.userLock(e.openId, async () => {
-      const at = this.clock.now();
-      const key = periodKey(prize.exchange_limit, at, this.timeZone);
-      const amount = e.faceValue ?? big(prize.face_value);
+      const at = this.deps.clock.now();
+      const key = periodKey(prize.exchangeLimit, at, this.deps.timeZone);
+      const amount = e.faceValue ?? prize.faceValue;
       try {
-        return await this.store.exchange({
+        return await this.deps.store.exchange({
           debit: {
             owner: e.owner,
             openId: e.openId,
             amount,
             now: at.getTime(),
             source: 'exchange',
-            changeId: prize.prize_id,
+            changeId: prize.prizeId,
             // The legacy centre's own words (seed 002's changeSource names): users read these.
             description: `${e.sent ? '发放奖励' : '兑换奖励'}: ${prize.title}`,
             prizeType: prize.type,
@@ -394,7 +390,7 @@ export class PointsService {
     refusal: Error,
   ): Promise<ExchangeResult> {
     const change = { owner: e.owner, openId: e.openId, amount, now: this.now(), requestId: e.requestId, requestHash: e.hash };
-    if ((await this.store.refuse({ change, reason, periodKey })) === 'recorded') {
+    if ((await this.deps.store.refuse({ change, reason, periodKey })) === 'recorded') {
       const answer = await this.replayExchange(e.owner, e.openId, e.requestId, e.hash);
       if (answer) return answer;
     }
@@ -404,7 +400,7 @@ export class PointsService {
   private async replayExchange(owner: string, openId: string, requestId: string, hash: string): Promise<ExchangeResult | undefined> {
     const prior = await this.replay(owner, openId, requestId, hash);
     if (prior === undefined) return undefined;
-    const found = await this.store.findExchangeByRequest(owner, openId, requestId);
+    const found = await this.deps.store.findExchangeByRequest(owner, openId, requestId);
     if (found === undefined) throw errors.keyReused('request_id');
     return found;
   }
@@ -416,15 +412,15 @@ export class PointsService {
     const hash = fingerprint(['task', openId, taskId]);
     const prior = await this.replay(owner, openId, requestId, hash);
     if (prior) return this.replayedView(prior);
-    const task = await this.store.getTask(taskId);
+    const task = await this.deps.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     return this.userLock(openId, async () => {
-      const at = this.clock.now();
-      const cycle = cycleKey(ruleOfTask(task), at, this.timeZone);
+      const at = this.deps.clock.now();
+      const cycle = cycleKey(task.cycle, at, this.deps.timeZone);
       const credit: CreditInput = {
         owner,
         openId,
-        amount: big(task.face_value),
+        amount: task.faceValue,
         now: at.getTime(),
         source: 'task',
         changeId: taskId,
@@ -434,10 +430,10 @@ export class PointsService {
         requestId,
         requestHash: hash,
         dedupeKey: `task:${taskId}:${cycle}`,
-        expiresAt: taskRewardExpiry(at, this.timeZone).getTime(),
+        expiresAt: taskRewardExpiry(at, this.deps.timeZone).getTime(),
       };
       try {
-        const record = await this.store.claimTask(openId, taskId, cycle, credit);
+        const record = await this.deps.store.claimTask(openId, taskId, cycle, credit);
         if (record === undefined) throw new TaskNotClaimableError();
         return { record, remaining: credit.amount };
       } catch (err) {
@@ -467,14 +463,14 @@ export class PointsService {
       return { source: e.source, days: e.days };
     });
     const now = this.now();
-    await this.store.saveRule({ rule_detail: detail, source_expiries: JSON.stringify(expiries), updated_at: now });
+    await this.deps.store.saveRule({ rule_detail: detail, source_expiries: JSON.stringify(expiries), updated_at: now });
     return { detail, expiries, updatedAt: now };
   }
 
-  async saveTask(input: TaskInput): Promise<TaskRow> {
+  async saveTask(input: TaskInput): Promise<PointsTask> {
     const taskId = input.taskId === '' ? `task-${randomUUID()}` : requireId(input.taskId, 'task.task_id');
     if (input.type === undefined) throw errors.invalid('task.type', 'must be PERMANENT or CYCLIC');
-    let cycleType = '';
+    let cycleType: CycleKind | undefined;
     let cycleDay = 0;
     if (input.type === 'cyclicTask') {
       if (input.cycleType === undefined) throw errors.invalid('task.cycle.type', 'is required for cyclic tasks');
@@ -496,27 +492,24 @@ export class PointsService {
     }
     if (input.model === undefined) throw errors.invalid('task.model', 'must be STANDARD or PROGRESS');
     const now = this.now();
-    return this.store.upsertTask({
-      task_id: taskId,
+    // Validated in the order of the fields, as the seed reports the first bad one.
+    return this.deps.store.upsertTask({
+      taskId,
       type: input.type,
-      cycle_title: optionalText(input.cycleTitle, 'task.cycle.title', 64),
-      cycle_type: cycleType,
-      cycle_day: cycleDay,
+      cycleTitle: optionalText(input.cycleTitle, 'task.cycle.title', 64),
+      cycle: cycleType === undefined ? undefined : { kind: cycleType, day: cycleDay },
       title: requireText(input.title, 'task.title', 128),
       description: optionalText(input.description, 'task.description', 1024),
-      btn_title: optionalText(input.btnTitle, 'task.button.title', 64),
-      btn_type: input.btnType,
-      path,
-      img_url: imgUrl,
-      face_value: requirePoints(input.faceValue, 'task.face_value').toString(),
-      total: requirePoints(input.total, 'task.total').toString(),
+      button: { title: optionalText(input.btnTitle, 'task.button.title', 64), type: input.btnType, path, imageUrl: imgUrl },
+      faceValue: requirePoints(input.faceValue, 'task.face_value'),
+      total: requirePoints(input.total, 'task.total'),
       model: input.model,
-      created_at: now,
-      updated_at: now,
+      createdAt: now,
+      updatedAt: now,
     });
   }
 
-  async savePrize(input: PrizeInput): Promise<PrizeRow> {
+  async savePrize(input: PrizeInput): Promise<PointsPrize> {
     const prizeId = input.prizeId === '' ? `prize-${randomUUID()}` : requireId(input.prizeId, 'prize.prize_id');
     const faceValue = requirePoints(input.faceValue, 'prize.face_value');
     const title = requireText(input.title, 'prize.title', 128);
@@ -531,35 +524,35 @@ export class PointsService {
     }
     if (input.exchangeLimit === undefined) throw errors.invalid('prize.exchange_limit', 'must be DAY, WEEK, MONTH or ONCE');
     const now = this.now();
-    const row: PrizeRow = {
-      prize_id: prizeId,
-      face_value: faceValue.toString(),
+    const prize: PointsPrize = {
+      prizeId,
+      faceValue,
       title,
       description,
       icon,
-      total: total.toString(),
-      stock: total.toString(),
+      total,
+      stock: total,
       type: input.type,
-      exchange_limit: input.exchangeLimit,
+      exchangeLimit: input.exchangeLimit,
       disabled: input.disabled,
-      created_at: now,
-      updated_at: now,
+      createdAt: now,
+      updatedAt: now,
     };
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const existing = await this.store.getPrize(prizeId);
+      const existing = await this.deps.store.getPrize(prizeId);
       if (existing === undefined) {
-        if (await this.store.insertPrize(row)) return this.mustPrize(prizeId);
+        if (await this.deps.store.insertPrize(prize)) return this.mustPrize(prizeId);
         continue;
       }
-      const outcome = await this.store.updatePrize({ ...row, created_at: existing.created_at }, big(existing.total));
+      const outcome = await this.deps.store.updatePrize({ ...prize, createdAt: existing.createdAt }, existing.total);
       if (outcome === 'ok') return this.mustPrize(prizeId);
       if (outcome === 'stock') throw new StockBelowZeroError();
     }
     throw new ConcurrentUpdateError('the prize');
   }
 
-  private async mustPrize(prizeId: string): Promise<PrizeRow> {
-    const prize = await this.store.getPrize(prizeId);
+  private async mustPrize(prizeId: string): Promise<PointsPrize> {
+    const prize = await this.deps.store.getPrize(prizeId);
     if (prize === undefined) throw new PrizeNotFoundError(prizeId);
     return prize;
   }
@@ -569,23 +562,23 @@ export class PointsService {
    * "0" or "" from the first), oldest first, one keyset page (EXPORT_PAGE_ROWS) at a time: the
    * next page is read only when the consumer asks for it, and none once `signal` aborts.
    */
-  async *exportExchangesToShip(afterRaw: string, signal?: AbortSignal): AsyncGenerator<ExchangeRow[], void, undefined> {
+  async *exportExchangesToShip(afterRaw: string, signal?: AbortSignal): AsyncGenerator<PointsExchange[], void, undefined> {
     const after = afterRaw === '' ? 0 : /^\d{1,16}$/.test(afterRaw) ? Number(afterRaw) : Number.NaN;
     if (!Number.isSafeInteger(after)) throw errors.invalid('after_exchange_id', 'must be 0 or an exchange id');
     yield* keysetPages(
-      (from: number, limit) => this.store.exchangesToShipPage(from, limit),
+      (from: number, limit) => this.deps.store.exchangesToShipPage(from, limit),
       (row) => Number(row.id),
       { after, ...(signal === undefined ? {} : { signal }) },
     );
   }
 
-  async getPrize(prizeIdRaw: string): Promise<PrizeRow> {
+  async getPrize(prizeIdRaw: string): Promise<PointsPrize> {
     return this.mustPrize(requireId(prizeIdRaw, 'prize_id'));
   }
 
-  async getTask(taskIdRaw: string): Promise<TaskRow> {
+  async getTask(taskIdRaw: string): Promise<PointsTask> {
     const taskId = requireId(taskIdRaw, 'task_id');
-    const task = await this.store.getTask(taskId);
+    const task = await this.deps.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
     return task;
   }
@@ -596,18 +589,18 @@ export class PointsService {
     if (input.status === undefined) throw errors.invalid('status', 'must be TO_CLAIM, IN_PROGRESS or DONE');
     if (!/^-?\d{1,20}$/.test(input.completeNum)) throw errors.invalid('complete_num', 'must be an integer');
     const completeNum = BigInt(input.completeNum);
-    const task = await this.store.getTask(taskId);
+    const task = await this.deps.store.getTask(taskId);
     if (task === undefined) throw new TaskNotFoundError(taskId);
-    const total = big(task.total);
+    const total = task.total;
     if (completeNum < 0n || completeNum > total) throw errors.invalid('complete_num', `must be 0..${total} (the task's total)`);
     if (input.status !== 1 && completeNum !== total) {
       throw errors.invalid('status', 'only complete_num == total may be TO_CLAIM or DONE');
     }
-    const at = this.clock.now();
-    await this.store.putUserTask({
+    const at = this.deps.clock.now();
+    await this.deps.store.putUserTask({
       open_id: openId,
       task_id: taskId,
-      cycle_key: cycleKey(ruleOfTask(task), at, this.timeZone),
+      cycle_key: cycleKey(task.cycle, at, this.deps.timeZone),
       status: input.status,
       complete_num: completeNum.toString(),
       updated_at: at.getTime(),
@@ -631,11 +624,11 @@ export class PointsService {
     const source = input.source;
     const direction = input.direction;
     return this.userLock(openId, async () => {
-      const at = this.clock.now();
+      const at = this.deps.clock.now();
       const change = { owner, openId, amount, now: at.getTime(), source, changeId, description, prizeType, requestId, requestHash: hash };
       try {
-        if (direction === 'debit') return { record: await this.store.debit(change), remaining: undefined };
-        return { record: await this.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
+        if (direction === 'debit') return { record: await this.deps.store.debit(change), remaining: undefined };
+        return { record: await this.deps.store.credit({ ...change, expiresAt: await this.expiryFor(source, at) }), remaining: amount };
       } catch (err) {
         if (!(err instanceof RequestRecordedError || isUniqueViolation(err))) throw err;
         const again = await this.replay(owner, openId, requestId, hash);

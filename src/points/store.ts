@@ -9,20 +9,31 @@
  */
 import type { Knex } from 'knex';
 import { createBatcher, firstByKey, groupByKey } from '../platform/batch.js';
-import { isMysql, isUniqueViolation, retryConflicts } from '../platform/db.js';
+import { isUniqueViolation, retryConflicts, type Database } from '../platform/db.js';
 import { LEGACY_OWNER } from '../platform/owner.js';
 import { callRoutine, type RoutineArgs } from '../platform/routines.js';
 import { ConcurrentUpdateError, ExchangeLimitReachedError, InsufficientPointsError, PrizeSoldOutError } from './errors.js';
 import { REFUSALS, T } from './migrations.js';
+import type {
+  ButtonKind,
+  CycleKind,
+  CycleRule,
+  LimitKind,
+  PointsChange,
+  PointsExchange,
+  PointsPrize,
+  PointsTask,
+  PrizeKind,
+  RefusalReason,
+  Source,
+  TaskKind,
+  TaskModel,
+} from './model.js';
 import { CREDIT, DEBIT } from './routines.js';
-
-export type Source = 'task' | 'exchange' | 'other' | 'sign' | 'invite' | 'expiredTask';
-export type PrizeKind = 'integral' | 'goods' | 'virtualGoods';
-export type LimitKind = 'day' | 'week' | 'month' | 'once';
 
 type Num = number | string;
 
-export interface ChangeRow {
+interface ChangeRow {
   id: Num;
   /** The owner of request_id (platform/owner.ts); LEGACY_OWNER for rows without one. */
   owner: string;
@@ -42,7 +53,7 @@ export interface ChangeRow {
   dedupe_key: string | null;
 }
 
-export interface ExchangeRow {
+interface ExchangeRow {
   id: Num;
   owner: string;
   open_id: string;
@@ -60,9 +71,6 @@ export interface ExchangeRow {
   tel: string;
   created_at: Num;
 }
-
-/** Why a request was refused, stored as its request id's final answer (points_refusals). */
-export type RefusalReason = 'insufficient' | 'sold_out' | 'limit_reached' | 'unavailable';
 
 export interface RefusalRow {
   owner: string;
@@ -95,7 +103,7 @@ function refusalOf(err: unknown): RefusalReason | undefined {
   return undefined;
 }
 
-export interface PrizeRow {
+interface PrizeRow {
   prize_id: string;
   face_value: Num;
   title: string;
@@ -112,7 +120,7 @@ export interface PrizeRow {
 
 export interface TaskRow {
   task_id: string;
-  type: 'permanentTask' | 'cyclicTask';
+  type: TaskKind;
   cycle_title: string;
   cycle_type: string;
   cycle_day: number;
@@ -199,7 +207,7 @@ export interface CreditInput extends ChangeInput {
 
 export interface ExchangeInput {
   readonly debit: ChangeInput;
-  readonly prize: PrizeRow;
+  readonly prize: PointsPrize;
   readonly periodKey: string;
   readonly requestId: string;
   readonly requestHash: string;
@@ -286,6 +294,112 @@ function changeFields(c: ChangeInput, direction: 1 | 2, balanceAfter: bigint, ex
   };
 }
 
+const toChange = (r: ChangeRow): PointsChange => ({
+  id: String(r.id),
+  owner: r.owner,
+  openId: r.open_id,
+  direction: Number(r.direction) === 1 ? 'credit' : 'debit',
+  source: r.source,
+  faceValue: big(r.face_value),
+  balanceAfter: big(r.balance_after),
+  description: r.description,
+  changeId: r.change_id,
+  prizeType: r.prize_type,
+  taskTitle: r.task_title,
+  createdAt: num(r.created_at),
+  expiresAt: r.expires_at === null ? undefined : num(r.expires_at),
+  requestId: r.request_id ?? undefined,
+  requestHash: r.request_hash ?? undefined,
+});
+
+const toExchange = (r: ExchangeRow): PointsExchange => ({
+  id: String(r.id),
+  owner: r.owner,
+  openId: r.open_id,
+  prizeId: r.prize_id,
+  requestId: r.request_id,
+  requestHash: r.request_hash,
+  recordId: String(r.record_id),
+  periodKey: r.period_key,
+  title: r.title,
+  icon: r.icon,
+  faceValue: big(r.face_value),
+  type: r.type,
+  address: r.address,
+  userName: r.user_name,
+  tel: r.tel,
+  createdAt: num(r.created_at),
+});
+
+const toPrize = (r: PrizeRow): PointsPrize => ({
+  prizeId: r.prize_id,
+  faceValue: big(r.face_value),
+  title: r.title,
+  description: r.description,
+  icon: r.icon,
+  total: big(r.total),
+  stock: big(r.stock),
+  type: r.type,
+  exchangeLimit: r.exchange_limit,
+  disabled: r.disabled === true || r.disabled === 1,
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+});
+
+const prizeColumns = (p: PointsPrize): PrizeRow => ({
+  prize_id: p.prizeId,
+  face_value: p.faceValue.toString(),
+  title: p.title,
+  description: p.description,
+  icon: p.icon,
+  total: p.total.toString(),
+  stock: p.stock.toString(),
+  type: p.type,
+  exchange_limit: p.exchangeLimit,
+  disabled: p.disabled,
+  created_at: p.createdAt,
+  updated_at: p.updatedAt,
+});
+
+/** A task row's cycle: undefined for a permanent task. */
+export function ruleOfTask(task: Pick<TaskRow, 'type' | 'cycle_type' | 'cycle_day'>): CycleRule | undefined {
+  return task.type === 'cyclicTask' ? { kind: task.cycle_type as CycleKind, day: task.cycle_day } : undefined;
+}
+
+const toTask = (r: TaskRow): PointsTask => ({
+  taskId: r.task_id,
+  type: r.type,
+  cycle: ruleOfTask(r),
+  cycleTitle: r.cycle_title,
+  title: r.title,
+  description: r.description,
+  button: { title: r.btn_title, type: r.btn_type as ButtonKind, path: r.path, imageUrl: r.img_url },
+  faceValue: big(r.face_value),
+  total: big(r.total),
+  model: r.model as TaskModel,
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+});
+
+const taskColumns = (t: PointsTask): TaskRow => ({
+  task_id: t.taskId,
+  type: t.type,
+  cycle_title: t.cycleTitle,
+  cycle_type: t.cycle?.kind ?? '',
+  cycle_day: t.cycle?.day ?? 0,
+  title: t.title,
+  description: t.description,
+  btn_title: t.button.title,
+  btn_type: t.button.type,
+  path: t.button.path,
+  img_url: t.button.imageUrl,
+  face_value: t.faceValue.toString(),
+  total: t.total.toString(),
+  model: t.model,
+  created_at: t.createdAt,
+  updated_at: t.updatedAt,
+});
+
 interface HoldingsKey {
   readonly openId: string;
   readonly now: number;
@@ -304,13 +418,16 @@ export class PointsStore {
   private readonly procedures: boolean;
   private readonly loadHoldings: (key: HoldingsKey) => Promise<Holdings | undefined>;
   private readonly loadRule: (id: number) => Promise<RuleRow | undefined>;
-  private readonly loadPrize: (prizeId: string) => Promise<PrizeRow | undefined>;
+  private readonly loadPrize: (prizeId: string) => Promise<PointsPrize | undefined>;
+
+  private readonly knex: Knex;
 
   constructor(
-    readonly knex: Knex,
+    db: Database,
     private readonly faults: StoreFaults = {},
   ) {
-    this.procedures = isMysql(knex);
+    this.knex = db.knex;
+    this.procedures = db.dialect === 'mysql';
     this.loadHoldings = createBatcher((keys) => this.holdingsOf(keys), { keyOf: holdingsKeyOf });
     this.loadPrize = createBatcher((ids) => this.prizesOf(ids), { keyOf: (id) => id });
     this.loadRule = createBatcher(
@@ -449,30 +566,31 @@ export class PointsStore {
    * Credits a new lot; a unique violation (request_id, dedupe_key) propagates after rollback, and
    * a request id refused before is RequestRecordedError.
    */
-  async credit(c: CreditInput): Promise<ChangeRow> {
+  async credit(c: CreditInput): Promise<PointsChange> {
     if (this.procedures) {
       const { id, balanceAfter } = await this.callChange(CREDIT, { ...changeArgs(c), p_expires_at: c.expiresAt ?? null }, c);
-      return { id, ...changeFields(c, 1, balanceAfter, c.expiresAt) };
+      return toChange({ id, ...changeFields(c, 1, balanceAfter, c.expiresAt) });
     }
     await this.ensureAccount(c.openId, c.now);
-    return this.tx((trx) => this.creditIn(trx, c));
+    return toChange(await this.tx((trx) => this.creditIn(trx, c)));
   }
 
   /**
    * A debit of the unexpired lots; a refusal (InsufficientPointsError) is stored as the request
    * id's answer (see refusing).
    */
-  async debit(c: ChangeInput): Promise<ChangeRow> {
+  async debit(c: ChangeInput): Promise<PointsChange> {
     if (this.procedures) {
       const { id, balanceAfter } = await this.callChange(DEBIT, { ...changeArgs(c), ...NO_EXCHANGE }, c);
-      return { id, ...changeFields(c, 2, balanceAfter, undefined) };
+      return toChange({ id, ...changeFields(c, 2, balanceAfter, undefined) });
     }
-    return this.refusing(c, '', () =>
+    const record = await this.refusing(c, '', () =>
       this.tx(async (trx) => {
         await this.assertNotRecorded(trx, c);
         return this.debitIn(trx, c);
       }),
     );
+    return toChange(record);
   }
 
   /** A debit looks for its request id's answer before anything else (see RequestRecordedError). */
@@ -589,11 +707,11 @@ export class PointsStore {
    * A refusal (not enough points, sold out, the limit taken) is stored as the request id's answer
    * (see refusing); a unique violation (the limit taken by a concurrent exchange) propagates.
    */
-  async exchange(e: ExchangeInput): Promise<{ exchange: ExchangeRow; record: ChangeRow }> {
+  async exchange(e: ExchangeInput): Promise<{ exchange: PointsExchange; record: PointsChange }> {
     const row = {
       owner: e.debit.owner,
       open_id: e.debit.openId,
-      prize_id: e.prize.prize_id,
+      prize_id: e.prize.prizeId,
       request_id: e.requestId,
       request_hash: e.requestHash,
       period_key: e.periodKey,
@@ -624,15 +742,18 @@ export class PointsStore {
         row.period_key,
       );
       if (exchangeId === null) throw new Error(`${DEBIT.name} answered no exchange id`);
-      return { exchange: { id: exchangeId, record_id: id, ...row }, record: { id, ...changeFields(e.debit, 2, balanceAfter, undefined) } };
+      return {
+        exchange: toExchange({ id: exchangeId, record_id: id, ...row }),
+        record: toChange({ id, ...changeFields(e.debit, 2, balanceAfter, undefined) }),
+      };
     }
-    return this.refusing(e.debit, e.periodKey, () =>
+    const done = await this.refusing(e.debit, e.periodKey, () =>
       this.tx(async (trx) => {
         await this.assertNotRecorded(trx, e.debit);
-        if (await this.hasExchangeInPeriod(e.debit.openId, e.prize.prize_id, e.periodKey, trx)) throw new ExchangeLimitReachedError(e.periodKey);
+        if (await this.hasExchangeInPeriod(e.debit.openId, e.prize.prizeId, e.periodKey, trx)) throw new ExchangeLimitReachedError(e.periodKey);
         const record = await this.debitIn(trx, e.debit);
         const taken = await trx(T.prizes)
-          .where('prize_id', e.prize.prize_id)
+          .where('prize_id', e.prize.prizeId)
           .where('stock', '>', 0)
           .update({ stock: trx.raw('stock - 1') });
         if (taken !== 1) throw new PrizeSoldOutError();
@@ -643,22 +764,25 @@ export class PointsStore {
         return { exchange: { id, ...inserted }, record };
       }),
     );
+    return { exchange: toExchange(done.exchange), record: toChange(done.record) };
   }
 
-  async findChangeByRequest(owner: string, openId: string, requestId: string): Promise<ChangeRow | undefined> {
-    return (await this.knex(T.changes).where({ owner, open_id: openId, request_id: requestId }).first()) as ChangeRow | undefined;
+  async findChangeByRequest(owner: string, openId: string, requestId: string): Promise<PointsChange | undefined> {
+    const row = (await this.knex(T.changes).where({ owner, open_id: openId, request_id: requestId }).first()) as ChangeRow | undefined;
+    return row === undefined ? undefined : toChange(row);
   }
 
-  async findChangeByDedupe(openId: string, dedupeKey: string): Promise<ChangeRow | undefined> {
-    return (await this.knex(T.changes).where({ open_id: openId, dedupe_key: dedupeKey }).first()) as ChangeRow | undefined;
+  async findChangeByDedupe(openId: string, dedupeKey: string): Promise<PointsChange | undefined> {
+    const row = (await this.knex(T.changes).where({ open_id: openId, dedupe_key: dedupeKey }).first()) as ChangeRow | undefined;
+    return row === undefined ? undefined : toChange(row);
   }
 
-  async findExchangeByRequest(owner: string, openId: string, requestId: string): Promise<{ exchange: ExchangeRow; record: ChangeRow } | undefined> {
+  async findExchangeByRequest(owner: string, openId: string, requestId: string): Promise<{ exchange: PointsExchange; record: PointsChange } | undefined> {
     const exchange = (await this.knex(T.exchanges).where({ owner, open_id: openId, request_id: requestId }).first()) as ExchangeRow | undefined;
     if (exchange === undefined) return undefined;
     const record = (await this.knex(T.changes).where('id', exchange.record_id).first()) as ChangeRow | undefined;
     if (record === undefined) throw new Error('exchange without its change record');
-    return { exchange, record };
+    return { exchange: toExchange(exchange), record: toChange(record) };
   }
 
   private async hasExchangeInPeriod(openId: string, prizeId: string, periodKey: string, db: Knex): Promise<boolean> {
@@ -667,18 +791,19 @@ export class PointsStore {
   }
 
   /** Prize ids this user exchanged under any of the given period keys. */
-  async exchangedPeriods(openId: string, keys: readonly string[]): Promise<Array<{ prize_id: string; period_key: string }>> {
-    return (await this.knex(T.exchanges).select('prize_id', 'period_key').where('open_id', openId).whereIn('period_key', keys)) as Array<{
+  async exchangedPeriods(openId: string, keys: readonly string[]): Promise<Array<{ prizeId: string; periodKey: string }>> {
+    const rows = (await this.knex(T.exchanges).select('prize_id', 'period_key').where('open_id', openId).whereIn('period_key', keys)) as Array<{
       prize_id: string;
       period_key: string;
     }>;
+    return rows.map((r) => ({ prizeId: r.prize_id, periodKey: r.period_key }));
   }
 
-  async listChanges(openId: string, exchangesOnly: boolean, beforeId: string | undefined, limit: number): Promise<ChangeRow[]> {
+  async listChanges(openId: string, exchangesOnly: boolean, beforeId: string | undefined, limit: number): Promise<PointsChange[]> {
     const q = this.knex(`${T.changes} as c`).select('c.*').where('c.open_id', openId).orderBy('c.id', 'desc').limit(limit);
     if (exchangesOnly) q.join(`${T.exchanges} as e`, 'e.record_id', 'c.id');
     if (beforeId !== undefined) q.where('c.id', '<', beforeId);
-    return (await q) as ChangeRow[];
+    return ((await q) as ChangeRow[]).map(toChange);
   }
 
   /**
@@ -686,12 +811,13 @@ export class PointsStore {
    * first: a range read of the (type, id) index (points_exchanges_ship_walk), as cheap at the
    * millionth exchange as at the first, however few of all exchanges are goods.
    */
-  async exchangesToShipPage(afterId: number, limit: number): Promise<ExchangeRow[]> {
-    return (await this.knex(T.exchanges)
+  async exchangesToShipPage(afterId: number, limit: number): Promise<PointsExchange[]> {
+    const rows = (await this.knex(T.exchanges)
       .where('type', 'goods' satisfies PrizeKind)
       .andWhere('id', '>', afterId)
       .orderBy('id', 'asc')
       .limit(limit)) as ExchangeRow[];
+    return rows.map(toExchange);
   }
 
   /**
@@ -708,31 +834,31 @@ export class PointsStore {
     return new Map(rows.map((r) => [String(r.record_id), big(r.remaining)]));
   }
 
-  async exchangesByRecord(recordIds: readonly Num[]): Promise<ExchangeRow[]> {
+  async exchangesByRecord(recordIds: readonly string[]): Promise<PointsExchange[]> {
     if (recordIds.length === 0) return [];
-    return (await this.knex(T.exchanges).whereIn('record_id', recordIds)) as ExchangeRow[];
+    return ((await this.knex(T.exchanges).whereIn('record_id', recordIds)) as ExchangeRow[]).map(toExchange);
   }
 
   // ---- prizes -----------------------------------------------------------------------------
 
   /** A prize by id; reads that arrive together (every exchange starts with one) share one query. */
-  getPrize(prizeId: string): Promise<PrizeRow | undefined> {
+  getPrize(prizeId: string): Promise<PointsPrize | undefined> {
     return this.loadPrize(prizeId);
   }
 
-  private async prizesOf(ids: readonly string[]): Promise<Map<string, PrizeRow>> {
+  private async prizesOf(ids: readonly string[]): Promise<Map<string, PointsPrize>> {
     const rows = (await this.knex(T.prizes).whereIn('prize_id', [...ids])) as PrizeRow[];
-    return firstByKey(rows, (r) => r.prize_id);
+    return firstByKey(rows.map(toPrize), (p) => p.prizeId);
   }
 
-  async listPrizes(): Promise<PrizeRow[]> {
-    return (await this.knex(T.prizes).where('disabled', false).orderBy('created_at').orderBy('prize_id')) as PrizeRow[];
+  async listPrizes(): Promise<PointsPrize[]> {
+    return ((await this.knex(T.prizes).where('disabled', false).orderBy('created_at').orderBy('prize_id')) as PrizeRow[]).map(toPrize);
   }
 
   /** Inserts a prize; false when the id exists. */
-  async insertPrize(row: PrizeRow): Promise<boolean> {
+  async insertPrize(prize: PointsPrize): Promise<boolean> {
     try {
-      await this.knex(T.prizes).insert(row);
+      await this.knex(T.prizes).insert(prizeColumns(prize));
       return true;
     } catch (err) {
       if (isUniqueViolation(err)) return false;
@@ -745,8 +871,9 @@ export class PointsStore {
    * the same statement so concurrent exchanges are never overwritten; 'stock' when the stock
    * would go negative, 'moved' when the total changed meanwhile.
    */
-  async updatePrize(row: PrizeRow, oldTotal: bigint): Promise<'ok' | 'stock' | 'moved'> {
-    const delta = big(row.total) - oldTotal;
+  async updatePrize(prize: PointsPrize, oldTotal: bigint): Promise<'ok' | 'stock' | 'moved'> {
+    const row = prizeColumns(prize);
+    const delta = prize.total - oldTotal;
     const changed = await this.knex(T.prizes)
       .where('prize_id', row.prize_id)
       .where('total', oldTotal.toString())
@@ -765,24 +892,27 @@ export class PointsStore {
       });
     if (changed === 1) return 'ok';
     const now = await this.getPrize(row.prize_id);
-    return now !== undefined && big(now.total) === oldTotal ? 'stock' : 'moved';
+    return now !== undefined && now.total === oldTotal ? 'stock' : 'moved';
   }
 
   // ---- tasks ------------------------------------------------------------------------------
 
-  async getTask(taskId: string): Promise<TaskRow | undefined> {
-    return (await this.knex(T.tasks).where('task_id', taskId).first()) as TaskRow | undefined;
+  async getTask(taskId: string): Promise<PointsTask | undefined> {
+    const row = (await this.knex(T.tasks).where('task_id', taskId).first()) as TaskRow | undefined;
+    return row === undefined ? undefined : toTask(row);
   }
 
-  async listTasks(): Promise<TaskRow[]> {
-    return (await this.knex(T.tasks).orderBy('created_at').orderBy('task_id')) as TaskRow[];
+  async listTasks(): Promise<PointsTask[]> {
+    return ((await this.knex(T.tasks).orderBy('created_at').orderBy('task_id')) as TaskRow[]).map(toTask);
   }
 
+  /** The cyclic tasks' rows, for the daily job's resets (ruleOfTask gives each one's cycle). */
   async cyclicTasks(): Promise<TaskRow[]> {
     return (await this.knex(T.tasks).where('type', 'cyclicTask')) as TaskRow[];
   }
 
-  async upsertTask(row: TaskRow): Promise<TaskRow> {
+  async upsertTask(task: PointsTask): Promise<PointsTask> {
+    const row = taskColumns(task);
     const { created_at: _created, ...rest } = row;
     await this.knex(T.tasks).insert(row).onConflict('task_id').merge(rest);
     const saved = await this.getTask(row.task_id);
@@ -808,15 +938,16 @@ export class PointsStore {
    * transaction; undefined when the task was not claimable. The credit's dedupe key makes a
    * second award in the same cycle impossible.
    */
-  async claimTask(openId: string, taskId: string, cycle: string, credit: CreditInput): Promise<ChangeRow | undefined> {
+  async claimTask(openId: string, taskId: string, cycle: string, credit: CreditInput): Promise<PointsChange | undefined> {
     await this.ensureAccount(openId, credit.now);
-    return this.tx(async (trx) => {
+    const record = await this.tx(async (trx) => {
       const changed = await trx(T.userTasks)
         .where({ open_id: openId, task_id: taskId, cycle_key: cycle, status: 0 })
         .update({ status: 2, updated_at: credit.now });
       if (changed !== 1) return undefined;
       return this.creditIn(trx, credit);
     });
+    return record === undefined ? undefined : toChange(record);
   }
 
   /** Starts a new cycle for every user row of the task still in an older one. */

@@ -16,9 +16,7 @@ import {
   TaskType,
 } from '../gen/huodong/points/v1/points.js';
 import { enumWords } from '../platform/words.js';
-import type { CycleKind } from './rules.js';
-import type { PrizeStatusValue, TaskStatusValue } from './service.js';
-import type { LimitKind, PrizeKind, Source } from './store.js';
+import type { CycleKind, LimitKind, PrizeKind, PrizeStatusValue, Source, TaskStatusValue } from './model.js';
 
 /** Where a change came from. The seed's changeSource says `inviting` for an invitation. */
 export const SOURCES = enumWords<PointsSource, Source>([

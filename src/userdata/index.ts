@@ -8,7 +8,11 @@ import { UserDataStore } from './store.js';
 export const userDataArea: Area = {
   name: 'userdata',
   migrations,
-  create: ({ db, clock }) => ({ services: [userDataRpc(new UserDataService(new UserDataStore(db.knex, db.dialect), clock))] }),
+  create: ({ db, clock }) => {
+    const store = new UserDataStore(db);
+    const service = new UserDataService({ store, clock });
+    return { services: [userDataRpc(service)] };
+  },
   bridge: userDataBridge,
   bridgeCredential: 'bearer',
 };

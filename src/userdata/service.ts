@@ -2,18 +2,12 @@
 import { requireIdentifier } from '../platform/identifier.js';
 import type { Clock } from '../platform/clock.js';
 import { CasConflictError, errors } from './errors.js';
+import type { Document, JsonObject } from './model.js';
 import type { UserDataStore } from './store.js';
 
 export const MAX_DATA_BYTES = 64 * 1024;
 const MAX_OPENID = 128;
 const MAX_INT64 = 9223372036854775807n;
-
-export type JsonObject = { [key: string]: unknown };
-
-export interface Document {
-  readonly data: JsonObject;
-  readonly cas: string;
-}
 
 /**
  * The proto field is uint64, but ids stop at 2^63-1: SQLite keeps larger integers only as REAL,
@@ -62,16 +56,18 @@ function parseInteger(raw: string | undefined, field: string): bigint {
   return BigInt(raw);
 }
 
+export interface UserDataServiceDeps {
+  readonly store: UserDataStore;
+  readonly clock: Clock;
+}
+
 export class UserDataService {
-  constructor(
-    private readonly store: UserDataStore,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly deps: UserDataServiceDeps) {}
 
   async get(actidRaw: string | undefined, openidRaw: string | undefined): Promise<Document> {
     const actid = validateActid(actidRaw);
     const openid = validateOpenid(openidRaw);
-    const stored = await this.store.get({ actid, openid });
+    const stored = await this.deps.store.get({ actid, openid });
     if (stored === undefined) return { data: {}, cas: '0' };
     return { data: JSON.parse(stored.json) as JsonObject, cas: stored.cas };
   }
@@ -82,14 +78,14 @@ export class UserDataService {
     const openid = validateOpenid(openidRaw);
     const cas = validateCas(casRaw);
     const json = serializeData(data);
-    const now = Math.floor(this.clock.now().getTime() / 1000);
-    if (cas === -1n) return this.store.force(actid, openid, json, now);
+    const now = Math.floor(this.deps.clock.now().getTime() / 1000);
+    if (cas === -1n) return this.deps.store.force(actid, openid, json, now);
     if (cas === 0n) {
-      if (!(await this.store.create(actid, openid, json, now))) throw new CasConflictError();
+      if (!(await this.deps.store.create(actid, openid, json, now))) throw new CasConflictError();
       return '1';
     }
     const next = (cas + 1n).toString();
-    if (!(await this.store.replace(actid, openid, json, cas.toString(), next, now))) {
+    if (!(await this.deps.store.replace(actid, openid, json, cas.toString(), next, now))) {
       throw new CasConflictError();
     }
     return next;

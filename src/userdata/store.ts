@@ -1,8 +1,9 @@
 /** All SQL of the user data area. Every write is conditional on the cas it was given. */
 import type { Knex } from 'knex';
 import { createBatcher } from '../platform/batch.js';
-import { isUniqueViolation, type Dialect } from '../platform/db.js';
+import { isUniqueViolation, type Database, type Dialect } from '../platform/db.js';
 import { TABLE } from './migrations.js';
+import type { DocumentKey } from './model.js';
 
 export interface StoredDocument {
   readonly json: string;
@@ -17,21 +18,18 @@ interface Row {
   updated_at: number;
 }
 
-export interface DocumentKey {
-  readonly actid: string;
-  readonly openid: string;
-}
-
 const keyOf = (k: DocumentKey): string => `${k.actid}\u0000${k.openid}`;
 
 export class UserDataStore {
   /** Reads arriving together share one query per activity. */
   readonly get: (key: DocumentKey) => Promise<StoredDocument | undefined>;
 
-  constructor(
-    private readonly knex: Knex,
-    private readonly dialect: Dialect,
-  ) {
+  private readonly knex: Knex;
+  private readonly dialect: Dialect;
+
+  constructor(db: Database) {
+    this.knex = db.knex;
+    this.dialect = db.dialect;
     this.get = createBatcher((keys) => this.load(keys), { keyOf });
   }
 

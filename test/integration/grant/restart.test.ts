@@ -10,9 +10,12 @@ import { expect } from 'chai';
 import { createClients, grant, GrpcStatus, type Clients } from '@huodong/clients';
 import { createApp, type App } from '../../../src/app.js';
 import { areas } from '../../../src/areas.js';
-import { createGrantArea } from '../../../src/grant/index.js';
-import type { GrantOptions } from '../../../src/grant/service.js';
+import { grantArea } from '../../../src/grant/index.js';
+import { grantRpc } from '../../../src/grant/rpc.js';
+import { GrantService, type GrantOptions } from '../../../src/grant/service.js';
 import { GrantStore } from '../../../src/grant/store.js';
+import { startGrantWorker } from '../../../src/grant/worker.js';
+import type { Area } from '../../../src/platform/area.js';
 import type { Clock } from '../../../src/platform/clock.js';
 import { loadConfig } from '../../../src/platform/config.js';
 import { openDatabase } from '../../../src/platform/db.js';
@@ -39,6 +42,17 @@ async function sharedStore(store: StoreKind): Promise<SharedStore> {
 const storeOptions = (shared: SharedStore): { mysqlUrl?: string; dataDir?: string } =>
   shared.mysqlUrl !== undefined ? { mysqlUrl: shared.mysqlUrl } : { dataDir: shared.dataDir ?? '' };
 
+/** The grant area with its worker tuned (grantArea's wiring, with options). */
+function tunedGrantArea(options: GrantOptions): Area {
+  return {
+    ...grantArea,
+    create: ({ db, clock, locks, logger }) => {
+      const service = new GrantService({ store: new GrantStore(db), clock, locks, logger, options });
+      return { services: [grantRpc(service)], start: () => Promise.resolve(startGrantWorker({ service, logger })) };
+    },
+  };
+}
+
 /** A server whose grant worker never gets to run before it is stopped: a crash, as far as claims can tell. */
 function startDoomedServer(shared: SharedStore, clock?: Clock): Promise<{ app: App; clients: Clients }> {
   return startServerWith(shared, { workerStartDelayMs: 3_600_000 }, clock);
@@ -59,7 +73,7 @@ async function startServerWith(shared: SharedStore, options: GrantOptions, clock
     env.MYSQL_URL = shared.mysqlUrl;
     env.REDIS_URL = process.env.REDIS_URL ?? '';
   } else env.HUODONG_DATA_DIR = shared.dataDir ?? '';
-  const delayed = areas.map((a) => (a.name === 'grant' ? createGrantArea(options) : a));
+  const delayed = areas.map((a) => (a.name === 'grant' ? tunedGrantArea(options) : a));
   const app = await createApp(loadConfig(env), { areas: delayed, ...(clock === undefined ? {} : { clock }) });
   return { app, clients: createClients({ address: app.grpcAddress, token }) };
 }
@@ -123,7 +137,7 @@ for (const store of STORE_KINDS) {
         // The dead worker took the claims just before dying.
         const db = openDatabase(storeOptions(shared).mysqlUrl !== undefined ? { mysqlUrl: shared.mysqlUrl, dataDir: '' } : { mysqlUrl: undefined, dataDir: shared.dataDir ?? '' });
         const now = clock.now().getTime();
-        for (const id of claimIds) expect(await new GrantStore(db.knex).leaseClaim(id, 'dead-worker', now, now + 30_000)).to.not.equal(undefined);
+        for (const id of claimIds) expect(await new GrantStore(db).leaseClaim(id, 'dead-worker', now, now + 30_000)).to.not.equal(undefined);
         await db.knex.destroy();
         first.clients.close();
         await first.app.stop();

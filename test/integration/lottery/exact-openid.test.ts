@@ -39,7 +39,7 @@ describeLottery('lottery openids differing only in case or trailing spaces', (ct
     await expectError(c.t.clients.lottery.enterActivity({ code, openid: spaced, nickname: '', avatar: '' }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT');
     // A participant the legacy game let in with the trailing space.
     const [pid] = await c.t.app.db.knex('ims_scratch_person').insert({ aid, openid: spaced, nickname: 'spaced', headimgurl: '', other_info: '', create_time: 1, update_time: 1 });
-    const tokens = new UserTokens(c.t.app.config.jwtSecret, c.clock, pino({ level: 'silent' }));
+    const tokens = new UserTokens({ secret: c.t.app.config.jwtSecret, clock: c.clock, logger: pino({ level: 'silent' }) });
     // No owner in it: its draws are the calling app's, as the other two's are (their entering app).
     out.push({ openid: spaced, token: tokens.issue({ aid, pid: Number(pid), openid: spaced, owner: undefined }).token });
     return out;

@@ -122,7 +122,7 @@ describeLottery('lottery draw request ids per app', (ctx) => {
     const openid = newOpenid();
     await enterAs(appA, a.code, openid);
     const person = (await ctx().t.app.db.knex('ims_scratch_person').where({ aid: a.activityId, openid }).first('id')) as { id: number };
-    const tokens = new UserTokens(ctx().t.app.config.jwtSecret, ctx().clock, pino({ level: 'silent' }));
+    const tokens = new UserTokens({ secret: ctx().t.app.config.jwtSecret, clock: ctx().clock, logger: pino({ level: 'silent' }) });
     const old = tokens.issue({ aid: a.activityId, pid: Number(person.id), openid, owner: undefined }).token;
     const requestId = `unowned-${randomUUID()}`;
     const byA = await appA.draw({ token: old, requestId });

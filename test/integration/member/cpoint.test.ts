@@ -179,7 +179,7 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
   });
 
   it('without any lock the database alone keeps the invariants (200 racing consumes, 40 racing replays)', async () => {
-    const service = new MemberService({ store: new MemberStore(ctx().app.db.knex, ctx().app.db.dialect), locks: noLocks, clock: systemClock, timeZone: 'Asia/Shanghai' });
+    const service = new MemberService({ store: new MemberStore(ctx().app.db), locks: noLocks, clock: systemClock, timeZone: 'Asia/Shanghai' });
     const uid = newUid('nolock');
     await fund(uid, '50.00');
     const results = await Promise.allSettled(

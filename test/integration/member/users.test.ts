@@ -138,7 +138,7 @@ describeEachStore('MemberService user lists', (ctx) => {
 
   it('the sorted listing is served by a (field, uid) index, not a sort of the table', async () => {
     const knex = ctx().app.db.knex;
-    const store = new MemberStore(knex, ctx().app.db.dialect);
+    const store = new MemberStore(ctx().app.db);
     // A realistic table: on a handful of rows any optimizer rightly prefers a scan.
     const bulk = Array.from({ length: 5000 }, (_, i) => ({ uid: `bulk-${i}`, cpoint: (i * 7919) % 1000, score: (i * 104729) % 5000, grade: i % 7, updated_at: 0 }));
     for (let at = 0; at < bulk.length; at += 500) await knex('member_users').insert(bulk.slice(at, at + 500));

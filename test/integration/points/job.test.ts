@@ -78,9 +78,9 @@ for (const store of STORE_KINDS) {
         locks = createLocalLocks();
       }
       await migrate(db, migrations);
-      pointsStore = new PointsStore(db.knex, faults);
-      service = new PointsService(pointsStore, clock, locks, TZ);
-      job = new DailyJob(pointsStore, clock, TZ, locks);
+      pointsStore = new PointsStore(db, faults);
+      service = new PointsService({ store: pointsStore, clock, locks, timeZone: TZ });
+      job = new DailyJob({ store: pointsStore, clock, locks, timeZone: TZ });
     });
 
     after(async function () {
@@ -116,7 +116,7 @@ for (const store of STORE_KINDS) {
           throw new Error('injected: the database went away after the stock update');
         };
         try {
-          const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' }, OWNER);
+          const attempt = service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prizeId, address: 'a', userName: 'b', tel: '1' }, OWNER);
           let failed = false;
           await attempt.catch((err: unknown) => {
             failed = (err as Error).message.startsWith('injected');
@@ -127,8 +127,8 @@ for (const store of STORE_KINDS) {
         }
         expect(await snapshot(db.knex, user)).to.deep.equal(before);
         // and without the fault the same exchange goes through
-        const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prize_id, address: 'a', userName: 'b', tel: '1' }, OWNER);
-        expect(String(ok.record.balance_after)).to.equal('30');
+        const ok = await service.exchangePrize({ requestId: unique('x'), openId: user, prizeId: prize.prizeId, address: 'a', userName: 'b', tel: '1' }, OWNER);
+        expect(String(ok.record.balanceAfter)).to.equal('30');
         await checkLedger(db.knex, user);
       });
     }
@@ -139,13 +139,13 @@ for (const store of STORE_KINDS) {
       // and the exchange row, the last statement after the debit, lots, draws and stock, fails.
       const user = await fundedUser('last', 60, 50);
       const prize = await oncePrize('Cup', 'virtualGoods');
-      const stored = await pointsStore.getPrize(prize.prize_id);
+      const stored = await pointsStore.getPrize(prize.prizeId);
       if (stored === undefined) throw new Error('prize not stored');
       const requestId = unique('x');
       await db.knex('points_exchanges').insert({
         owner: OWNER,
         open_id: user,
-        prize_id: prize.prize_id,
+        prize_id: prize.prizeId,
         request_id: requestId,
         request_hash: '',
         record_id: -1,
@@ -160,7 +160,7 @@ for (const store of STORE_KINDS) {
         created_at: 0,
       });
       const before = await snapshot(db.knex, user);
-      const debit = { owner: OWNER, openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prize_id, description: '', prizeType: 'virtualGoods' as const, requestId, requestHash: 'h' };
+      const debit = { owner: OWNER, openId: user, amount: 100n, now: clock.now().getTime(), source: 'exchange' as const, changeId: prize.prizeId, description: '', prizeType: 'virtualGoods' as const, requestId, requestHash: 'h' };
       let error: unknown;
       await pointsStore
         .exchange({ debit, prize: stored, periodKey: 'once', requestId, requestHash: 'h', address: '', userName: '', tel: '' })
@@ -231,7 +231,7 @@ for (const store of STORE_KINDS) {
       clock.set(sh('2027-08-20T00:00:00'));
       const steps = { n: 0 };
       // A small chunk, so users' lots straddle chunks; each chunk moves the clock 1 s on.
-      const bulk = new DailyJob(pointsStore, clock, TZ, locks, { chunkSize: 7, beforeChunk: async () => { steps.n += 1; clock.advance(1_000); } });
+      const bulk = new DailyJob({ store: pointsStore, clock, locks, timeZone: TZ, chunkSize: 7, beforeChunk: async () => { steps.n += 1; clock.advance(1_000); } });
       const first = await bulk.run(10);
       expect([first.finished, first.expiredLots]).to.deep.equal([false, 10n]);
       const rest = await bulk.run();
@@ -272,7 +272,7 @@ for (const store of STORE_KINDS) {
       clock.set(sh('2026-10-01T10:00:00'));
       for (let i = 0; i < 12; i += 1) await change(unique('slow'), 'credit', 10, 'task');
       clock.set(sh('2027-10-02T00:00:00'));
-      const slow = new DailyJob(pointsStore, clock, TZ, locks, { chunkSize: 2, beforeChunk: () => new Promise((r) => setTimeout(r, 120)) });
+      const slow = new DailyJob({ store: pointsStore, clock, locks, timeZone: TZ, chunkSize: 2, beforeChunk: () => new Promise((r) => setTimeout(r, 120)) });
       const started = Date.now();
       const answer = await slow.runWithin(0, Date.now() + 400);
       expect(Date.now() - started, 'answered by its time').to.be.below(1_000);
@@ -305,8 +305,8 @@ for (const store of STORE_KINDS) {
             }
           }
         }
-        const a = new Watched(pointsStore, clock, TZ, locks, { chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
-        const b = new Watched(pointsStore, clock, TZ, otherLocks, { chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
+        const a = new Watched({ store: pointsStore, clock, locks, timeZone: TZ, chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
+        const b = new Watched({ store: pointsStore, clock, locks: otherLocks, timeZone: TZ, chunkSize: 2, lockTtlMs: 600, beforeChunk: slowChunk });
         try {
           const first = a.runLocked('scheduled');
           await new Promise((r) => setTimeout(r, 1_200)); // twice the TTL; a still has chunks to go
@@ -336,15 +336,15 @@ for (const store of STORE_KINDS) {
         btnTitle: '', btnType: 'customize', path: '', imgUrl: '', faceValue: '1', total: '2', model: 'progress',
       });
       const user = unique('cyc');
-      for (const t of [daily, d31]) await service.setUserTaskStatus({ openId: user, taskId: t.task_id, completeNum: '1', status: 1 });
+      for (const t of [daily, d31]) await service.setUserTaskStatus({ openId: user, taskId: t.taskId, completeNum: '1', status: 1 });
       const progress = async (): Promise<Record<string, number>> => {
         const rows = (await db.knex('points_user_tasks').where('open_id', user)) as Array<{ task_id: string; complete_num: unknown }>;
-        return Object.fromEntries(rows.map((r) => [r.task_id === daily.task_id ? 'daily' : 'd31', Number(r.complete_num)]));
+        return Object.fromEntries(rows.map((r) => [r.task_id === daily.taskId ? 'daily' : 'd31', Number(r.complete_num)]));
       };
       clock.set(sh('2026-04-30T00:00:00')); // the daily cycle turned, the 31st-cycle (started 31 March) did not
       await job.run();
       expect(await progress()).to.deep.equal({ daily: 0, d31: 1 });
-      await service.setUserTaskStatus({ openId: user, taskId: daily.task_id, completeNum: '1', status: 1 });
+      await service.setUserTaskStatus({ openId: user, taskId: daily.taskId, completeNum: '1', status: 1 });
       clock.set(sh('2026-05-01T00:00:00')); // April has no 31st: both turn on 1 May
       await job.run();
       expect(await progress()).to.deep.equal({ daily: 0, d31: 0 });
@@ -354,10 +354,10 @@ for (const store of STORE_KINDS) {
 
     it('the scheduler runs the job once when the day turns, on one instance only, and stops cleanly', async () => {
       clock.set(sh('2026-06-01T23:59:00'));
-      const counted = new CountingJob(pointsStore, clock, TZ, locks);
+      const counted = new CountingJob({ store: pointsStore, clock, locks, timeZone: TZ });
       const logger = createLogger('silent');
-      const a = new DailyJobScheduler(counted, clock, logger, TZ, { tickMs: 60_000 });
-      const b = new DailyJobScheduler(counted, clock, logger, TZ, { tickMs: 60_000 });
+      const a = new DailyJobScheduler({ job: counted, clock, logger, timeZone: TZ, tickMs: 60_000 });
+      const b = new DailyJobScheduler({ job: counted, clock, logger, timeZone: TZ, tickMs: 60_000 });
       const workers = [a.start(), b.start()];
       await Promise.all([a.tick(), b.tick()]);
       expect(counted.entered).to.equal(0);
@@ -382,8 +382,8 @@ for (const store of STORE_KINDS) {
       clock.set(sh('2026-07-01T10:00:00'));
       for (let i = 0; i < 10; i += 1) await change(unique('manual'), 'credit', 10, 'task');
       clock.set(sh('2027-07-02T00:00:00'));
-      const counted = new CountingJob(pointsStore, clock, TZ, locks);
-      const scheduler = new DailyJobScheduler(counted, clock, createLogger('silent'), TZ, { tickMs: 60_000 });
+      const counted = new CountingJob({ store: pointsStore, clock, locks, timeZone: TZ });
+      const scheduler = new DailyJobScheduler({ job: counted, clock, logger: createLogger('silent'), timeZone: TZ, tickMs: 60_000 });
       const runs = await Promise.all([counted.runLocked('manual'), counted.runLocked('manual')]);
       expect(counted.mostAtOnce, 'runs in the job at once').to.equal(1);
       expect(runs.map((r) => r.alreadyFinished).sort()).to.deep.equal([false, true]);

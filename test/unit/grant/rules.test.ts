@@ -8,9 +8,8 @@ import {
   unitPrecheck,
   validateParticipate,
   verdict,
-  type ActivityDef,
-  type UnitDef,
 } from '../../../src/grant/rules.js';
+import type { ActivityDef, UnitDef } from '../../../src/grant/model.js';
 import { FakeClock } from '../../support/clock.js';
 import { fieldOf } from '../../support/errors.js';
 

@@ -15,10 +15,9 @@ import {
   POOL_SIZE,
   sessionState,
   validateActivity,
-  type ActivityInput,
   type ActivityRow,
-  type PrizeConfig,
 } from '../../../src/lottery/rules.js';
+import type { ActivityInput, PrizeConfig } from '../../../src/lottery/model.js';
 
 const TZ = 'Asia/Shanghai';
 

@@ -20,7 +20,7 @@ describe('lottery user tokens', () => {
 
   it('issues a token bound to activity and user that verifies until it expires', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const tokens = new UserTokens(SECRET, clock, silent);
+    const tokens = new UserTokens({ secret: SECRET, clock, logger: silent });
     const { token, expiresAt } = tokens.issue(user);
     expect(expiresAt.getTime() - clock.now().getTime()).to.equal(TOKEN_TTL_SECONDS * 1000);
     expect(tokens.verify(token)).to.deep.equal(user);
@@ -34,7 +34,7 @@ describe('lottery user tokens', () => {
 
   it('carries the owner of the draw request ids through re-issue; a bad owner claim is refused', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const tokens = new UserTokens(SECRET, clock, silent);
+    const tokens = new UserTokens({ secret: SECRET, clock, logger: silent });
     const owned = { ...user, owner: 'legacy:shop-a' };
     const identity = tokens.verify(tokens.issue(owned).token);
     expect(identity).to.deep.equal(owned);
@@ -51,10 +51,10 @@ describe('lottery user tokens', () => {
 
   it('refuses alg none, another secret, another algorithm, and missing claims', async () => {
     const clock = new FakeClock();
-    const tokens = new UserTokens(SECRET, clock, silent);
+    const tokens = new UserTokens({ secret: SECRET, clock, logger: silent });
     const none = new UnsecuredJWT({ aid: 7, pid: 3 }).setSubject('o').setIssuer('huodong.lottery').setAudience('lottery-user').setExpirationTime('10m').encode();
     refused(() => tokens.verify(none));
-    const other = new UserTokens('y'.repeat(40), clock, silent);
+    const other = new UserTokens({ secret: 'y'.repeat(40), clock, logger: silent });
     refused(() => tokens.verify((other.issue(user)).token));
     const hs512 = await new SignJWT({ aid: 7, pid: 3 })
       .setProtectedHeader({ alg: 'HS512' })
@@ -76,7 +76,7 @@ describe('lottery user tokens', () => {
 
   it('refuses alg none and HS512 headers that carry a correct HMAC-SHA256 signature with the real secret', () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const tokens = new UserTokens(SECRET, clock, silent);
+    const tokens = new UserTokens({ secret: SECRET, clock, logger: silent });
     const [, body = ''] = tokens.issue(user).token.split('.');
     const resigned = (header: Record<string, unknown>): string => {
       const signingInput = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${body}`;
@@ -91,15 +91,15 @@ describe('lottery user tokens', () => {
   it('without a configured secret, warns and uses a per-process random one', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (s: string) => lines.push(s) });
-    const a = new UserTokens(undefined, new FakeClock(), logger);
-    const b = new UserTokens(undefined, new FakeClock(), logger);
+    const a = new UserTokens({ secret: undefined, clock: new FakeClock(), logger });
+    const b = new UserTokens({ secret: undefined, clock: new FakeClock(), logger });
     expect(lines.join('')).to.contain('HUODONG_JWT_SECRET');
     refused(() => b.verify((a.issue(user)).token));
   });
 
   it('speaks standard JWT: its tokens verify with jose, and jose-signed tokens with the same claims verify here', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const tokens = new UserTokens(SECRET, clock, silent);
+    const tokens = new UserTokens({ secret: SECRET, clock, logger: silent });
     const key = new TextEncoder().encode(SECRET);
     const { payload, protectedHeader } = await jwtVerify(tokens.issue(user).token, key, {
       algorithms: ['HS256'],
@@ -121,7 +121,7 @@ describe('lottery user tokens', () => {
 
   it('refuses tampered, malformed, not-yet-valid and foreign-issuer tokens', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const tokens = new UserTokens(SECRET, clock, silent);
+    const tokens = new UserTokens({ secret: SECRET, clock, logger: silent });
     const key = new TextEncoder().encode(SECRET);
     const now = Math.floor(clock.now().getTime() / 1000);
     const [header = '', body = '', signature = ''] = tokens.issue(user).token.split('.');

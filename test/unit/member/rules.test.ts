@@ -9,9 +9,9 @@ import {
   parseSteps,
   validateGrades,
   valueOfCompletion,
-  type Task,
   type TaskState,
 } from '../../../src/member/rules.js';
+import type { Task } from '../../../src/member/model.js';
 import { FakeClock } from '../../support/clock.js';
 import { fieldOf } from '../../support/errors.js';
 

@@ -10,8 +10,8 @@ import {
   taskRewardExpiry,
   TEXT_COLUMN_BYTES,
   zonedInstant,
-  type CycleRule,
 } from '../../../src/points/rules.js';
+import type { CycleRule } from '../../../src/points/model.js';
 import { FakeClock } from '../../support/clock.js';
 import { fieldOf } from '../../support/errors.js';
 
