@@ -1043,15 +1043,15 @@ export class PointsStore {
          WHERE ${stillDue}`,
         dueArgs,
       );
-      // Each holder's balance less what expired: an upsert of the sums on the accounts' primary
-      // key (one lookup a row; a CASE over the chunk's users would compare every row with every
-      // user). The accounts exist and are held (locked above; a lot is only ever credited to an
-      // account), so the insert side never applies.
-      const sums = expiredBy.map((r) => ({ open_id: r.open_id, balance: String(r.s), updated_at: now }));
+      // Each holder's balance less what expired: an upsert of minus the sums on the accounts'
+      // primary key (one lookup a row; a CASE over the chunk's users would compare every row with
+      // every user). The accounts exist (a credit makes its account first) and, on MySQL, are
+      // held; were one missing, the row made would still say what the journal says.
+      const sums = expiredBy.map((r) => ({ open_id: r.open_id, balance: (-big(r.s)).toString(), updated_at: now }));
       await trx(T.accounts)
         .insert(sums)
         .onConflict('open_id')
-        .merge({ balance: trx.raw(this.procedures ? 'balance - VALUES(balance)' : 'balance - excluded.balance'), updated_at: now });
+        .merge({ balance: trx.raw(this.procedures ? 'balance + VALUES(balance)' : 'balance + excluded.balance'), updated_at: now });
       const zeroed = await trx(`${T.lots} as l`).whereRaw(stillDue, dueArgs).update({ remaining: 0 });
       if (zeroed !== count) throw new ConcurrentUpdateError('a points lot');
       await trx(T.jobRuns)
