@@ -134,6 +134,7 @@ export const migrations: readonly Migration[] = [
     down: () => Promise.resolve(),
   },
   {
+    // Not createTablesMigration: this release's down drops only the tables that exist.
     name: '20261122000510_create_lottery_tables',
     async up(knex) {
       await knex.schema.createTable(T.meta, (t) => {
