@@ -5,8 +5,8 @@
  */
 import type { Knex } from 'knex';
 import { isMysql, type Migration } from '../platform/db.js';
-import { LEGACY_OWNER, OWNER_WIDTH } from '../platform/owner.js';
 import { releasedRoutineMigration, routineMigration } from '../platform/routines.js';
+import { exactNoPadCollation, exactTextMigration, keepLegacyRows, keyOwnersMigration, uniqueKey } from '../platform/schema.js';
 import { DRAW } from './routines.js';
 
 export const T = {
@@ -107,21 +107,6 @@ const LEGACY: Record<string, { columns: readonly Column[]; uniques?: readonly (r
 
 const q = (name: string): string => `\`${name}\``;
 
-/**
- * The exact collation for the lottery's own tables: binary and NO PAD, so that openids and
- * request ids differing in case ("VICTIM" / "victim") or only by trailing spaces ("victim ")
- * are different keys, as on SQLite. utf8mb4_bin (exactTextMigration) is PAD SPACE: "victim"
- * and "victim " would still be one counter row and one draw key. MariaDB has
- * utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin; a server with neither keeps utf8mb4_bin.
- */
-async function exactNoPadCollation(knex: Knex): Promise<string> {
-  const [rows] = (await knex.raw(
-    "SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",
-  )) as [Array<{ name: string }>];
-  const names = new Set(rows.map((r) => r.name));
-  return ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin'].find((n) => names.has(n)) ?? 'utf8mb4_bin';
-}
-
 async function createLegacyTable(knex: Knex, table: string): Promise<void> {
   if (await knex.schema.hasTable(table)) return;
   const spec = LEGACY[table];
@@ -149,6 +134,7 @@ export const migrations: readonly Migration[] = [
     down: () => Promise.resolve(),
   },
   {
+    // Not createTablesMigration: this release's down drops only the tables that exist.
     name: '20261122000510_create_lottery_tables',
     async up(knex) {
       await knex.schema.createTable(T.meta, (t) => {
@@ -223,50 +209,27 @@ export const migrations: readonly Migration[] = [
     },
   },
   routineMigration('20261202070000_recreate_lottery_routines', [DRAW]),
-  {
-    // Issue 14.1: the lottery's own tables compared openids (and request ids) under the
-    // database default, case-insensitively and ignoring trailing spaces, so "VICTIM", "victim"
-    // and "victim " shared play counters and replayed each other's draws wherever the legacy
-    // person table let all of them in. Converting only splits keys, so no row collides. The
-    // legacy ims_scratch_* tables are not altered (see store.ts exactOpenid).
-    name: '20261203090000_lottery_exact_text',
-    async up(knex) {
-      if (!isMysql(knex)) return;
-      const collation = await exactNoPadCollation(knex);
-      for (const table of [T.userCounters, T.sessionCounters, T.drawLog]) {
-        await knex.raw(`ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`, [table]);
-      }
-    },
-    async down(knex) {
-      if (!isMysql(knex)) return;
-      for (const table of [T.userCounters, T.sessionCounters, T.drawLog]) await knex.raw('ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4', [table]);
-    },
-  },
-  {
-    // Issue 13.2: a draw's request id belongs to the owner of the user's token (the app that
-    // entered the user, see tokens.ts); draws from before are LEGACY_OWNER's.
-    name: '20261203090100_add_lottery_draw_owners',
-    async up(knex) {
-      await knex.schema.alterTable(T.drawLog, (t) => {
-        t.string('owner', OWNER_WIDTH).notNullable().defaultTo(LEGACY_OWNER);
-      });
-      await knex.schema.alterTable(T.drawLog, (t) => {
-        t.dropUnique(['aid', 'openid', 'request_id'], 'lottery_draw_log_aid_openid_request_id_unique');
-        t.unique(['aid', 'openid', 'owner', 'request_id'], { indexName: 'lottery_draw_log_aid_openid_owner_request_id' });
-      });
-    },
-    async down(knex) {
-      // Request ids two owners share cannot go back to one unique key: only the legacy rows are kept.
-      await knex(T.drawLog).whereNot('owner', LEGACY_OWNER).delete();
-      await knex.schema.alterTable(T.drawLog, (t) => {
-        t.dropUnique(['aid', 'openid', 'owner', 'request_id'], 'lottery_draw_log_aid_openid_owner_request_id');
-        t.unique(['aid', 'openid', 'request_id']);
-      });
-      await knex.schema.alterTable(T.drawLog, (t) => {
-        t.dropColumn('owner');
-      });
-    },
-  },
+  // Issue 14.1: the lottery's own tables compared openids (and request ids) under the
+  // database default, case-insensitively and ignoring trailing spaces, so "VICTIM", "victim"
+  // and "victim " shared play counters and replayed each other's draws wherever the legacy
+  // person table let all of them in. Converting only splits keys, so no row collides. NO PAD,
+  // since utf8mb4_bin would still take "victim" and "victim " for one counter row and one draw
+  // key. The legacy ims_scratch_* tables are not altered (see store.ts exactOpenid).
+  exactTextMigration('20261203090000_lottery_exact_text', [T.userCounters, T.sessionCounters, T.drawLog], exactNoPadCollation),
+  // Issue 13.2: a draw's request id belongs to the owner of the user's token (the app that
+  // entered the user, see tokens.ts); draws from before are LEGACY_OWNER's.
+  keyOwnersMigration(
+    '20261203090100_add_lottery_draw_owners',
+    [
+      {
+        table: T.drawLog,
+        drop: [uniqueKey(['aid', 'openid', 'request_id'], 'lottery_draw_log_aid_openid_request_id_unique')],
+        add: [uniqueKey(['aid', 'openid', 'owner', 'request_id'], 'lottery_draw_log_aid_openid_owner_request_id')],
+      },
+    ],
+    // Request ids two owners share cannot go back to one unique key: only the legacy rows are kept.
+    keepLegacyRows([T.drawLog]),
+  ),
   // lottery_draw logging and replaying the owner's draw (p_owner).
   routineMigration('20261203090200_recreate_lottery_routines', [DRAW]),
 ];

@@ -105,29 +105,6 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
   return applied;
 }
 
-/**
- * A migration that makes MySQL compare an area's text exactly, as SQLite does. The usual MySQL
- * defaults (MariaDB's utf8mb4_general_ci, MySQL 8's utf8mb4_0900_ai_ci) ignore case, and the
- * latter accents too: uids "Bob" and "bob", order ids "A1" and "a1", would be one row there and
- * two on SQLite, sharing a balance or answering a new order as a replay of an old one. The
- * tables are converted to utf8mb4_bin; stored procedures' parameters keep the database default,
- * and where they meet a column MySQL compares by the column's binary collation. Trailing spaces
- * still compare equal under utf8mb4_bin (PAD SPACE), so identifiers are refused with them.
- */
-export function exactTextMigration(name: string, tables: readonly string[]): Migration {
-  return {
-    name,
-    async up(knex) {
-      if (!isMysql(knex)) return;
-      for (const table of tables) await knex.raw('ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [table]);
-    },
-    async down(knex) {
-      if (!isMysql(knex)) return;
-      for (const table of tables) await knex.raw('ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4', [table]);
-    },
-  };
-}
-
 /** For migrations: MySQL-only column options (collations, charsets) go through this. */
 export function isMysql(knex: Knex): boolean {
   const client = (knex.client as { config?: { client?: unknown } }).config?.client;
