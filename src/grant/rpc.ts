@@ -1,12 +1,13 @@
 /** Proto <-> domain for ActivityGrantService; no rules here. */
 import {
+  Activity,
   ActivityGrantServiceDefinition,
   ActivityStatus,
-  type Activity,
+  FilterRules,
+  SubActivity,
   type Claim,
   type GrantedProduct as GrantedProductPb,
   type Product,
-  type SubActivity,
 } from '../gen/huodong/grant/v1/grant.js';
 import { defineService, type ServiceRegistration } from '../platform/rpc.js';
 import type { ProductInput, StatusInput } from './admin.js';
@@ -144,34 +145,26 @@ export function grantRpc(service: GrantService): ServiceRegistration {
       async getClaim(request, context) {
         return { claim: claimOut(await service.getClaim(context.app.id, request.claimId)) };
       },
-      async saveActivity(request) {
-        const a = request.activity;
-        const saved = await service.saveActivity({
-          id: a?.id ?? '',
-          label: a?.label ?? '',
-          name: a?.name ?? '',
-          status: statusIn(a?.status ?? ActivityStatus.ACTIVITY_STATUS_UNSPECIFIED),
-          startTime: a?.startTime,
-          endTime: a?.endTime,
-          blockedIdentities: a?.blockedIdentities ?? [],
-        });
+      async saveActivity({ activity = Activity.create() }) {
+        // SaveActivity's input is the message but for its status.
+        const saved = await service.saveActivity({ ...activity, status: statusIn(activity.status) });
         return { activity: activityOut(saved) };
       },
-      async saveSubActivity(request) {
-        const u = request.subActivity;
+      async saveSubActivity({ subActivity: u = SubActivity.create() }) {
+        const filters = u.filterRules ?? FilterRules.create();
         const saved = await service.saveSubActivity({
-          id: u?.id ?? '',
-          activityId: u?.activityId ?? '',
-          name: u?.name ?? '',
-          status: statusIn(u?.status ?? ActivityStatus.ACTIVITY_STATUS_UNSPECIFIED),
-          startTime: u?.startTime,
-          endTime: u?.endTime,
-          quota: u?.quota ?? '0',
-          perPersonLimit: u?.perPersonLimit ?? 0,
-          allowedSources: u?.filterRules?.allowedSources ?? [],
-          allowedBranches: u?.filterRules?.allowedBranches ?? [],
-          identityKinds: (u?.filterRules?.identityKinds ?? []).map((k) => IDENTITY_KINDS.toDomain(k)),
-          products: (u?.products ?? []).map(productIn),
+          id: u.id,
+          activityId: u.activityId,
+          name: u.name,
+          status: statusIn(u.status),
+          startTime: u.startTime,
+          endTime: u.endTime,
+          quota: u.quota,
+          perPersonLimit: u.perPersonLimit,
+          allowedSources: filters.allowedSources,
+          allowedBranches: filters.allowedBranches,
+          identityKinds: filters.identityKinds.map((k) => IDENTITY_KINDS.toDomain(k)),
+          products: u.products.map(productIn),
         });
         return { subActivity: subActivityOut(saved) };
       },

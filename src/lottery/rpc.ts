@@ -3,6 +3,7 @@ import {
   ActiveType,
   type Activity,
   type ActivityState,
+  type EnterActivityResponse,
   type ExportedWinner,
   LotteryServiceDefinition,
   type Prize,
@@ -15,15 +16,16 @@ import { defineService, type ServiceRegistration } from '../platform/rpc.js';
 import { errors } from './errors.js';
 import {
   DEFAULT_TIPS,
-  formatChance,
   formatMoney,
   legacyStatus,
   maskName,
   parseDecimal,
   poolKey,
+  prizeText,
 } from './rules.js';
 import type { ActivityConfig, ActivityInput, PrizeConfig } from './model.js';
-import type { ActivityView, LotteryService, UserView, WinnerExportView, WonPrizeView } from './service.js';
+import type { ActivityView, LotteryService, UserEntry, UserView, WinnerExportView, WonPrizeView } from './service.js';
+import type { IssuedToken } from './tokens.js';
 import { ACTIVE_TYPES, OUTCOMES, PHASES, PRIZE_KINDS, TEMPLATES } from './words.js';
 
 const date = (unixSeconds: number): Date | undefined => (unixSeconds > 0 ? new Date(unixSeconds * 1000) : undefined);
@@ -103,14 +105,7 @@ export function toPrize(p: PrizeConfig): Prize {
     type: PRIZE_KINDS.toProto(p.kind),
     name: p.name,
     sum: p.sum,
-    chance: formatChance(p.chance),
-    money: formatMoney(p.money),
-    min: formatMoney(p.min),
-    max: formatMoney(p.max),
-    img: p.img,
-    link: p.link,
-    desc: p.desc,
-    info: p.info,
+    ...prizeText(p),
   };
 }
 
@@ -171,6 +166,16 @@ function toUserState(u: UserView): UserState {
     playsLeft: u.playsLeft,
     hasUserInfo: u.hasUserInfo,
   };
+}
+
+/** The renewed user token every user RPC answers. */
+function renewed(issued: IssuedToken): { token: string; tokenExpireTime: Date } {
+  return { token: issued.token, tokenExpireTime: issued.expiresAt };
+}
+
+/** What EnterActivity and GetActivityInfo answer. */
+function toEntry({ issued, view, user }: UserEntry): EnterActivityResponse {
+  return { ...renewed(issued), activity: toUserActivity(view), state: toState(view), user: toUserState(user) };
 }
 
 export function toWonPrize(p: WonPrizeView): WonPrize {
@@ -257,35 +262,19 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
       async enterActivity({ code, openid, nickname, avatar }, ctx) {
         // The entering app (or the legacy app the bridge enters the user for) owns the draw
         // request ids of the token it gets: see tokens.ts.
-        const { issued, view, user } = await service.enter(code, openid, nickname, avatar, keyOwner(ctx, 'lottery.admin').id);
-        return {
-          token: issued.token,
-          tokenExpireTime: issued.expiresAt,
-          activity: toUserActivity(view),
-          state: toState(view),
-          user: toUserState(user),
-        };
+        return toEntry(await service.enter(code, openid, nickname, avatar, keyOwner(ctx, 'lottery.admin').id));
       },
       async getActivityInfo({ token }) {
-        const { issued, view, user } = await service.info(token);
-        return {
-          token: issued.token,
-          tokenExpireTime: issued.expiresAt,
-          activity: toUserActivity(view),
-          state: toState(view),
-          user: toUserState(user),
-        };
+        return toEntry(await service.info(token));
       },
       async submitUserInfo({ token, name, tel, address, otherInfo }) {
-        const issued = await service.submitUserInfo(token, { name, tel, address, otherInfo });
-        return { token: issued.token, tokenExpireTime: issued.expiresAt };
+        return renewed(await service.submitUserInfo(token, { name, tel, address, otherInfo }));
       },
       async draw({ token, requestId, code }, ctx) {
         // The calling app owns the request id only for a token issued before tokens named an owner.
         const { issued, answer, drawId } = await service.draw(token, requestId, code, keyOwner(ctx, 'lottery.admin').id);
         return {
-          token: issued.token,
-          tokenExpireTime: issued.expiresAt,
+          ...renewed(issued),
           outcome: OUTCOMES.toProto(answer.outcome),
           code: answer.code,
           tip: answer.tip,
@@ -295,11 +284,11 @@ export function lotteryRpc(service: LotteryService): ServiceRegistration {
       },
       async share({ token }) {
         const { issued, counted, user } = await service.share(token);
-        return { token: issued.token, tokenExpireTime: issued.expiresAt, counted, user: toUserState(user) };
+        return { ...renewed(issued), counted, user: toUserState(user) };
       },
       async listMyPrizes({ token }) {
         const { issued, prizes } = await service.myPrizes(token);
-        return { token: issued.token, tokenExpireTime: issued.expiresAt, prizes: prizes.map(toWonPrize) };
+        return { ...renewed(issued), prizes: prizes.map(toWonPrize) };
       },
       async listWinners({ code }) {
         const rows = await service.winners(code);

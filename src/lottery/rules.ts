@@ -72,6 +72,31 @@ export function formatDecimal(scaled: number, places: number): string {
 export const formatMoney = (cents: number): string => formatDecimal(cents, 2);
 export const formatChance = (tenths: number): string => formatDecimal(tenths, 1).replace(/\.0$/, '');
 
+/** A prize's odds, amounts and texts as both the legacy `prize` column and the API write them. */
+export interface PrizeText {
+  readonly chance: string;
+  readonly money: string;
+  readonly min: string;
+  readonly max: string;
+  readonly img: string;
+  readonly link: string;
+  readonly desc: string;
+  readonly info: string;
+}
+
+export function prizeText(p: PrizeConfig): PrizeText {
+  return {
+    chance: formatChance(p.chance),
+    money: formatMoney(p.money),
+    min: formatMoney(p.min),
+    max: formatMoney(p.max),
+    img: p.img,
+    link: p.link,
+    desc: p.desc,
+    info: p.info,
+  };
+}
+
 // ---- time -----------------------------------------------------------------------------------
 
 /** "2017-06-21 00:00" in the zone <-> epoch ms: the legacy admin's session times. */
@@ -249,14 +274,7 @@ export function toActivityColumns(a: ActivityInput, timeZone: string, createTime
       type: p.kind,
       name: p.name,
       sum: String(p.sum),
-      chance: formatChance(p.chance),
-      money: formatMoney(p.money),
-      min: formatMoney(p.min),
-      max: formatMoney(p.max),
-      img: p.img,
-      link: p.link,
-      desc: p.desc,
-      info: p.info,
+      ...prizeText(p),
     })),
   );
   const activeTime = encodePhpJson(

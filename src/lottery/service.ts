@@ -116,6 +116,13 @@ export interface UserView {
   readonly hasUserInfo: boolean;
 }
 
+/** A user let in, or back: their renewed token, the activity as they see it and their state. */
+export interface UserEntry {
+  readonly issued: IssuedToken;
+  readonly view: ActivityView;
+  readonly user: UserView;
+}
+
 export interface UserInfoForm {
   readonly name: string;
   readonly tel: string;
@@ -480,7 +487,7 @@ export class LotteryService {
    * Lets a user in and issues their token. `owner` (the entering app, platform/owner.ts) goes
    * into the token: it owns the draw request ids of every call presenting it (see tokens.ts).
    */
-  async enter(code: string, openidRaw: string, nickname: string, avatar: string, owner: string): Promise<{ issued: IssuedToken; view: ActivityView; user: UserView }> {
+  async enter(code: string, openidRaw: string, nickname: string, avatar: string, owner: string): Promise<UserEntry> {
     const openid = validateOpenid(openidRaw);
     const nick = text('nickname', nickname, 64);
     const avatarUrl = text('avatar', avatar, 255);
@@ -496,7 +503,7 @@ export class LotteryService {
     return { issued: this.deps.tokens.issue(identity), view, user };
   }
 
-  async info(token: string): Promise<{ issued: IssuedToken; view: ActivityView; user: UserView }> {
+  async info(token: string): Promise<UserEntry> {
     const identity = this.deps.tokens.verify(token);
     const view = await this.view(identity.aid);
     const person = await this.deps.store.person(identity.aid, identity.openid);

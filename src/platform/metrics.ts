@@ -77,96 +77,66 @@ export function createMetrics(options: { readonly enabled: boolean; readonly pro
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'huodong_' });
   const registers = [registry];
 
-  const rpcHandled = new Counter({
-    name: 'huodong_rpc_handled_total',
-    help: 'RPCs answered, by service, method and gRPC status code.',
-    labelNames: ['service', 'method', 'code'] as const,
-    registers,
-  });
-  const rpcDuration = new Histogram({
-    name: 'huodong_rpc_duration_seconds',
-    help: 'Time from receiving an RPC to answering it, by service and method.',
-    labelNames: ['service', 'method'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const httpHandled = new Counter({
-    name: 'huodong_http_requests_total',
-    help: 'Bridge requests answered, by route pattern, HTTP method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers,
-  });
-  const httpDuration = new Histogram({
-    name: 'huodong_http_request_duration_seconds',
-    help: 'Time from receiving a bridge request to answering it, by route pattern.',
-    labelNames: ['route', 'method'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const lockWait = new Histogram({
-    name: 'huodong_lock_acquire_seconds',
-    help: 'Time to acquire a lock, by lock name (the first segment of its key).',
-    labelNames: ['lock'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers,
-  });
-  const lockBusy = new Counter({
-    name: 'huodong_lock_busy_total',
-    help: 'Lock waits that ran out while someone else held the lock (answered ABORTED LOCK_BUSY).',
-    labelNames: ['lock'] as const,
-    registers,
-  });
-  const lockFailed = new Counter({
-    name: 'huodong_lock_failures_total',
-    help: 'Lock acquisitions that failed because the lock service (Redis) did not answer.',
-    labelNames: ['lock'] as const,
-    registers,
-  });
-  const cpoints = new Counter({
-    name: 'huodong_member_cpoints_moved_total',
-    help: 'c-points moved by successful calls, by operation (for monitoring; the journal is exact).',
-    labelNames: ['op'] as const,
-    registers,
-  });
-  const points = new Counter({
-    name: 'huodong_points_moved_total',
-    help: 'Points credited, debited or expired, by direction and operation.',
-    labelNames: ['direction', 'op'] as const,
-    registers,
-  });
-  const draws = new Counter({
-    name: 'huodong_lottery_draws_total',
-    help: 'Lottery draws answered, by outcome.',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const exchanges = new Counter({
-    name: 'huodong_points_exchanges_total',
-    help: 'Prizes exchanged for points.',
-    registers,
-  });
-  const grants = new Counter({
-    name: 'huodong_grant_participations_total',
-    help: 'Participate calls answered, by result code (0000 granted, PENDING accepted for the background).',
-    labelNames: ['result_code'] as const,
-    registers,
-  });
-  const grantedProducts = new Counter({
-    name: 'huodong_grant_products_total',
-    help: 'Products granted by synchronous Participate calls.',
-    registers,
-  });
-  const jobDuration = new Histogram({
-    name: 'huodong_points_daily_job_seconds',
-    help: 'Duration of daily job runs (scheduled and manual).',
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
-    registers,
-  });
-  const jobLots = new Counter({
-    name: 'huodong_points_daily_job_expired_lots_total',
-    help: 'Point lots expired by the daily job.',
-    registers,
-  });
+  // Every metric of this app registers with its registry alone; a metric without labels has none.
+  const counter = <const L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> =>
+    new Counter({ name, help, labelNames, registers });
+  const histogram = <const L extends string = string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []): Histogram<L> =>
+    new Histogram({ name, help, labelNames, buckets, registers });
+
+  const rpcHandled = counter('huodong_rpc_handled_total', 'RPCs answered, by service, method and gRPC status code.', ['service', 'method', 'code']);
+  const rpcDuration = histogram(
+    'huodong_rpc_duration_seconds',
+    'Time from receiving an RPC to answering it, by service and method.',
+    LATENCY_BUCKETS,
+    ['service', 'method'],
+  );
+  const httpHandled = counter(
+    'huodong_http_requests_total',
+    'Bridge requests answered, by route pattern, HTTP method and status.',
+    ['route', 'method', 'status'],
+  );
+  const httpDuration = histogram(
+    'huodong_http_request_duration_seconds',
+    'Time from receiving a bridge request to answering it, by route pattern.',
+    LATENCY_BUCKETS,
+    ['route', 'method'],
+  );
+  const lockWait = histogram(
+    'huodong_lock_acquire_seconds',
+    'Time to acquire a lock, by lock name (the first segment of its key).',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ['lock'],
+  );
+  const lockBusy = counter(
+    'huodong_lock_busy_total',
+    'Lock waits that ran out while someone else held the lock (answered ABORTED LOCK_BUSY).',
+    ['lock'],
+  );
+  const lockFailed = counter(
+    'huodong_lock_failures_total',
+    'Lock acquisitions that failed because the lock service (Redis) did not answer.',
+    ['lock'],
+  );
+  const cpoints = counter(
+    'huodong_member_cpoints_moved_total',
+    'c-points moved by successful calls, by operation (for monitoring; the journal is exact).',
+    ['op'],
+  );
+  const points = counter('huodong_points_moved_total', 'Points credited, debited or expired, by direction and operation.', ['direction', 'op']);
+  const draws = counter('huodong_lottery_draws_total', 'Lottery draws answered, by outcome.', ['outcome']);
+  const exchanges = counter('huodong_points_exchanges_total', 'Prizes exchanged for points.');
+  const grants = counter(
+    'huodong_grant_participations_total',
+    'Participate calls answered, by result code (0000 granted, PENDING accepted for the background).',
+    ['result_code'],
+  );
+  const grantedProducts = counter('huodong_grant_products_total', 'Products granted by synchronous Participate calls.');
+  const jobDuration = histogram(
+    'huodong_points_daily_job_seconds',
+    'Duration of daily job runs (scheduled and manual).',
+    [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+  );
+  const jobLots = counter('huodong_points_daily_job_expired_lots_total', 'Point lots expired by the daily job.');
   const jobLast = new Gauge({
     name: 'huodong_points_daily_job_last_finished_seconds',
     help: 'Unix time of the last daily job run that finished its day.',

@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 import { disabledMetrics, type Metrics } from './metrics.js';
 import { ON_BEHALF_OF_HEADER } from './owner.js';
 import type { Scope } from './scopes.js';
-import type { Tracing } from './tracing.js';
+import type { RpcSpan, Tracing } from './tracing.js';
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
@@ -222,47 +222,94 @@ class RpcCallContext implements CallContext {
   }
 }
 
-function unaryHandler<Req, Res>(
-  path: string,
-  method: (request: Req, context: CallContext) => Promise<Res>,
-  scope: Scope,
-  deps: HandlerDeps,
-): grpc.handleUnaryCall<Req, Res> {
-  const { access } = deps;
-  const guards = deps.guards ?? [];
-  const metrics = deps.metrics ?? disabledMetrics;
-  const observe = metrics.enabled ? businessObservers.get(path) : undefined;
-  const { tracing } = deps;
-  return (call, callback) => {
-    const started = process.hrtime.bigint();
-    const requestId = requestIdOf(call.metadata);
-    const span = tracing?.startRpc(path, call.metadata, requestId);
+/** A method's middleware settings, resolved once when its service is added. */
+interface MethodEdge {
+  readonly path: string;
+  readonly scope: Scope;
+  readonly deps: HandlerDeps;
+  readonly guards: readonly Guard[];
+  readonly metrics: Metrics;
+}
+
+function methodEdge(path: string, scope: Scope, deps: HandlerDeps): MethodEdge {
+  return { path, scope, deps, guards: deps.guards ?? [], metrics: deps.metrics ?? disabledMetrics };
+}
+
+/**
+ * One call through the middleware, unary or streaming alike: its request id (echoed in the
+ * response headers) and span; admission (the deadline, the caller's credential, scope and
+ * guards) into its CallContext; the status of a failure, logged under the call; and the one
+ * finish that disposes the context and writes the metric, the access line and the span's end.
+ */
+class EdgeCall {
+  readonly requestId: string;
+  /** Set once the call is admitted. */
+  context: RpcCallContext | undefined;
+  private readonly started = process.hrtime.bigint();
+  private readonly span: RpcSpan | undefined;
+  private caller: string | undefined;
+
+  constructor(
+    private readonly edge: MethodEdge,
+    private readonly call: ServerCall,
+  ) {
+    this.requestId = requestIdOf(call.metadata);
+    this.span = edge.deps.tracing?.startRpc(edge.path, call.metadata, this.requestId);
     const headers = new grpc.Metadata();
-    headers.set(REQUEST_ID_HEADER, requestId);
+    headers.set(REQUEST_ID_HEADER, this.requestId);
     call.sendMetadata(headers);
-    let context: RpcCallContext | undefined;
-    let caller: string | undefined;
-    const finish = (code: grpc.status, reason?: string): void => {
-      context?.dispose();
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const codeName = grpc.status[code];
-      metrics.rpc(path, codeName, durationMs / 1000);
-      access.info({ method: path, requestId, app: caller, code: codeName, reason, durationMs }, 'rpc');
-      span?.end(code, caller, reason);
-    };
-    const run = async (): Promise<Res> => {
-      const deadline = deadlineOf(call);
-      if (call.cancelled || deadline <= Date.now()) {
-        throw new DeadlineExceededError();
-      }
-      const app = await deps.apps.authenticate(bearerToken(call.metadata));
-      caller = app.name;
-      if (!app.scopes.has(scope)) throw new PermissionDeniedError(scope);
-      for (const guard of guards) await guard(path, app);
-      context = new RpcCallContext(path, requestId, app, call, deadline, deps.logger);
-      return method(call.request, context);
-    };
-    (span === undefined ? run() : span.run(run)).then(
+  }
+
+  /** Admits the call, then runs `body` with its context, inside the call's span. */
+  run<T>(body: (context: RpcCallContext) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => body(await this.admit());
+    return this.span === undefined ? run() : this.span.run(run);
+  }
+
+  private async admit(): Promise<RpcCallContext> {
+    const { edge, call } = this;
+    const deadline = deadlineOf(call);
+    if (call.cancelled || deadline <= Date.now()) {
+      throw new DeadlineExceededError();
+    }
+    const app = await edge.deps.apps.authenticate(bearerToken(call.metadata));
+    this.caller = app.name;
+    if (!app.scopes.has(edge.scope)) throw new PermissionDeniedError(edge.scope);
+    for (const guard of edge.guards) await guard(edge.path, app);
+    this.context = new RpcCallContext(edge.path, this.requestId, app, call, deadline, edge.deps.logger);
+    return this.context;
+  }
+
+  /** Answers a failure: its status (logged under the call) goes to `deliver`, then the call finishes. */
+  fail(err: unknown, deliver: (status: Partial<grpc.StatusObject>) => void, messages?: number): void {
+    const { path, deps } = this.edge;
+    const status = toServiceError(err, this.context?.log ?? deps.logger.child({ method: path, requestId: this.requestId }));
+    deliver(status);
+    this.finish(status.code ?? grpc.status.UNKNOWN, status.metadata?.get('huodong-reason')[0]?.toString(), messages);
+  }
+
+  /** The call has been answered: `messages` is a stream's count of messages sent. */
+  finish(code: grpc.status, reason?: string, messages?: number): void {
+    const { path, metrics, deps } = this.edge;
+    this.context?.dispose();
+    const durationMs = Number(process.hrtime.bigint() - this.started) / 1e6;
+    const codeName = grpc.status[code];
+    metrics.rpc(path, codeName, durationMs / 1000);
+    const line = { method: path, requestId: this.requestId, app: this.caller, code: codeName, reason, durationMs };
+    deps.access.info(messages === undefined ? line : { ...line, messages }, 'rpc');
+    this.span?.end(code, this.caller, reason);
+  }
+}
+
+function unaryHandler<Req, Res>(
+  method: (request: Req, context: CallContext) => Promise<Res>,
+  edge: MethodEdge,
+): grpc.handleUnaryCall<Req, Res> {
+  const { path, metrics, deps } = edge;
+  const observe = metrics.enabled ? businessObservers.get(path) : undefined;
+  return (call, callback) => {
+    const rpc = new EdgeCall(edge, call);
+    rpc.run((context) => method(call.request, context)).then(
       (response) => {
         callback(null, response);
         if (observe !== undefined) {
@@ -272,13 +319,9 @@ function unaryHandler<Req, Res>(
             deps.logger.warn({ err, method: path }, 'business metrics failed');
           }
         }
-        finish(grpc.status.OK);
+        rpc.finish(grpc.status.OK);
       },
-      (err: unknown) => {
-        const status = toServiceError(err, context?.log ?? deps.logger.child({ method: path, requestId }));
-        callback(status);
-        finish(status.code ?? grpc.status.UNKNOWN, status.metadata?.get('huodong-reason')[0]?.toString());
-      },
+      (err: unknown) => rpc.fail(err, (status) => callback(status)),
     );
   };
 }
@@ -319,45 +362,14 @@ function send(call: grpc.ServerWritableStream<unknown, unknown>, message: unknow
  * or a passed deadline stops it, the iterator returned so a generator's `finally` runs.
  */
 function serverStreamHandler<Req, Res>(
-  path: string,
   method: (request: Req, context: CallContext) => AsyncIterable<Res>,
-  scope: Scope,
-  deps: HandlerDeps,
+  edge: MethodEdge,
 ): grpc.handleServerStreamingCall<Req, Res> {
-  const { access } = deps;
-  const guards = deps.guards ?? [];
-  const metrics = deps.metrics ?? disabledMetrics;
-  const { tracing } = deps;
   return (call) => {
-    const started = process.hrtime.bigint();
-    const requestId = requestIdOf(call.metadata);
-    const span = tracing?.startRpc(path, call.metadata, requestId);
-    const headers = new grpc.Metadata();
-    headers.set(REQUEST_ID_HEADER, requestId);
-    call.sendMetadata(headers);
-    let context: RpcCallContext | undefined;
-    let caller: string | undefined;
+    const rpc = new EdgeCall(edge, call);
     let messages = 0;
-    const finish = (code: grpc.status, reason?: string): void => {
-      context?.dispose();
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const codeName = grpc.status[code];
-      metrics.rpc(path, codeName, durationMs / 1000);
-      access.info({ method: path, requestId, app: caller, code: codeName, reason, durationMs, messages }, 'rpc');
-      span?.end(code, caller, reason);
-    };
     /** Streams the handler's messages; true when they all went out, false when the call ended first. */
-    const run = async (): Promise<boolean> => {
-      const deadline = deadlineOf(call);
-      if (call.cancelled || deadline <= Date.now()) {
-        throw new DeadlineExceededError();
-      }
-      const app = await deps.apps.authenticate(bearerToken(call.metadata));
-      caller = app.name;
-      if (!app.scopes.has(scope)) throw new PermissionDeniedError(scope);
-      for (const guard of guards) await guard(path, app);
-      const ctx = new RpcCallContext(path, requestId, app, call, deadline, deps.logger);
-      context = ctx;
+    const stream = async (ctx: RpcCallContext): Promise<boolean> => {
       const { signal } = ctx;
       const stopped = (): boolean => signal.aborted || call.cancelled || call.destroyed || call.writableEnded;
       const iterator = method(call.request, ctx)[Symbol.asyncIterator]();
@@ -386,32 +398,30 @@ function serverStreamHandler<Req, Res>(
         if (!exhausted) await iterator.return?.();
       }
     };
-    (span === undefined ? run() : span.run(run)).then(
+    rpc.run(stream).then(
       (complete) => {
         if (complete) {
           call.end();
-          finish(grpc.status.OK);
+          rpc.finish(grpc.status.OK, undefined, messages);
         } else if (call.cancelled || call.destroyed || call.writableEnded) {
           // grpc-js ends a call whose deadline passed as cancelled, having sent the status itself
           // (its timer may fire a millisecond before the clock reads the deadline).
-          const late = context !== undefined && Date.now() >= context.deadline - 10;
-          finish(late ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED, late ? 'DEADLINE_EXCEEDED' : 'CANCELLED');
+          const late = rpc.context !== undefined && Date.now() >= rpc.context.deadline - 10;
+          rpc.finish(late ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED, late ? 'DEADLINE_EXCEEDED' : 'CANCELLED', messages);
         } else {
           // The deadline passed while streaming: grpc-js ends the call; say why in its status.
-          const status = toServiceError(new DeadlineExceededError(), deps.logger);
+          const status = toServiceError(new DeadlineExceededError(), edge.deps.logger);
           call.emit('error', status);
-          finish(grpc.status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED');
+          rpc.finish(grpc.status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', messages);
         }
       },
       (err: unknown) => {
         if (call.cancelled) {
           // The caller left and the handler then failed (e.g. a query cut short): nobody to tell.
-          finish(grpc.status.CANCELLED, 'CANCELLED');
+          rpc.finish(grpc.status.CANCELLED, 'CANCELLED', messages);
           return;
         }
-        const status = toServiceError(err, context?.log ?? deps.logger.child({ method: path, requestId }));
-        call.emit('error', status);
-        finish(status.code ?? grpc.status.UNKNOWN, status.metadata?.get('huodong-reason')[0]?.toString());
+        rpc.fail(err, (status) => call.emit('error', status), messages);
       },
     );
   };
@@ -449,9 +459,10 @@ export function addService(server: grpc.Server, registration: ServiceRegistratio
     if (handler === undefined || scope === undefined) {
       throw new Error(`${definition.fullName}.${method.name} has no handler or scope`);
     }
+    const edge = methodEdge(path, scope, deps);
     implementation[key] = method.responseStream
-      ? serverStreamHandler(path, handler as (r: unknown, c: CallContext) => AsyncIterable<unknown>, scope, deps)
-      : unaryHandler(path, handler as (r: unknown, c: CallContext) => Promise<unknown>, scope, deps);
+      ? serverStreamHandler(handler as (r: unknown, c: CallContext) => AsyncIterable<unknown>, edge)
+      : unaryHandler(handler as (r: unknown, c: CallContext) => Promise<unknown>, edge);
   }
   server.addService(grpcDefinition, implementation);
 }

@@ -4,7 +4,8 @@
  */
 import { defineRoutine } from '../platform/routines.js';
 
-export const CREDIT = defineRoutine('points_credit', new URL('./sql/points_credit.sql', import.meta.url), [
+/** The parameters both routines open with: the change record and its request. */
+const CHANGE_PARAMS = [
   'p_owner',
   'p_open_id',
   'p_amount',
@@ -17,22 +18,12 @@ export const CREDIT = defineRoutine('points_credit', new URL('./sql/points_credi
   'p_request_id',
   'p_request_hash',
   'p_dedupe_key',
-  'p_expires_at',
-]);
+] as const;
+
+export const CREDIT = defineRoutine('points_credit', new URL('./sql/points_credit.sql', import.meta.url), [...CHANGE_PARAMS, 'p_expires_at']);
 
 export const DEBIT = defineRoutine('points_debit', new URL('./sql/points_debit.sql', import.meta.url), [
-  'p_owner',
-  'p_open_id',
-  'p_amount',
-  'p_now',
-  'p_source',
-  'p_change_id',
-  'p_description',
-  'p_prize_type',
-  'p_task_title',
-  'p_request_id',
-  'p_request_hash',
-  'p_dedupe_key',
+  ...CHANGE_PARAMS,
   'p_prize_id',
   'p_period_key',
   'p_title',
