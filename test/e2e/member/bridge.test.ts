@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describeEachStore } from '../../support/app.js';
+import { describeEachStore, startSiblingApp, type TestApp } from '../../support/app.js';
 import { tableCounts } from '../../support/member.js';
 import { signRequest } from '../../../src/member/bridge.js';
 
@@ -30,12 +30,12 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
     path: string,
     params: Params,
     app = shop,
-    options: { json?: boolean; sig?: string; ts?: number } = {},
+    options: { json?: boolean; sig?: string; ts?: number; via?: TestApp } = {},
   ): Promise<{ http: number; body: Envelope }> => {
     const full: Params = { ...params, appName: app.appName, ts: options.ts ?? now() };
     const sig = options.sig ?? signRequest('POST', path, full, app.secret);
     const payload = { ...full, sig };
-    const res = await fetch(`${ctx().bridgeUrl}${path}`, {
+    const res = await fetch(`${(options.via ?? ctx()).bridgeUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': options.json ? 'application/json' : 'application/x-www-form-urlencoded' },
       body: options.json ? JSON.stringify(payload) : new URLSearchParams(Object.entries(payload).map(([k, v]) => [k, String(v)])).toString(),
@@ -191,11 +191,17 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
     const u = uid();
     await post('/cm/inner/user/adminAddCpoint', { requestId: key(), uid: u, cpoint: '5', adminId: 'a' }, ops);
     const before = await tableCounts(ctx());
-    await ctx().app.locks.withLock(`member:user:${u}`, async () => {
-      const busy = await post('/cm/inner/useCpoint/consume', { orderId: `busy-${u}`, uid: u, cpoint: '1' });
-      expect(busy.http).to.equal(200);
-      expect(busy.body).to.include({ status: 10000, reason: 'LOCK_BUSY' });
-    });
+    // An instance with a 300 ms lock wait (HUODONG_LOCK_WAIT_MS; 2 s by default), held up by its own locks.
+    const sibling = await startSiblingApp(ctx(), { env: { HUODONG_LOCK_WAIT_MS: '300' } });
+    try {
+      await sibling.app.locks.withLock(`member:user:${u}`, async () => {
+        const busy = await post('/cm/inner/useCpoint/consume', { orderId: `busy-${u}`, uid: u, cpoint: '1' }, shop, { via: sibling });
+        expect(busy.http).to.equal(200);
+        expect(busy.body).to.include({ status: 10000, reason: 'LOCK_BUSY' });
+      });
+    } finally {
+      await sibling.stop();
+    }
     expect(await tableCounts(ctx())).to.deep.equal(before);
   });
 
@@ -249,13 +255,18 @@ describeEachStore('MemberService legacy REST bridge', (ctx) => {
       (err: Error) => err.message,
     );
     expect(refused).to.match(/cannot be closed/);
-    // Even written straight into the table, it does not close the lookup.
+    // Even written straight into the table, it does not close the lookup: an instance started
+    // after the write (so no cache of switches predates it) still looks a fresh app up.
     await ctx().app.db.knex('member_api_switches').insert({ method: 'GetLegacyApp', closed: true, updated_by: 'dba', updated_at: now() });
     try {
-      await new Promise((r) => setTimeout(r, 1100));
-      const fresh = await ctx().clients.member.createLegacyApp({ appName: `fresh-${seq++}`, admin: false });
-      const res = await post('/cm/inner/user/getCpoint', { uid: uid() }, fresh);
-      expect(res.body.status).to.equal(200);
+      const sibling = await startSiblingApp(ctx());
+      try {
+        const fresh = await sibling.clients.member.createLegacyApp({ appName: `fresh-${seq++}`, admin: false });
+        const res = await post('/cm/inner/user/getCpoint', { uid: uid() }, fresh, { via: sibling });
+        expect(res.body.status).to.equal(200);
+      } finally {
+        await sibling.stop();
+      }
     } finally {
       await ctx().app.db.knex('member_api_switches').where({ method: 'GetLegacyApp' }).delete();
     }

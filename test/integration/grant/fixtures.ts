@@ -1,6 +1,25 @@
 /** Shared set-up for the grant suites: activities, units, identities and nonces. */
 import { randomBytes } from 'node:crypto';
 import { grant, type Clients } from '@huodong/clients';
+import { areas } from '../../../src/areas.js';
+import { grantArea } from '../../../src/grant/index.js';
+import { grantRpc } from '../../../src/grant/rpc.js';
+import { GrantService, type GrantOptions } from '../../../src/grant/service.js';
+import { GrantStore } from '../../../src/grant/store.js';
+import { startGrantWorker } from '../../../src/grant/worker.js';
+import type { Area } from '../../../src/platform/area.js';
+
+/** Every area, the grant area's service with these options (grantArea's wiring otherwise). */
+export function areasWithGrant(options: GrantOptions): Area[] {
+  const tuned: Area = {
+    ...grantArea,
+    create: ({ db, clock, locks, logger }) => {
+      const service = new GrantService({ store: new GrantStore(db), clock, locks, logger, options });
+      return { services: [grantRpc(service)], start: () => Promise.resolve(startGrantWorker({ service, logger })) };
+    },
+  };
+  return areas.map((a) => (a.name === grantArea.name ? tuned : a));
+}
 
 const base = randomBytes(3).readUIntBE(0, 3) * 100;
 let counter = 0;

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { grant, GrpcStatus } from '@huodong/clients';
-import { describeEachStore } from '../../support/app.js';
+import { describeEachStore, startSiblingApp } from '../../support/app.js';
 import { expectError } from '../../support/errors.js';
 import {
+  areasWithGrant,
   createActivity,
   createUnit,
   FIXED_END,
@@ -125,26 +126,32 @@ describeEachStore('ActivityGrantService Participate', (ctx) => {
 
   it('1002: the identity+activity lock held elsewhere past the wait answers 1002, nothing granted', async function () {
     this.timeout(30_000);
-    const { clients, app } = ctx();
-    const { activity } = await openActivity(clients);
-    const identity = phone();
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let locked: () => void = () => undefined;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const holder = app.locks.withLock(`grant:${activity.label}:${identity}`, async () => {
-      locked();
-      await held;
-    }, { ttlMs: 20_000 });
-    await isLocked;
+    // An instance whose Participate waits 300 ms for the lock instead of its default 8 s.
+    const sibling = await startSiblingApp(ctx(), { areas: areasWithGrant({ lockWaitMs: 300 }) });
     try {
-      const claim = await participateSync(clients, { identity, activityLabel: activity.label });
-      expect(claim.resultCode).to.equal('1002');
+      const { clients, app } = sibling;
+      const { activity } = await openActivity(clients);
+      const identity = phone();
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked: () => void = () => undefined;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holder = app.locks.withLock(`grant:${activity.label}:${identity}`, async () => {
+        locked();
+        await held;
+      }, { ttlMs: 20_000 });
+      await isLocked;
+      try {
+        const claim = await participateSync(clients, { identity, activityLabel: activity.label });
+        expect(claim.resultCode).to.equal('1002');
+      } finally {
+        release();
+        await holder;
+      }
+      expect(await count('grant_entitlements', { identity })).to.equal(0);
     } finally {
-      release();
-      await holder;
+      await sibling.stop();
     }
-    expect(await count('grant_entitlements', { identity })).to.equal(0);
   });
 
   it('1004: an identity of no known kind, or one the activity blocks', async () => {

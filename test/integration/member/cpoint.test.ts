@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { GrpcStatus, HuodongError } from '@huodong/clients';
-import { describeEachStore } from '../../support/app.js';
+import { describeEachStore, startSiblingApp } from '../../support/app.js';
+import { FakeClock } from '../../support/clock.js';
 import { expectError } from '../../support/errors.js';
 import { tableCounts } from '../../support/member.js';
 import { expectLedgerBalanced, newUid, retryBusy } from './helpers.js';
@@ -197,16 +198,22 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
     await fund(uid, '5');
     const orderId = `${uid}-busy`;
     const before = await tableCounts(ctx());
-    // The app's own locks, under the key the service locks a user with: the call has to wait out
-    // its whole lock wait (2 s) and give up.
-    await ctx().app.locks.withLock(`member:user:${uid}`, async () => {
-      const e = await expectError(m().consumeCpoint({ orderId, uid, cpoint: '1' }), GrpcStatus.ABORTED, 'LOCK_BUSY');
-      expect(e.legacyCode).to.equal('10000');
-      expect(e.metadata.legacy_code).to.equal('10000');
-    });
-    expect(await tableCounts(ctx())).to.deep.equal(before);
-    // Once the lock is free the same order pays, once.
-    expect(await m().consumeCpoint({ orderId, uid, cpoint: '1' })).to.deep.equal({ orderId, cpoint: '4.00' });
+    // An instance with a 300 ms lock wait (HUODONG_LOCK_WAIT_MS; 2 s by default), and its own
+    // locks under the key the service locks a user with: the call waits that out and gives up.
+    const sibling = await startSiblingApp(ctx(), { env: { HUODONG_LOCK_WAIT_MS: '300' } });
+    try {
+      const member = sibling.clients.member;
+      await sibling.app.locks.withLock(`member:user:${uid}`, async () => {
+        const e = await expectError(member.consumeCpoint({ orderId, uid, cpoint: '1' }), GrpcStatus.ABORTED, 'LOCK_BUSY');
+        expect(e.legacyCode).to.equal('10000');
+        expect(e.metadata.legacy_code).to.equal('10000');
+      });
+      expect(await tableCounts(ctx())).to.deep.equal(before);
+      // Once the lock is free the same order pays, once.
+      expect(await member.consumeCpoint({ orderId, uid, cpoint: '1' })).to.deep.equal({ orderId, cpoint: '4.00' });
+    } finally {
+      await sibling.stop();
+    }
     await expectLedgerBalanced(ctx(), uid);
   });
 
@@ -277,11 +284,20 @@ describeEachStore('MemberService c-points and orders', (ctx) => {
 
     it('a switch flipped straight in the table takes effect within the cache TTL', async () => {
       const uid = newUid();
-      await ctx().app.db.knex('member_api_switches').insert({ method: 'GetCpoint', closed: true, updated_by: 'dba', updated_at: 0 });
-      await new Promise((r) => setTimeout(r, 1100));
-      await expectError(m().getCpoint({ uid }), GrpcStatus.FAILED_PRECONDITION, 'API_CLOSED');
-      await m().setApiSwitch({ method: 'GetCpoint', closed: false });
-      expect((await m().getCpoint({ uid })).cpoint).to.equal('0.00');
+      // An instance on a clock the test moves past the cache's TTL (1 s), its switches cached first.
+      const clock = new FakeClock(new Date());
+      const sibling = await startSiblingApp(ctx(), { clock });
+      try {
+        const member = sibling.clients.member;
+        expect((await member.getCpoint({ uid })).cpoint).to.equal('0.00');
+        await ctx().app.db.knex('member_api_switches').insert({ method: 'GetCpoint', closed: true, updated_by: 'dba', updated_at: 0 });
+        clock.advance(1_100);
+        await expectError(member.getCpoint({ uid }), GrpcStatus.FAILED_PRECONDITION, 'API_CLOSED');
+        await member.setApiSwitch({ method: 'GetCpoint', closed: false });
+        expect((await member.getCpoint({ uid })).cpoint).to.equal('0.00');
+      } finally {
+        await sibling.stop();
+      }
     });
 
     it('refuses unknown method names and closing the switch RPCs themselves', async () => {

@@ -56,7 +56,12 @@ describe('Redlock locks with Redis down', function () {
     const logger = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } }));
     const locks = createRedlockLocks(['redis://127.0.0.1:1'], { logger });
     try {
-      await new Promise((r) => setTimeout(r, 3000)); // several reconnect attempts, each an 'error'
+      // Several reconnect attempts, each an 'error' (ioredis retries after 100, 200, 300 ms, ...).
+      let attempts = 0;
+      locks.clients[0]?.on('error', () => (attempts += 1));
+      const until = Date.now() + 10_000;
+      while (attempts < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(attempts, 'reconnect attempts seen').to.be.at.least(4);
       const errors = lines.filter((l) => l.includes('"msg":"Redis error"'));
       expect(errors.length).to.equal(1);
       expect(errors[0]).to.contain('ECONNREFUSED');

@@ -113,7 +113,13 @@ describe('locked calls with Redis stopped mid-run [mysql+redlock]', function () 
         const res = await app.clients.grant.participate({ identity: phone(), activityLabel: activity.label, source: 's', nonce: nonce() });
         claims.push(res.claim?.claimId ?? '');
       }
-      await sleep(1500);
+      // The worker's turn while Redis is still down: until it has completed every claim, or 1.5 s.
+      const until = Date.now() + 1500;
+      const pending = async (): Promise<number> => {
+        const answers = await Promise.all(claims.map((claimId) => app.clients.grant.getClaim({ claimId })));
+        return answers.filter((a) => a.claim?.status === grant.ClaimStatus.CLAIM_STATUS_PENDING).length;
+      };
+      while ((await pending()) > 0 && Date.now() < until) await sleep(50);
     } finally {
       await redis.start();
     }
