@@ -150,6 +150,19 @@ async function scenarios(clients: Clients, clock: FakeClock): Promise<void> {
   await step(() => participate('13800000001', 'n2'));
   await step(() => participate('13800000002', 'n3'));
   await step(() => participate('13800000003', 'n4'));
+
+  // The daily job's set-based expiry (last: it moves the clock two days on): sign-in points
+  // valid one day, one user with two lots and one with a lot partly spent, due and expired.
+  const SIGN = ppb.PointsSource.POINTS_SOURCE_SIGN;
+  await step(() => points.savePointsRule({ ruleDetail: 'parity', sourceExpiries: [{ source: SIGN, validityDays: 1 }] }));
+  const sign = (requestId: string, openId: string, faceValue: string) =>
+    points.changePoints({ requestId, openId, direction: CREDIT, faceValue, source: SIGN });
+  await step(() => sign('e1', 'p3', '7'));
+  await step(() => sign('e2', 'p3', '5'));
+  await step(() => sign('e3', 'p1', '9'));
+  await step(() => change('e4', 'p1', DEBIT, '70'));
+  clock.advance(2 * 24 * 60 * MINUTE);
+  await step(() => points.runDailyJob({}));
 }
 
 /**
@@ -177,6 +190,8 @@ const RULES: Readonly<Record<string, TableRule>> = {
   [pointsT.prizes]: { order: ['prize_id'] },
   [pointsT.exchanges]: { order: ['id'], refs: { id: pointsT.exchanges, record_id: pointsT.changes } },
   [pointsRefusals]: { order: ['open_id', 'request_id'] },
+  [pointsT.rules]: { order: ['id'] },
+  [pointsT.jobRuns]: { order: ['run_date'] },
   [lotteryT.activity]: { order: ['id'], refs: { id: lotteryT.activity } },
   [lotteryT.meta]: { order: ['aid'], refs: { ...AID, code: 'code' } },
   [lotteryT.person]: { order: ['id'], refs: { id: lotteryT.person, ...AID } },
